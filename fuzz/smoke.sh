@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# A short libFuzzer run of every harness, seeded at run time from the test
+# photos (small files only, so each iteration stays fast).
+# Usage: fuzz/smoke.sh [SECONDS_PER_TARGET]   (default 30)
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SECONDS_EACH=${1:-30}
+BUILD="$ROOT/build-fuzz"
+TD=${PHO_TESTDATA:-$ROOT/../shared/testdata}
+command -v clang-14 >/dev/null || { echo "fuzz smoke: clang-14 is missing (tools/bootstrap.sh installs it)"; exit 1; }
+if [ ! -f "$BUILD/build.ninja" ]; then
+    CC=clang-14 meson setup "$BUILD" "$ROOT" -Dfuzzing=true -Dtests=disabled \
+        -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null || exit 1
+fi
+ninja -C "$BUILD" >/dev/null || ninja -C "$BUILD" || exit 1
+status=0
+for target in "$BUILD"/fuzz/fuzz_*; do
+    [ -f "$target" ] && [ -x "$target" ] || continue
+    name=$(basename "$target")
+    corpus="$BUILD/corpus-$name"
+    mkdir -p "$corpus"
+    [ -d "$TD" ] && find "$TD" -type f -size -200k -exec cp -n {} "$corpus/" \;
+    [ -d "$ROOT/fuzz/corpus" ] && cp -rn "$ROOT/fuzz/corpus/." "$corpus/" 2>/dev/null
+    echo "fuzz smoke: $name for ${SECONDS_EACH}s over $(ls "$corpus" | wc -l) seeds"
+    if ! ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+        "$target" "$corpus" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=20 \
+        -max_len=262144 -artifact_prefix="$BUILD/" -print_final_stats=1 >"$BUILD/$name.log" 2>&1; then
+        echo "fuzz smoke: $name FAILED; last lines of $BUILD/$name.log:"
+        tail -40 "$BUILD/$name.log"
+        status=1
+    else
+        grep -E "^stat::number_of_executed_units|^#[0-9]+.*DONE" "$BUILD/$name.log" | tail -2
+    fi
+done
+exit $status

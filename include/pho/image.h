@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file image.h
+ * Identify, probe and decode photos.
+ *
+ * Formats are recognised from their bytes; the file name's suffix is only a
+ * hint. Decoding returns 8-bit sRGB RGB pixels, upright according to the EXIF
+ * orientation, shrunk while loading (JPEG DCT scaling, RAW embedded previews)
+ * to the size asked for. A pixel limit refuses decompression bombs before
+ * any pixel is decoded.
+ *
+ *     struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+ *     o.max_size = 1600;
+ *     struct pho_image *img = NULL;
+ *     if (pho_image_load(&img, path, &o, NULL, &err) == 0) { ...; pho_image_free(img); }
+ *
+ * Thread safety: every function may be called from any number of threads.
+ */
+#ifndef PHO_IMAGE_H
+#define PHO_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pho/common.h"
+#include "pho/error.h"
+#include "pho/exif.h"
+
+PHO_BEGIN_DECLS
+
+enum pho_format {
+    PHO_FORMAT_UNKNOWN = 0,
+    PHO_FORMAT_JPEG,
+    PHO_FORMAT_PNG,
+    PHO_FORMAT_HEIC, /**< HEIF with HEVC images (iPhone) */
+    PHO_FORMAT_HEIF, /**< other HEIF brands */
+    PHO_FORMAT_AVIF,
+    PHO_FORMAT_WEBP,
+    PHO_FORMAT_GIF,
+    PHO_FORMAT_TIFF,
+    PHO_FORMAT_DNG,
+    PHO_FORMAT_CR2,
+    PHO_FORMAT_CR3,
+    PHO_FORMAT_NEF,
+    PHO_FORMAT_ARW,
+    PHO_FORMAT_ORF,
+    PHO_FORMAT_RW2,
+    PHO_FORMAT_RAF,
+    PHO_FORMAT_PEF,
+    PHO_FORMAT_RAW, /**< another camera RAW that LibRaw understands */
+    PHO_FORMAT_COUNT_
+};
+
+/** Short upper-case name ("JPEG", "HEIC", "DNG"); "unknown" for PHO_FORMAT_UNKNOWN. */
+PHO_API const char *pho_format_name(int format);
+
+/** True for camera RAW formats (decoded through LibRaw). */
+PHO_API bool pho_format_is_raw(int format);
+
+/**
+ * Identifies a format from the first bytes of a file (32 are enough for all
+ * but TIFF-based RAWs, which report PHO_FORMAT_TIFF here and are refined by
+ * pho_image_probe). Pure function, no I/O.
+ */
+PHO_API int pho_format_sniff(const void *head, size_t len);
+
+/**
+ * Format a file name's suffix suggests (".jpg" -> JPEG), PHO_FORMAT_UNKNOWN
+ * otherwise. Only a hint: scanning uses it to decide what to open.
+ */
+PHO_API int pho_format_from_suffix(const char *path);
+
+/** Default refusal threshold: larger images are treated as decompression bombs. */
+#define PHO_DEFAULT_MAX_PIXELS (400u * 1000u * 1000u)
+
+struct pho_image_opts {
+    int version;
+    /** Longest side of the decoded image in pixels; 0 = full resolution. */
+    uint32_t max_size;
+    /** Refuse images with more stored pixels than this; 0 = PHO_DEFAULT_MAX_PIXELS. */
+    uint64_t max_pixels;
+    /** Fail on recoverable decoder warnings too (default: only on errors and truncation). */
+    bool strict;
+    /**
+     * Accept what shrink-on-load gives when it is within twice max_size
+     * (long side in [max_size, 2 * max_size)) instead of resampling to
+     * exactly max_size. For consumers that reduce further themselves
+     * (hashing): saves the resize, which costs as much as a third of a
+     * 1/8-scale JPEG decode.
+     */
+    bool allow_larger;
+};
+
+#define PHO_IMAGE_OPTS_INIT   \
+    {                         \
+        1, 0, 0, false, false \
+    }
+
+/** Decoded pixels: 8-bit sRGB, 3 interleaved channels (R, G, B), rows `stride` bytes apart. */
+struct pho_image {
+    uint32_t width, height;
+    size_t stride;
+    uint8_t *pixels;
+};
+
+/**
+ * Reads what a photo says about itself without decoding pixels: format,
+ * stored size, EXIF (orientation, capture time with fallbacks down to the
+ * file's mtime, camera, lens, exposure, GPS).
+ * @param opts may be NULL (defaults); only max_pixels is used.
+ * @return 0; PHO_EIO (unreadable), PHO_ECORRUPT (empty, truncated header),
+ *         PHO_EUNSUPPORTED (not an image), PHO_ELIMIT (pixel limit).
+ */
+PHO_API int pho_image_probe(struct pho_meta *out, const char *path,
+                            const struct pho_image_opts *opts, struct pho_err *err);
+
+/** pho_image_probe() over bytes in memory (file facts left zero). */
+PHO_API int pho_image_probe_buffer(struct pho_meta *out, const void *data, size_t len,
+                                   const struct pho_image_opts *opts, struct pho_err *err);
+
+/**
+ * Decodes a photo. Caller owns *out and frees it with pho_image_free(); on
+ * failure *out is NULL. When @p meta is not NULL it receives the probe result
+ * (so a caller needing both opens the file once).
+ */
+PHO_API int pho_image_load(struct pho_image **out, const char *path,
+                           const struct pho_image_opts *opts, struct pho_meta *meta,
+                           struct pho_err *err);
+
+/** pho_image_load() over bytes in memory. */
+PHO_API int pho_image_load_buffer(struct pho_image **out, const void *data, size_t len,
+                                  const struct pho_image_opts *opts, struct pho_meta *meta,
+                                  struct pho_err *err);
+
+/** Allocates a zeroed width x height image. Caller owns *out. */
+PHO_API int pho_image_new(struct pho_image **out, uint32_t width, uint32_t height,
+                          struct pho_err *err);
+
+/** Frees an image; NULL is a no-op. */
+PHO_API void pho_image_free(struct pho_image *img);
+
+/**
+ * Worker threads libvips may use inside one decode (default 1: libpho
+ * parallelises across photos instead). Call before the first decode.
+ */
+PHO_API void pho_image_set_concurrency(int threads);
+
+PHO_END_DECLS
+
+#endif /* PHO_IMAGE_H */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the photo-organizer command implementations (src/cli only). */
+#ifndef PHO_CLI_H
+#define PHO_CLI_H
+
+#include "core/common.h"
+
+#include <stdio.h>
+
+/* Exit codes: 0 ok, 1 some file or step failed, 2 usage error. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+extern const char *cli_prog;
+extern int cli_verbosity; /* 0 quiet, 1 normal, 2 verbose, 3 debug */
+
+void cli_log_init(int verbosity);
+void cli_error(const char *fmt, ...) PHO_PRINTF(1, 2);
+void cli_warn(const char *fmt, ...) PHO_PRINTF(1, 2);
+int cli_usage_error(const char *cmd, const char *fmt, ...) PHO_PRINTF(2, 3);
+
+/* Strict number parsing for options; false (and a message) when invalid. */
+bool cli_parse_uint(const char *opt, const char *s, unsigned long long max,
+                    unsigned long long *out);
+
+/* "1/250", "0.5", "2" for an exposure time in seconds. */
+void cli_format_exposure(char *buf, size_t size, double seconds);
+
+int cmd_info(int argc, char **argv);
+
+#endif /* PHO_CLI_H */

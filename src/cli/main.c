@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * photo-organizer: the command-line program. Dispatches to one command per
+ * file (cmd_*.c); the library (libpho) does the work and never prints.
+ */
+#include "core/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_command commands[] = {
+    { "info", cmd_info, "show format, size, orientation, capture time, camera, exposure, GPS" },
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s COMMAND [OPTIONS] [ARGS]\n"
+            "\n"
+            "Brings order to large photo libraries: groups bursts and near-duplicates,\n"
+            "picks the best shot of each group and never touches the originals.\n"
+            "\n"
+            "Commands:\n",
+            cli_prog);
+    for (size_t i = 0; i < PHO_ARRAY_LEN(commands); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n"
+               "Global options:\n"
+               "  -h, --help     show this help (or 'COMMAND --help' for a command)\n"
+               "  -V, --version  show the version\n"
+               "\n"
+               "See photo-organizer(1) for details.\n");
+}
+
+int main(int argc, char **argv)
+{
+    cli_log_init(1);
+    if (argc < 2) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        print_help(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("photo-organizer %s\n", PHO_VERSION);
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < PHO_ARRAY_LEN(commands); i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    return cli_usage_error(NULL, "unknown command '%s'", cmd);
+}

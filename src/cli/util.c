@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/* Diagnostics and small parsing helpers shared by the commands. */
+#include "core/common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+const char *cli_prog = "photo-organizer";
+int cli_verbosity = 1;
+
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_to_stderr(void *ud, enum pho_log_level level, const char *domain, const char *msg)
+{
+    static const char *const names[] = { "error", "warning", "info", "debug", "trace" };
+    PHO_UNUSED(ud);
+    pthread_mutex_lock(&log_lock);
+    fprintf(stderr, "%s: %s: %s%s%s\n", cli_prog, names[level], domain ? domain : "",
+            domain ? ": " : "", msg);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void cli_log_init(int verbosity)
+{
+    cli_verbosity = verbosity;
+    enum pho_log_level max = verbosity <= 0   ? PHO_LOG_ERROR
+                             : verbosity == 1 ? PHO_LOG_WARN
+                             : verbosity == 2 ? PHO_LOG_INFO
+                                              : PHO_LOG_DEBUG;
+    pho_log_set_handler(log_to_stderr, NULL, max);
+}
+
+static void vreport(const char *kind, const char *fmt, va_list ap)
+{
+    char msg[2048];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    pthread_mutex_lock(&log_lock);
+    fprintf(stderr, "%s: %s%s\n", cli_prog, kind, msg);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("", fmt, ap);
+    va_end(ap);
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    if (cli_verbosity <= 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("warning: ", fmt, ap);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vreport("", fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "Try '%s%s%s --help' for more information.\n", cli_prog, cmd ? " " : "",
+            cmd ? cmd : "");
+    return EXIT_USAGE;
+}
+
+bool cli_parse_uint(const char *opt, const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end = NULL;
+    errno = 0;
+    if (!s || !*s || *s == '-') {
+        cli_error("%s needs a non-negative whole number, got '%s'", opt, s ? s : "");
+        return false;
+    }
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v > max) {
+        cli_error("%s needs a whole number from 0 to %llu, got '%s'", opt, max, s);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+void cli_format_exposure(char *buf, size_t size, double t)
+{
+    if (t > 0 && t < 0.5) {
+        double inv = 1.0 / t;
+        snprintf(buf, size, "1/%.0f", inv);
+    } else {
+        snprintf(buf, size, "%.3g", t);
+    }
+}

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Public entry points of the image module: open the file once, sniff its
+ * bytes, read metadata, check the pixel limit, then hand the source to the
+ * back end for its format (libvips or LibRaw).
+ */
+#include "core/common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "image/internal.h"
+
+/* Enough for every signature and for the EXIF of TIFF-based RAWs (libexif reads 64 KiB). */
+#define HEAD_BYTES (64 * 1024)
+
+int pho_image__wrap(struct pho_image **out, uint32_t w, uint32_t h, size_t stride, void *mem,
+                    void (*release)(void *), struct pho_err *err)
+{
+    struct image_priv *p = pho_calloc(1, sizeof(*p));
+    if (!p) {
+        release(mem);
+        return pho_err_set(err, PHO_ENOMEM, "image: out of memory");
+    }
+    p->pub.width = w;
+    p->pub.height = h;
+    p->pub.stride = stride;
+    p->pub.pixels = mem;
+    p->mem = mem;
+    p->release = release;
+    *out = &p->pub;
+    return 0;
+}
+
+int pho_image_new(struct pho_image **out, uint32_t width, uint32_t height, struct pho_err *err)
+{
+    *out = NULL;
+    if (!width || !height || (uint64_t)width * height > PHO_DEFAULT_MAX_PIXELS)
+        return pho_err_set(err, PHO_EINVAL, "image: bad size %ux%u", width, height);
+    void *mem = pho_calloc((size_t)width * height, 3);
+    if (!mem)
+        return pho_err_set(err, PHO_ENOMEM, "image: out of memory for %ux%u", width, height);
+    return pho_image__wrap(out, width, height, (size_t)width * 3, mem, pho_free, err);
+}
+
+void pho_image_free(struct pho_image *img)
+{
+    if (!img)
+        return;
+    struct image_priv *p = (struct image_priv *)img;
+    if (p->release)
+        p->release(p->mem);
+    pho_free(p);
+}
+
+int pho_image__check_pixels(const struct pho_meta *m, const struct pho_image_opts *o,
+                            struct pho_err *err)
+{
+    uint64_t limit = (o && o->max_pixels) ? o->max_pixels : PHO_DEFAULT_MAX_PIXELS;
+    uint64_t px = (uint64_t)m->width * m->height;
+    if (px > limit)
+        return pho_err_set(err, PHO_ELIMIT,
+                           "image: %ux%u is %.0f megapixels, over the %.0f MP limit "
+                           "(decompression bomb?); raise it with --max-pixels",
+                           m->width, m->height, px / 1e6, limit / 1e6);
+    return 0;
+}
+
+/* Describes bytes that match no image signature, for the one-line error. */
+static int not_an_image(const uint8_t *head, size_t n, struct pho_err *err)
+{
+    size_t text = 0;
+    for (size_t i = 0; i < n && i < 512; i++)
+        text += isprint(head[i]) || isspace(head[i]);
+    if (n && text == PHO_MIN(n, (size_t)512))
+        return pho_err_set(err, PHO_EUNSUPPORTED, "image: not an image (looks like text)");
+    if (n >= 4)
+        return pho_err_set(err, PHO_EUNSUPPORTED,
+                           "image: not a supported image format (starts with %02x %02x %02x %02x)",
+                           head[0], head[1], head[2], head[3]);
+    return pho_err_set(err, PHO_ECORRUPT, "image: file too short to be an image (%zu bytes)", n);
+}
+
+/* TIFF signature: a plain TIFF, or a RAW that only its tags reveal. */
+static int refine_tiff(const struct pho_meta *m, int suffix_fmt)
+{
+    if (pho_format_is_raw(suffix_fmt) && suffix_fmt != PHO_FORMAT_CR2)
+        return suffix_fmt;
+    if (!strncasecmp(m->make, "NIKON", 5))
+        return PHO_FORMAT_NEF;
+    if (!strncasecmp(m->make, "SONY", 4))
+        return PHO_FORMAT_ARW;
+    if (!strncasecmp(m->make, "PENTAX", 6) || !strncasecmp(m->make, "RICOH", 5))
+        return PHO_FORMAT_PEF;
+    return PHO_FORMAT_TIFF;
+}
+
+static int probe_src(struct pho_meta *m, const struct img_src *src, const uint8_t *head,
+                     size_t head_len, const struct pho_image_opts *o, struct pho_err *err)
+{
+    int fmt = pho_format_sniff(head, head_len);
+    if (fmt == PHO_FORMAT_UNKNOWN)
+        return not_an_image(head, head_len, err);
+
+    /* TIFF containers carry their EXIF in the file structure itself. */
+    if (fmt == PHO_FORMAT_TIFF || fmt == PHO_FORMAT_CR2)
+        pho_exif_parse(m, head, head_len, NULL);
+    if (fmt == PHO_FORMAT_TIFF)
+        fmt = refine_tiff(m, pho_format_from_suffix(src->path));
+    if (fmt == PHO_FORMAT_TIFF) {
+        /* A DNG is a TIFF with a DNGVersion tag; LibRaw knows, and its parse is reused. */
+        struct pho_meta as_raw = *m;
+        if (pho_image__raw_probe(&as_raw, src, NULL) == 0 && as_raw.format == PHO_FORMAT_DNG) {
+            *m = as_raw;
+            return pho_image__check_pixels(m, o, err);
+        }
+    }
+    m->format = fmt;
+    if ((fmt == PHO_FORMAT_HEIC || fmt == PHO_FORMAT_HEIF || fmt == PHO_FORMAT_AVIF) &&
+        pho_image__heif_transformed(head, head_len)) {
+        /* The container's own rotation wins; libheif applies it while decoding. */
+        m->orientation = 1;
+    }
+
+    int rc = pho_format_is_raw(fmt) ? pho_image__raw_probe(m, src, err)
+                                    : pho_image__vips_probe(m, src, err);
+    if (rc)
+        return rc;
+    return pho_image__check_pixels(m, o, err);
+}
+
+/* Fills the file facts and falls back to mtime for the capture time. */
+static void finish_file_meta(struct pho_meta *m, const struct stat *st)
+{
+    m->file_size = (uint64_t)st->st_size;
+    m->mtime = st->st_mtim.tv_sec;
+    m->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
+    if (m->time.source == PHO_TIME_NONE) {
+        pho_time_from_unix(&m->time, m->mtime, m->mtime_nsec);
+        m->time.source = PHO_TIME_MTIME;
+    }
+}
+
+static int open_file(int *fd_out, struct stat *st, const char *path, struct pho_err *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0)
+        return pho_err_set(err, errno == ENOENT ? PHO_ENOTFOUND : PHO_EIO, "image: cannot open: %s",
+                           strerror(errno));
+    if (fstat(fd, st) < 0) {
+        int e = errno;
+        close(fd);
+        return pho_err_set(err, PHO_EIO, "image: cannot stat: %s", strerror(e));
+    }
+    if (!S_ISREG(st->st_mode)) {
+        close(fd);
+        return pho_err_set(err, PHO_EINVAL, "image: not a regular file");
+    }
+    if (st->st_size == 0) {
+        close(fd);
+        return pho_err_set(err, PHO_ECORRUPT, "image: empty file (0 bytes)");
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+static int read_head(int fd, uint8_t *head, size_t cap, size_t *got, struct pho_err *err)
+{
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = pread(fd, head + n, cap - n, (off_t)n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return pho_err_set(err, PHO_EIO, "image: read error: %s", strerror(errno));
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    *got = n;
+    return 0;
+}
+
+/* Shared by probe and load: open, sniff, probe. Leaves *fd open on success. */
+static int probe_path(struct pho_meta *m, struct img_src *src, const char *path,
+                      const struct pho_image_opts *o, struct pho_err *err)
+{
+    struct stat st;
+    int fd = -1;
+    uint8_t *head = NULL;
+    pho_meta_init(m);
+    int rc = open_file(&fd, &st, path, err);
+    if (rc)
+        return rc;
+    head = pho_malloc(HEAD_BYTES);
+    if (!head) {
+        rc = pho_err_set(err, PHO_ENOMEM, "image: out of memory");
+        goto out;
+    }
+    size_t n = 0;
+    rc = read_head(fd, head, HEAD_BYTES, &n, err);
+    if (rc)
+        goto out;
+    src->path = path;
+    src->fd = fd;
+    rc = probe_src(m, src, head, n, o, err);
+    finish_file_meta(m, &st);
+out:
+    pho_free(head);
+    if (rc) {
+        close(fd);
+        src->fd = -1;
+    }
+    return rc;
+}
+
+int pho_image_probe(struct pho_meta *out, const char *path, const struct pho_image_opts *opts,
+                    struct pho_err *err)
+{
+    struct img_src src = { .fd = -1 };
+    int rc = probe_path(out, &src, path, opts, err);
+    if (src.fd >= 0)
+        close(src.fd);
+    return rc;
+}
+
+int pho_image_probe_buffer(struct pho_meta *out, const void *data, size_t len,
+                           const struct pho_image_opts *opts, struct pho_err *err)
+{
+    pho_meta_init(out);
+    if (!data || len == 0)
+        return pho_err_set(err, PHO_ECORRUPT, "image: empty buffer");
+    struct img_src src = { .fd = -1, .data = data, .len = len };
+    return probe_src(out, &src, data, PHO_MIN(len, (size_t)HEAD_BYTES), opts, err);
+}
+
+static int decode(struct pho_image **out, const struct img_src *src, const struct pho_meta *m,
+                  const struct pho_image_opts *o, struct pho_err *err)
+{
+    if (pho_format_is_raw(m->format))
+        return pho_image__raw_decode(out, src, m, o, err);
+    return pho_image__vips_decode(out, src, m, o, err);
+}
+
+int pho_image_load(struct pho_image **out, const char *path, const struct pho_image_opts *opts,
+                   struct pho_meta *meta, struct pho_err *err)
+{
+    static const struct pho_image_opts defaults = PHO_IMAGE_OPTS_INIT;
+    const struct pho_image_opts *o = opts ? opts : &defaults;
+    struct pho_meta local;
+    struct pho_meta *m = meta ? meta : &local;
+    struct img_src src = { .fd = -1 };
+    *out = NULL;
+    int rc = probe_path(m, &src, path, o, err);
+    if (rc == 0)
+        rc = decode(out, &src, m, o, err);
+    if (src.fd >= 0)
+        close(src.fd);
+    return rc;
+}
+
+int pho_image_load_buffer(struct pho_image **out, const void *data, size_t len,
+                          const struct pho_image_opts *opts, struct pho_meta *meta,
+                          struct pho_err *err)
+{
+    static const struct pho_image_opts defaults = PHO_IMAGE_OPTS_INIT;
+    const struct pho_image_opts *o = opts ? opts : &defaults;
+    struct pho_meta local;
+    struct pho_meta *m = meta ? meta : &local;
+    *out = NULL;
+    int rc = pho_image_probe_buffer(m, data, len, o, err);
+    if (rc)
+        return rc;
+    struct img_src src = { .fd = -1, .data = data, .len = len };
+    return decode(out, &src, m, o, err);
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Broken input: each file gets one clear line on stderr, a non-zero exit,
+# no crash and no hang; good files next to them are still reported.
+. "$(dirname "$0")/lib.sh"
+need_testdata
+
+for f in "$TD"/corrupt/* "$TD/formats/raw/canon_eos_350d_metadata_only.cr2" \
+    "$TD/formats/raw/sony_zv-e10_first100KB.arw"; do
+    name=${f#"$TD/"}
+    timeout 60 "$BIN" info "$f" >"$TMP/out" 2>"$TMP/err"
+    rc=$?
+    is "$name: exit status 1" "$rc" 1
+    is "$name: exactly one line on stderr" "$(wc -l <"$TMP/err")" 1
+    check "$name: the line names the file and says why" \
+        grep -qE "^photo-organizer: .*${name##*/}: [a-z]+: .{10,}" "$TMP/err"
+done
+
+# Mixed: good and broken files together; the good one is still shown.
+timeout 60 "$BIN" info "$TD/corrupt/empty.jpg" "$TD/exif/cameras/Canon_40D.jpg" >"$TMP/out" 2>"$TMP/err"
+is "mixed run exits 1" "$?" 1
+check "the good file is reported" grep -q "Canon EOS 40D" "$TMP/out"
+
+# Whole test set: every failure is one of the known broken files.
+timeout 300 "$BIN" info "$TD" >"$TMP/out" 2>"$TMP/err"
+is "whole set exits 1 (broken files inside)" "$?" 1
+is "one error line per broken file" "$(wc -l <"$TMP/err")" 7
+check "no error outside corrupt/ and the two RAW stubs" \
+    bash -c "! grep -vE '/corrupt/|metadata_only.cr2|first100KB.arw' '$TMP/err'"
+# Files whose header is readable are described even when their pixels are broken.
+is "every photo with a readable header is described" "$(grep -c '^  format:' "$TMP/out")" 121
+
+# Hostile sizes: a decompression bomb is refused before decoding.
+python3 - "$TMP/bomb.png" <<'PY'
+import struct, sys, zlib
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
+open(sys.argv[1], "wb").write(png)
+PY
+"$BIN" info "$TMP/bomb.png" >/dev/null 2>"$TMP/err"
+check "a 100000x100000 PNG header is refused by the pixel limit" grep -q "limit" "$TMP/err"
+"$BIN" info --max-pixels 1000 "$TD/exif/cameras/Canon_40D.jpg" >/dev/null 2>"$TMP/err"
+check "--max-pixels lowers the limit" grep -q "limit" "$TMP/err"
+
+# Unreadable paths.
+"$BIN" info "$TMP/does-not-exist.jpg" >/dev/null 2>"$TMP/err"
+is "missing file exits 1" "$?" 1
+check "missing file says so" grep -q "No such file" "$TMP/err"
+
+done_testing

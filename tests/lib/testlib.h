@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers shared by the unit tests: test photos, temporary folders, fixtures. */
+#ifndef PHO_TESTLIB_H
+#define PHO_TESTLIB_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+/* Path of a file under the labelled test photos (PHO_TESTDATA). Skips the
+ * calling test when the folder is absent. Valid until the next 8 calls. */
+const char *td(const char *rel);
+bool td_available(void);
+
+/* Fresh empty folder under $TMPDIR; remove with rm_rf(). Caller frees the string. */
+char *make_tempdir(void);
+void rm_rf(const char *path);
+void write_file(const char *path, const void *data, size_t len);
+/* Whole file into a malloc'd buffer (caller frees), or NULL. */
+uint8_t *read_file(const char *path, size_t *len);
+
+/* A little-endian TIFF/EXIF block built entry by entry, for fixtures. */
+enum { T_BYTE = 1, T_ASCII = 2, T_SHORT = 3, T_LONG = 4, T_RATIONAL = 5, T_SRATIONAL = 10 };
+enum { IFD0 = 0, IFD_EXIF = 1, IFD_GPS = 2 };
+
+struct tiff_fixture;
+struct tiff_fixture *tf_new(void);
+void tf_free(struct tiff_fixture *t);
+void tf_ascii(struct tiff_fixture *t, int ifd, unsigned tag, const char *s);
+void tf_short(struct tiff_fixture *t, int ifd, unsigned tag, unsigned v);
+void tf_byte(struct tiff_fixture *t, int ifd, unsigned tag, unsigned v);
+/* n rationals given as numerator/denominator pairs. */
+void tf_rational(struct tiff_fixture *t, int ifd, unsigned tag, int n, const uint32_t *nd);
+void tf_srational(struct tiff_fixture *t, int ifd, unsigned tag, int32_t num, int32_t den);
+/* Serialises to "II*\0..." (with "Exif\0\0" first when exif_header); caller frees. */
+uint8_t *tf_build(struct tiff_fixture *t, bool exif_header, size_t *len);
+
+#endif

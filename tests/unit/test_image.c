@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: MIT */
+/* Format sniffing, probing and decoding: every labelled format, orientation
+ * 1-8 against the upright twin, RAW/HEIC sizes, decompression bombs and broken
+ * files. */
+#include "core/common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/testlib.h"
+#include "pho/image.h"
+
+static void test_sniff_signatures(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        size_t len;
+        int fmt;
+    } cases[] = {
+        { "\xff\xd8\xff\xe0", 4, PHO_FORMAT_JPEG },
+        { "\x89PNG\r\n\x1a\n", 8, PHO_FORMAT_PNG },
+        { "GIF89a", 6, PHO_FORMAT_GIF },
+        { "RIFF\0\0\0\0WEBPVP8 ", 16, PHO_FORMAT_WEBP },
+        { "II*\0\x08\0\0\0", 8, PHO_FORMAT_TIFF },
+        { "MM\0*\0\0\0\x08", 8, PHO_FORMAT_TIFF },
+        { "II*\0\x10\0\0\0CR\x02\0", 12, PHO_FORMAT_CR2 },
+        { "IIRO\x08\0\0\0", 8, PHO_FORMAT_ORF },
+        { "IIU\0\x08\0\0\0", 8, PHO_FORMAT_RW2 },
+        { "FUJIFILMCCD-RAW 0201", 20, PHO_FORMAT_RAF },
+        { "\0\0\0\x18"
+          "ftypheic\0\0\0\0mif1heic",
+          24, PHO_FORMAT_HEIC },
+        { "\0\0\0\x18"
+          "ftypmif1\0\0\0\0mif1miaf",
+          24, PHO_FORMAT_HEIF },
+        { "\0\0\0\x18"
+          "ftypavif\0\0\0\0mif1miaf",
+          24, PHO_FORMAT_AVIF },
+        { "\0\0\0\x18"
+          "ftypcrx \0\0\0\x01"
+          "crx isom",
+          24, PHO_FORMAT_CR3 },
+        { "\0\0\0\x18"
+          "ftypisom\0\0\0\0isomavc1",
+          24, PHO_FORMAT_UNKNOWN },
+        { "hello world", 11, PHO_FORMAT_UNKNOWN },
+        { "\xff\xd8", 2, PHO_FORMAT_UNKNOWN },
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(cases); i++)
+        assert_int_equal(pho_format_sniff(cases[i].bytes, cases[i].len), cases[i].fmt);
+    assert_int_equal(pho_format_sniff(NULL, 0), PHO_FORMAT_UNKNOWN);
+    /* A box size smaller than its header must not be trusted. */
+    assert_int_equal(pho_format_sniff("\0\0\0\x04"
+                                      "ftypheic\0\0\0\0",
+                                      16),
+                     PHO_FORMAT_UNKNOWN);
+}
+
+static void test_suffix_and_names(void **state)
+{
+    (void)state;
+    assert_int_equal(pho_format_from_suffix("a/b/IMG_1.JPG"), PHO_FORMAT_JPEG);
+    assert_int_equal(pho_format_from_suffix("x.heic"), PHO_FORMAT_HEIC);
+    assert_int_equal(pho_format_from_suffix("x.NEF"), PHO_FORMAT_NEF);
+    assert_int_equal(pho_format_from_suffix("dir.jpg/file"), PHO_FORMAT_UNKNOWN);
+    assert_int_equal(pho_format_from_suffix("noext"), PHO_FORMAT_UNKNOWN);
+    assert_int_equal(pho_format_from_suffix("x.txt"), PHO_FORMAT_UNKNOWN);
+    assert_string_equal(pho_format_name(PHO_FORMAT_DNG), "DNG");
+    assert_string_equal(pho_format_name(-1), "unknown");
+    assert_string_equal(pho_format_name(PHO_FORMAT_COUNT_), "unknown");
+    assert_true(pho_format_is_raw(PHO_FORMAT_ARW));
+    assert_false(pho_format_is_raw(PHO_FORMAT_TIFF));
+}
+
+/* Every row of labels.csv with a known format is identified from its bytes. */
+static void test_labelled_formats(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *csv = read_file(td("labels.csv"), &len);
+    assert_non_null(csv);
+    char *text = realloc(csv, len + 1);
+    text[len] = '\0';
+    int checked = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+        if (!strncmp(line, "file,", 5))
+            continue;
+        char *fields[8] = { 0 };
+        int nf = 0;
+        for (char *p = line; nf < 8; nf++) {
+            fields[nf] = p;
+            char *c = strchr(p, ',');
+            if (!c) {
+                nf++;
+                break;
+            }
+            *c = '\0';
+            p = c + 1;
+        }
+        const char *file = fields[0], *want = nf >= 8 ? fields[7] : "";
+        if (!want[0] || !strcmp(want, "TXT") || strstr(file, "corrupt/"))
+            continue;
+        struct pho_meta m;
+        struct pho_err err = PHO_ERR_INIT;
+        int rc = pho_image_probe(&m, td(file), NULL, &err);
+        if (rc)
+            fail_msg("%s: %s", file, err.msg);
+        if (strcmp(pho_format_name(m.format), want) != 0)
+            fail_msg("%s: identified as %s, labelled %s", file, pho_format_name(m.format), want);
+        checked++;
+    }
+    free(text);
+    assert_true(checked >= 110);
+}
+
+static struct pho_image *load(const char *rel, uint32_t max_size, struct pho_meta *m)
+{
+    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+    o.max_size = max_size;
+    struct pho_image *img = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_image_load(&img, td(rel), &o, m, &err))
+        fail_msg("%s: %s", rel, err.msg);
+    return img;
+}
+
+/* Mean absolute difference between a and b, with b mirrored left-right
+ * (flip & 1) and/or upside down (flip & 2) first. */
+static double mad(const struct pho_image *a, const struct pho_image *b, int flip)
+{
+    assert_int_equal(a->width, b->width);
+    assert_int_equal(a->height, b->height);
+    double sum = 0;
+    for (uint32_t y = 0; y < a->height; y++) {
+        for (uint32_t x = 0; x < a->width; x++) {
+            uint32_t by = (flip & 2) ? a->height - 1 - y : y;
+            uint32_t bx = (flip & 1) ? a->width - 1 - x : x;
+            for (int c = 0; c < 3; c++)
+                sum += abs(a->pixels[y * a->stride + x * 3 + c] -
+                           b->pixels[by * b->stride + bx * 3 + c]);
+        }
+    }
+    return sum / (a->width * (double)a->height * 3);
+}
+
+static void test_orientation_upright(void **state)
+{
+    (void)state;
+    const char *kinds[] = { "landscape", "portrait" };
+    for (int k = 0; k < 2; k++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "orientation/%s_1.jpg", kinds[k]);
+        struct pho_image *ref = load(rel, 96, NULL);
+        assert_true(k == 0 ? ref->width > ref->height : ref->width < ref->height);
+        for (int o = 2; o <= 8; o++) {
+            struct pho_meta m;
+            snprintf(rel, sizeof(rel), "orientation/%s_%d.jpg", kinds[k], o);
+            struct pho_image *img = load(rel, 96, &m);
+            assert_int_equal(m.orientation, o);
+            if (img->width != ref->width || img->height != ref->height)
+                fail_msg("%s: decoded %ux%u, upright twin is %ux%u", rel, img->width, img->height,
+                         ref->width, ref->height);
+            /* The twins differ by the digit drawn on them and by re-encoding (about
+             * 14-16 grey levels on average), so the test is relative: upright must
+             * match at least twice as well as any mirrored/turned version (36+). */
+            double same = mad(img, ref, 0);
+            for (int flip = 1; flip < 4; flip++) {
+                double other = mad(img, ref, flip);
+                if (same > 20 || other < same * 2)
+                    fail_msg("%s: difference to upright twin %.1f, to its flip %d %.1f", rel, same,
+                             flip, other);
+            }
+            pho_image_free(img);
+        }
+        pho_image_free(ref);
+    }
+}
+
+static void test_real_sizes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        uint32_t w, h; /* upright, full resolution */
+    } cases[] = {
+        { "formats/heic/IMG_5195.HEIC", 2566, 3313 },
+        { "formats/heic/iphone_7.heic", 3024, 4032 }, /* EXIF 6, no irot: turned upright */
+        { "formats/heic/samplefilehub.heif", 640, 426 },
+        /* DNG: the DefaultCropSize, as every raw converter shows it (the CFA is 1888x1182). */
+        { "formats/raw/colorchart_canon_kiss_x4.dng", 1734, 1156 },
+        { "formats/raw/canon_eos_6d_lossy.dng", 1224, 816 },
+        { "formats/png/obama2_32bit_rgba.png", 626, 1200 },
+        { "faces/groups/curie_portrait_orientation6.jpg", 0, 0 },
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(cases); i++) {
+        struct pho_meta m;
+        struct pho_image *img = load(cases[i].file, 0, &m);
+        if (cases[i].w && (img->width != cases[i].w || img->height != cases[i].h))
+            fail_msg("%s: %ux%u, expected %ux%u", cases[i].file, img->width, img->height,
+                     cases[i].w, cases[i].h);
+        assert_int_equal(img->stride, (size_t)img->width * 3);
+        pho_image_free(img);
+    }
+    /* The Curie portrait with Orientation=6 comes out like the untagged one. */
+    struct pho_image *a = load("faces/groups/curie_portrait.jpg", 80, NULL);
+    struct pho_image *b = load("faces/groups/curie_portrait_orientation6.jpg", 80, NULL);
+    assert_int_equal(a->width, b->width);
+    assert_int_equal(a->height, b->height);
+    pho_image_free(a);
+    pho_image_free(b);
+}
+
+static void test_shrink_on_load_and_colour(void **state)
+{
+    (void)state;
+    struct pho_meta m;
+    struct pho_image *img = load("bursts/IMG_20191112_111022.jpg", 256, &m);
+    assert_int_equal(img->width, 256);
+    assert_int_equal(img->height, 192);
+    assert_int_equal(m.width, 4032);
+    pho_image_free(img);
+    /* allow_larger: the 1/8-scale decode as it comes, no resampling. */
+    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+    o.max_size = 256;
+    o.allow_larger = true;
+    assert_int_equal(pho_image_load(&img, td("bursts/IMG_20191112_111022.jpg"), &o, NULL, NULL), 0);
+    assert_int_equal(img->width, 504);
+    assert_int_equal(img->height, 378);
+    pho_image_free(img);
+    /* Smaller than asked: never upscaled. */
+    img = load("exif/cameras/WWL_(Polaroid)_ION230.jpg", 1600, NULL);
+    assert_int_equal(img->width, 75);
+    pho_image_free(img);
+    /* Greyscale becomes three equal channels. */
+    img = load("faces/groups/solvay_1927.jpg", 128, NULL);
+    for (size_t i = 0; i < img->width; i++) {
+        const uint8_t *p = img->pixels + (img->height / 2) * img->stride + i * 3;
+        assert_true(abs(p[0] - p[1]) <= 1 && abs(p[1] - p[2]) <= 1);
+    }
+    pho_image_free(img);
+    /* RAW previews serve small sizes; the full develop serves large ones. */
+    img = load("formats/raw/canon_eos_6d_lossy.dng", 200, NULL);
+    assert_int_equal(img->width, 200);
+    pho_image_free(img);
+    img = load("formats/raw/colorchart_canon_kiss_x4.dng", 400, NULL);
+    assert_int_equal(img->width, 400);
+    pho_image_free(img);
+}
+
+static void test_buffer_matches_file(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *data = read_file(td("orientation/portrait_6.jpg"), &len);
+    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+    o.max_size = 64;
+    struct pho_image *a = NULL, *b = NULL;
+    struct pho_meta ma, mb;
+    assert_int_equal(pho_image_load_buffer(&a, data, len, &o, &ma, NULL), 0);
+    b = load("orientation/portrait_6.jpg", 64, &mb);
+    assert_int_equal(ma.orientation, mb.orientation);
+    assert_true(mad(a, b, 0) < 0.5);
+    pho_image_free(a);
+    pho_image_free(b);
+    free(data);
+}
+
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static void test_decompression_bomb_refused(void **state)
+{
+    (void)state;
+    /* A 57-byte PNG that claims 100000 x 100000 pixels (30 GB decoded). */
+    static const uint8_t empty_zlib[] = { 0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01 };
+    uint8_t png[8 + 25 + 12 + sizeof(empty_zlib) + 12] = { 0x89, 'P',  'N',  'G',
+                                                           '\r', '\n', 0x1a, '\n' };
+    uint8_t *ihdr = png + 8;
+    be32(ihdr, 13);
+    memcpy(ihdr + 4, "IHDR", 4);
+    be32(ihdr + 8, 100000);
+    be32(ihdr + 12, 100000);
+    ihdr[16] = 8; /* depth */
+    ihdr[17] = 2; /* RGB */
+    be32(ihdr + 21, crc32_of(ihdr + 4, 17));
+    uint8_t *idat = ihdr + 25;
+    be32(idat, sizeof(empty_zlib));
+    memcpy(idat + 4, "IDAT", 4);
+    memcpy(idat + 8, empty_zlib, sizeof(empty_zlib));
+    be32(idat + 8 + sizeof(empty_zlib), crc32_of(idat + 4, 4 + sizeof(empty_zlib)));
+    uint8_t *iend = idat + 12 + sizeof(empty_zlib);
+    memcpy(iend + 4, "IEND", 4);
+    be32(iend + 8, crc32_of(iend + 4, 4));
+    struct pho_meta m;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_image *img = NULL;
+    assert_int_equal(pho_image_load_buffer(&img, png, sizeof(png), NULL, &m, &err), PHO_ELIMIT);
+    assert_null(img);
+    assert_non_null(strstr(err.msg, "limit"));
+    /* The limit is the caller's to set. */
+    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+    o.max_pixels = 1000;
+    assert_int_equal(pho_image_probe(&m, td("exif/cameras/Canon_40D.jpg"), &o, &err), PHO_ELIMIT);
+}
+
+static void test_broken_files(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file;
+        int code;    /* from a lenient load */
+        bool strict; /* also fails only in strict mode */
+    } cases[] = {
+        { "corrupt/empty.jpg", PHO_ECORRUPT, false },
+        { "corrupt/not_an_image.jpg", PHO_EUNSUPPORTED, false },
+        { "corrupt/libvips_truncated.jpg", PHO_ECORRUPT, false },
+        { "corrupt/truncated_DSCN0012.jpg", PHO_ECORRUPT, false },
+        { "corrupt/photoview_bad_rst_marker.jpg", 0, true },
+        { "formats/raw/canon_eos_350d_metadata_only.cr2", PHO_EUNSUPPORTED, false },
+        { "formats/raw/sony_zv-e10_first100KB.arw", PHO_EUNSUPPORTED, false },
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(cases); i++) {
+        struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+        o.max_size = 128;
+        struct pho_image *img = NULL;
+        struct pho_err err = PHO_ERR_INIT;
+        int rc = pho_image_load(&img, td(cases[i].file), &o, NULL, &err);
+        if (rc != cases[i].code)
+            fail_msg("%s: got %s (%s), expected %s", cases[i].file, pho_status_name(rc), err.msg,
+                     pho_status_name(cases[i].code));
+        if (rc) {
+            assert_null(img);
+            assert_true(strlen(err.msg) > 10 && !strchr(err.msg, '\n'));
+        }
+        pho_image_free(img);
+        if (cases[i].strict) {
+            o.strict = true;
+            rc = pho_image_load(&img, td(cases[i].file), &o, NULL, &err);
+            assert_int_equal(rc, PHO_ECORRUPT);
+            assert_null(img);
+        }
+    }
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_meta m;
+    assert_int_equal(pho_image_probe(&m, "/nonexistent/x.jpg", NULL, &err), PHO_ENOTFOUND);
+    assert_int_equal(pho_image_probe(&m, "/", NULL, &err), PHO_EINVAL);
+}
+
+static void test_truncated_buffers_never_crash(void **state)
+{
+    (void)state;
+    const char *files[] = { "exif/cameras/Canon_40D.jpg", "faces/portraits/tom_hanks_1.png",
+                            "formats/heic/samplefilehub.heif" };
+    for (size_t f = 0; f < PHO_ARRAY_LEN(files); f++) {
+        size_t len;
+        uint8_t *data = read_file(td(files[f]), &len);
+        assert_non_null(data);
+        size_t step = len / 40 + 1;
+        for (size_t n = 0; n < len; n += step) {
+            struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+            o.max_size = 32;
+            struct pho_image *img = NULL;
+            struct pho_err err = PHO_ERR_INIT;
+            uint8_t *cut = malloc(n ? n : 1);
+            memcpy(cut, data, n);
+            int rc = pho_image_load_buffer(&img, cut, n, &o, NULL, &err);
+            assert_true(rc == 0 ? img != NULL : img == NULL && err.msg[0]);
+            pho_image_free(img);
+            free(cut);
+        }
+        free(data);
+    }
+}
+
+static void test_image_new(void **state)
+{
+    (void)state;
+    struct pho_image *img = NULL;
+    assert_int_equal(pho_image_new(&img, 3, 2, NULL), 0);
+    assert_int_equal(img->stride, 9);
+    assert_int_equal(img->pixels[17], 0);
+    pho_image_free(img);
+    assert_int_equal(pho_image_new(&img, 0, 2, NULL), PHO_EINVAL);
+    assert_null(img);
+    pho_image_free(NULL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sniff_signatures),
+        cmocka_unit_test(test_suffix_and_names),
+        cmocka_unit_test(test_labelled_formats),
+        cmocka_unit_test(test_orientation_upright),
+        cmocka_unit_test(test_real_sizes),
+        cmocka_unit_test(test_shrink_on_load_and_colour),
+        cmocka_unit_test(test_buffer_matches_file),
+        cmocka_unit_test(test_decompression_bomb_refused),
+        cmocka_unit_test(test_broken_files),
+        cmocka_unit_test(test_truncated_buffers_never_crash),
+        cmocka_unit_test(test_image_new),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

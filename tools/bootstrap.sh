@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Takes a fresh Debian 12 machine from nothing to a built photo-organizer:
+# Debian packages (only those missing), ONNX Runtime from its pinned npm
+# package (integrity-checked, into .deps/, which git ignores), then a Meson
+# build in build/. Safe to run again: every step checks before it acts.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR="$ROOT/build"
+DEPS="$ROOT/.deps"
+WITH_GPU=auto
+DO_BUILD=1
+MODELS=0
+DEPS_CHANGED=0
+
+usage() {
+    cat <<USAGE
+Usage: tools/bootstrap.sh [OPTIONS]
+
+Installs what photo-organizer needs on Debian 12 and builds it in build/.
+Run as root when Debian packages are missing (it says which).
+
+Options:
+  --with-gpu       also install ONNX Runtime's CUDA provider (about 180 MB);
+                   default: only when an NVIDIA driver is present
+  --without-gpu    never install the CUDA provider
+  --models         also install and verify the face models
+  --no-build       install dependencies only
+  --build-dir DIR  where to build (default: build)
+  -h, --help       show this help
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --with-gpu) WITH_GPU=yes ;;
+    --without-gpu) WITH_GPU=no ;;
+    --models) MODELS=1 ;;
+    --no-build) DO_BUILD=0 ;;
+    --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "bootstrap: unknown option '$1' (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
+
+# ---- 1. Debian packages ---------------------------------------------------
+APT_PACKAGES=(
+    meson ninja-build pkg-config gcc g++ ca-certificates
+    libvips-dev libheif-dev libraw-dev libexif-dev libsqlite3-dev libjansson-dev
+    libcmocka-dev opencv-data
+    python3-onnx python3-numpy jq clang-14 libclang-rt-14-dev clang-format
+)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" != 0 ]; then
+        die "missing Debian packages: ${missing[*]}
+  run this script as root, or install them first:
+  sudo apt-get install -y --no-install-recommends ${missing[*]}"
+    fi
+    say "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+    say "Debian packages: all present"
+fi
+
+# ---- 2. ONNX Runtime from npm --------------------------------------------
+# name version integrity (npm's sha512 of the package tarball)
+ORT_CPU=(com.github.asus4.onnxruntime 0.4.9
+    sha512-BkzxduSZ9IkeDP6Q8lz2TFU2ie7hSSvS7ZIfzMooExoq0CNzJnuuGaUJ7IsojBgqO4ouD1jXah8OYyJbCN29Fg==)
+ORT_GPU=(com.github.asus4.onnxruntime.linux-x64-gpu 0.4.9
+    sha512-FopIhNE/Ng+v2X65wVc9clPCBCvhvA53Hxo2U0Kf5fGdVsC7iCA+mZ0KLWggcQAj7TIZ6pNidR4AC10g74Xo6w==)
+
+# Downloads name@version with npm and checks it against the pinned integrity.
+# Prints the tarball path.
+fetch_npm() {
+    local name=$1 version=$2 integrity=$3 cache="$DEPS/cache"
+    mkdir -p "$cache"
+    local tgz
+    tgz="$cache/$(echo "$name" | sed 's|^@||; s|/|-|')-$version.tgz"
+    if [ ! -f "$tgz" ]; then
+        say "fetching $name@$version with npm" >&2
+        (cd "$cache" && npm pack --silent "$name@$version" >/dev/null 2>"$cache/npm.log") ||
+            die "npm pack $name@$version failed (see $cache/npm.log)"
+    fi
+    local want got
+    want=$(printf '%s' "${integrity#sha512-}" | base64 -d | od -An -v -tx1 | tr -d ' \n')
+    got=$(sha512sum "$tgz" | cut -d' ' -f1)
+    if [ "$want" != "$got" ]; then
+        rm -f "$tgz"
+        die "$name@$version does not match its pinned integrity; the download was removed, run again"
+    fi
+    printf '%s\n' "$tgz"
+}
+
+install_ort() {
+    local dest="$DEPS/onnxruntime" stamp
+    stamp="${ORT_CPU[0]}@${ORT_CPU[1]} ${ORT_CPU[2]}"
+    if [ -f "$dest/.installed" ] && [ "$(cat "$dest/.installed")" = "$stamp" ] &&
+        [ -f "$dest/lib/libonnxruntime.so.1" ]; then
+        say "ONNX Runtime ${ORT_CPU[1]}: present in .deps/onnxruntime"
+        return
+    fi
+    local tgz tmp
+    tgz=$(fetch_npm "${ORT_CPU[@]}")
+    tmp=$(mktemp -d)
+    local hdr='package/Plugins/iOS~/onnxruntime.xcframework/ios-arm64_x86_64-simulator/onnxruntime.framework/Headers'
+    tar -xzf "$tgz" -C "$tmp" package/Plugins/Linux/x64/libonnxruntime.so \
+        package/Plugins/Linux/x64/libonnxruntime_providers_shared.so "$hdr"
+    rm -rf "$dest"
+    mkdir -p "$dest/lib" "$dest/include"
+    cp "$tmp/package/Plugins/Linux/x64/"*.so "$dest/lib/"
+    cp "$tmp/$hdr/"*.h "$dest/include/"
+    # The library's SONAME is libonnxruntime.so.1.
+    mv "$dest/lib/libonnxruntime.so" "$dest/lib/libonnxruntime.so.1"
+    ln -s libonnxruntime.so.1 "$dest/lib/libonnxruntime.so"
+    rm -rf "$tmp"
+    printf '%s\n' "$stamp" >"$dest/.installed"
+    DEPS_CHANGED=1
+    say "ONNX Runtime ${ORT_CPU[1]}: installed in .deps/onnxruntime"
+}
+
+install_ort_gpu() {
+    local dest="$DEPS/onnxruntime" stamp
+    stamp="${ORT_GPU[0]}@${ORT_GPU[1]} ${ORT_GPU[2]}"
+    if [ -f "$dest/.installed-gpu" ] && [ "$(cat "$dest/.installed-gpu")" = "$stamp" ]; then
+        say "ONNX Runtime CUDA provider: present"
+        return
+    fi
+    local tgz tmp
+    tgz=$(fetch_npm "${ORT_GPU[@]}")
+    tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp"
+    find "$tmp" -name 'libonnxruntime_providers_*.so' -exec cp {} "$dest/lib/" \;
+    rm -rf "$tmp"
+    printf '%s\n' "$stamp" >"$dest/.installed-gpu"
+    say "ONNX Runtime CUDA provider: installed in .deps/onnxruntime/lib"
+}
+
+install_ort
+if [ "$WITH_GPU" = auto ]; then
+    if [ -e /proc/driver/nvidia/version ] || command -v nvidia-smi >/dev/null 2>&1; then
+        WITH_GPU=yes
+    else
+        WITH_GPU=no
+    fi
+fi
+if [ "$WITH_GPU" = yes ]; then
+    install_ort_gpu
+fi
+
+# ---- 3. Build ---------------------------------------------------------------
+if [ "$DO_BUILD" = 1 ]; then
+    if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+        say "configuring $BUILD_DIR"
+        meson setup "$BUILD_DIR" "$ROOT" --buildtype=release >/dev/null
+    elif [ "$DEPS_CHANGED" = 1 ]; then
+        say "reconfiguring $BUILD_DIR for the new dependencies"
+        meson setup --reconfigure "$BUILD_DIR" "$ROOT" >/dev/null
+    fi
+    say "building"
+    ninja -C "$BUILD_DIR" >/dev/null || ninja -C "$BUILD_DIR"
+    say "built $BUILD_DIR/photo-organizer"
+fi
+
+# ---- 4. Models ----------------------------------------------------------------
+if [ "$MODELS" = 1 ]; then
+    if "$BUILD_DIR/photo-organizer" models --help >/dev/null 2>&1; then
+        say "installing face models"
+        "$BUILD_DIR/photo-organizer" models install
+    else
+        say "face models: not part of this version yet"
+    fi
+fi
