@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file catalog.h
+ * The organizer's memory between runs: an SQLite database (WAL mode) at
+ * OUT/.photo-organizer/catalog.db.
+ *
+ * - photos: one row per source file, keyed by (path below the source root,
+ *   size, mtime): re-runs skip files whose key is unchanged. Rows hold the
+ *   metadata, hashes and quality (or the error) of struct pho_photo.
+ * - runs: each run's settings (JSON) and whether it finished, so --resume
+ *   can continue an interrupted run with its own settings.
+ * - outputs: every file the organizer wrote under OUT with its size and
+ *   checksum, so a re-run can tell its own files from a user's.
+ *
+ * Every change happens inside a transaction; a crash (even SIGKILL) leaves
+ * the last committed state. The schema is versioned (PRAGMA user_version)
+ * and migrated forward on open.
+ *
+ * Not thread-safe: use one catalog from one thread.
+ */
+#ifndef PHO_CATALOG_H
+#define PHO_CATALOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pho/common.h"
+#include "pho/error.h"
+#include "pho/photo.h"
+
+PHO_BEGIN_DECLS
+
+struct pho_catalog;
+
+/**
+ * Opens (creating if needed) the catalog at @p db_path; its folder must
+ * exist. Caller owns *out. @return 0; PHO_EDB when the file is not a usable
+ * database (the message says so and how to start over: --force-fresh) or
+ * comes from a newer, unknown schema; PHO_EIO; PHO_ENOMEM.
+ */
+PHO_API int pho_catalog_open(struct pho_catalog **out, const char *db_path, struct pho_err *err);
+
+/** Closes the catalog; NULL is a no-op. Pending transactions are rolled back. */
+PHO_API void pho_catalog_close(struct pho_catalog *cat);
+
+/** Starts a write transaction (batches of puts are much faster inside one). */
+PHO_API int pho_catalog_begin(struct pho_catalog *cat, struct pho_err *err);
+
+/** Commits the transaction started by pho_catalog_begin(). */
+PHO_API int pho_catalog_commit(struct pho_catalog *cat, struct pho_err *err);
+
+/**
+ * Looks up photo->rel with photo->size and photo->mtime_ns. When a row with
+ * that exact key exists, fills meta, hashes, quality, analysed / error
+ * fields of @p photo, sets from_catalog and *found = true; otherwise leaves
+ * @p photo untouched and sets *found = false.
+ */
+PHO_API int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo, bool *found,
+                               struct pho_err *err);
+
+/** Inserts or replaces the row for photo->rel (analysis results or the error). */
+PHO_API int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *photo,
+                            struct pho_err *err);
+
+/** Deletes every photo row (what --force-fresh does before a run). */
+PHO_API int pho_catalog_forget_photos(struct pho_catalog *cat, struct pho_err *err);
+
+/** Records the start of a run with its settings (a JSON object as text). */
+PHO_API int pho_catalog_run_start(struct pho_catalog *cat, const char *settings_json,
+                                  int64_t *run_id, struct pho_err *err);
+
+/** Marks a run finished. */
+PHO_API int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, struct pho_err *err);
+
+/**
+ * The most recent run. *settings_json is caller-owned (free with pho_free()),
+ * NULL when there has been no run; *finished tells whether it completed.
+ */
+PHO_API int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *finished,
+                                 struct pho_err *err);
+
+/** An output file the organizer wrote: path below OUT, size and SHA-256 (hex). */
+struct pho_output_file {
+    char *rel;
+    uint64_t size;
+    char sha256[65];
+};
+
+/** Records (or updates) one output file. */
+PHO_API int pho_catalog_output_put(struct pho_catalog *cat, const char *rel, uint64_t size,
+                                   const char *sha256_hex, struct pho_err *err);
+
+/** Forgets one output file (after it was removed). */
+PHO_API int pho_catalog_output_forget(struct pho_catalog *cat, const char *rel,
+                                      struct pho_err *err);
+
+/**
+ * All recorded output files, sorted by path. Caller owns *files and frees it
+ * with pho_catalog_outputs_free().
+ */
+PHO_API int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **files,
+                                    size_t *count, struct pho_err *err);
+
+PHO_API void pho_catalog_outputs_free(struct pho_output_file *files, size_t count);
+
+PHO_END_DECLS
+
+#endif /* PHO_CATALOG_H */

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file photo.h
+ * What the organizer knows about one photo: where it is, what its metadata
+ * says, its hashes and quality, or why it could not be read. The catalog
+ * stores and restores these records; reports and output are written from
+ * them.
+ */
+#ifndef PHO_PHOTO_H
+#define PHO_PHOTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pho/common.h"
+#include "pho/error.h"
+#include "pho/exif.h"
+#include "pho/quality.h"
+
+PHO_BEGIN_DECLS
+
+struct pho_photo {
+    char *path; /**< as scanned (source root joined with rel); owned */
+    char *rel;  /**< path below the source root: the catalog key; owned */
+    uint64_t size;
+    int64_t mtime_ns; /**< file modification time, nanoseconds since the Unix epoch */
+
+    struct pho_meta meta;
+    uint64_t dhash, phash;
+    struct pho_quality quality;
+    bool analysed;     /**< meta, hashes and quality are valid */
+    bool from_catalog; /**< restored from the catalog, not recomputed this run */
+
+    int error; /**< 0, or the PHO_E* status of the step that failed */
+    char error_msg[PHO_ERR_MSG_MAX];
+};
+
+/** Zeroes @p p (no allocation). */
+PHO_API void pho_photo_init(struct pho_photo *p);
+
+/** Frees the strings @p p owns and zeroes it; NULL is a no-op. */
+PHO_API void pho_photo_release(struct pho_photo *p);
+
+PHO_END_DECLS
+
+#endif /* PHO_PHOTO_H */

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Lifecycle of struct pho_photo. */
+#include "core/common.h"
+
+#include <string.h>
+
+#include "pho/photo.h"
+
+void pho_photo_init(struct pho_photo *p)
+{
+    memset(p, 0, sizeof(*p));
+    pho_meta_init(&p->meta);
+}
+
+void pho_photo_release(struct pho_photo *p)
+{
+    if (!p)
+        return;
+    pho_free(p->path);
+    pho_free(p->rel);
+    pho_photo_init(p);
+}
