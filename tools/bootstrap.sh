@@ -54,7 +54,7 @@ APT_PACKAGES=(
     meson ninja-build pkg-config gcc g++ ca-certificates
     libvips-dev libheif-dev libraw-dev libexif-dev libsqlite3-dev libjansson-dev
     libcmocka-dev opencv-data
-    python3-onnx python3-numpy jq clang-14 libclang-rt-14-dev clang-format
+    python3-onnx python3-numpy libvips-tools jq sqlite3 clang-14 libclang-rt-14-dev clang-format
 )
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
 
@@ -177,10 +177,6 @@ fi
 
 # ---- 4. Models ----------------------------------------------------------------
 if [ "$MODELS" = 1 ]; then
-    if "$BUILD_DIR/photo-organizer" models --help >/dev/null 2>&1; then
-        say "installing face models"
-        "$BUILD_DIR/photo-organizer" models install
-    else
-        say "face models: not part of this version yet"
-    fi
+    say "installing face models"
+    "$BUILD_DIR/photo-organizer" models install || die "the face models could not be installed (see above)"
 fi

@@ -41,6 +41,18 @@ struct pho_catalog;
  */
 PHO_API int pho_catalog_open(struct pho_catalog **out, const char *db_path, struct pho_err *err);
 
+/**
+ * Moves an unusable catalog out of the way (what --force-fresh does when
+ * pho_catalog_open() fails with PHO_EDB): @p db_path and its SQLite
+ * companions (-wal, -journal) are renamed to "<db_path>.old-<UTC time>"
+ * (plus the same suffixes), and the -shm index is deleted, so the next open
+ * starts a new catalog and the old one stays readable for inspection. Call it
+ * only while no process has the catalog open. @p moved_to may be NULL;
+ * otherwise *moved_to is the new path (caller frees with pho_free()), or NULL
+ * when there was nothing to move. @return 0; PHO_EIO; PHO_ENOMEM.
+ */
+PHO_API int pho_catalog_move_aside(const char *db_path, char **moved_to, struct pho_err *err);
+
 /** Closes the catalog; NULL is a no-op. Pending transactions are rolled back. */
 PHO_API void pho_catalog_close(struct pho_catalog *cat);
 

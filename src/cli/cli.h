@@ -31,6 +31,18 @@ bool cli_parse_uint(const char *opt, const char *s, unsigned long long max,
 /* "1/250", "0.5", "2" for an exposure time in seconds. */
 void cli_format_exposure(char *buf, size_t size, double seconds);
 
+/* Progress bar on stderr when it is a terminal (progress.c). */
+void cli_progress_enable(bool on);
+void cli_progress_draw(const char *stage, size_t done, size_t total, double elapsed, bool force);
+void cli_progress_clear(void);
+/* Thread-safe redraw (takes the output lock). */
+void cli_progress_update(const char *stage, size_t done, size_t total, double elapsed, bool force);
+/* Runs fn with the output lock held and the progress bar cleared. */
+void cli_locked_print(void (*fn)(void *ud), void *ud);
+
 int cmd_info(int argc, char **argv);
+int cmd_organize(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+int cmd_models(int argc, char **argv);
 
 #endif /* PHO_CLI_H */

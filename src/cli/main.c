@@ -11,27 +11,34 @@
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
+    { "organize", cmd_organize, "group bursts and near-duplicates, pick the best shots (default)" },
     { "info", cmd_info, "show format, size, orientation, capture time, camera, exposure, GPS" },
+    { "models", cmd_models, "list, install or verify the face models" },
+    { "devices", cmd_devices, "list the CPU and CUDA GPUs the face models can run on" },
 };
 
 static void print_help(FILE *f)
 {
     fprintf(f,
-            "Usage: %s COMMAND [OPTIONS] [ARGS]\n"
+            "Usage: %s [organize] -s SOURCE -o OUTPUT [OPTIONS]\n"
+            "       %s COMMAND [OPTIONS] [ARGS]\n"
             "\n"
             "Brings order to large photo libraries: groups bursts and near-duplicates,\n"
             "picks the best shot of each group and never touches the originals.\n"
             "\n"
             "Commands:\n",
-            cli_prog);
+            cli_prog, cli_prog);
     for (size_t i = 0; i < PHO_ARRAY_LEN(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n"
-               "Global options:\n"
-               "  -h, --help     show this help (or 'COMMAND --help' for a command)\n"
-               "  -V, --version  show the version\n"
-               "\n"
-               "See photo-organizer(1) for details.\n");
+    fprintf(f,
+            "\n"
+            "Global options:\n"
+            "  -h, --help     show this help (or 'COMMAND --help' for a command)\n"
+            "  -V, --version  show the version\n"
+            "\n"
+            "'%s organize --help' lists the organizer's options.\n"
+            "See photo-organizer(1) for details.\n",
+            cli_prog);
 }
 
 int main(int argc, char **argv)
@@ -53,5 +60,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < PHO_ARRAY_LEN(commands); i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
+    /* Like the original tool: options straight away mean "organize". */
+    if (cmd[0] == '-')
+        return cmd_organize(argc, argv);
     return cli_usage_error(NULL, "unknown command '%s'", cmd);
 }

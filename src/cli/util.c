@@ -17,11 +17,27 @@ int cli_verbosity = 1;
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
+void cli_progress_update(const char *stage, size_t done, size_t total, double elapsed, bool force)
+{
+    pthread_mutex_lock(&log_lock);
+    cli_progress_draw(stage, done, total, elapsed, force);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void cli_locked_print(void (*fn)(void *ud), void *ud)
+{
+    pthread_mutex_lock(&log_lock);
+    cli_progress_clear();
+    fn(ud);
+    pthread_mutex_unlock(&log_lock);
+}
+
 static void log_to_stderr(void *ud, enum pho_log_level level, const char *domain, const char *msg)
 {
     static const char *const names[] = { "error", "warning", "info", "debug", "trace" };
     PHO_UNUSED(ud);
     pthread_mutex_lock(&log_lock);
+    cli_progress_clear();
     fprintf(stderr, "%s: %s: %s%s%s\n", cli_prog, names[level], domain ? domain : "",
             domain ? ": " : "", msg);
     pthread_mutex_unlock(&log_lock);
@@ -42,6 +58,7 @@ static void vreport(const char *kind, const char *fmt, va_list ap)
     char msg[2048];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     pthread_mutex_lock(&log_lock);
+    cli_progress_clear();
     fprintf(stderr, "%s: %s%s\n", cli_prog, kind, msg);
     pthread_mutex_unlock(&log_lock);
 }

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -186,6 +187,60 @@ static int read_head(int fd, uint8_t *head, size_t cap, size_t *got, struct pho_
     return 0;
 }
 
+/*
+ * libvips keeps one error buffer for the whole process, so when photos are
+ * decoded on several threads a failure can read another photo's message.
+ * Decodes therefore share a read lock; a failure is decoded once more under
+ * the write lock, alone, so its message is its own and the same on every run.
+ * Failures are rare; the retry costs one extra decode of a broken file.
+ */
+static pthread_rwlock_t diag_lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static int decode_once(struct pho_image **out, const struct img_src *src, const struct pho_meta *m,
+                       const struct pho_image_opts *o, struct pho_err *err)
+{
+    if (pho_format_is_raw(m->format))
+        return pho_image__raw_decode(out, src, m, o, err);
+    return pho_image__vips_decode(out, src, m, o, err);
+}
+
+static bool worth_retrying(int rc)
+{
+    return rc != 0 && rc != PHO_ENOMEM && rc != PHO_ELIMIT && rc != PHO_EINVAL;
+}
+
+static int decode(struct pho_image **out, const struct img_src *src, const struct pho_meta *m,
+                  const struct pho_image_opts *o, struct pho_err *err)
+{
+    pthread_rwlock_rdlock(&diag_lock);
+    int rc = decode_once(out, src, m, o, err);
+    pthread_rwlock_unlock(&diag_lock);
+    if (worth_retrying(rc)) {
+        pthread_rwlock_wrlock(&diag_lock);
+        pho_image__vips_clear_errors();
+        rc = decode_once(out, src, m, o, err);
+        pthread_rwlock_unlock(&diag_lock);
+    }
+    return rc;
+}
+
+static int probe_locked(struct pho_meta *m, const struct img_src *src, const uint8_t *head,
+                        size_t head_len, const struct pho_image_opts *o, struct pho_err *err)
+{
+    struct pho_meta start = *m;
+    pthread_rwlock_rdlock(&diag_lock);
+    int rc = probe_src(m, src, head, head_len, o, err);
+    pthread_rwlock_unlock(&diag_lock);
+    if (worth_retrying(rc)) {
+        *m = start;
+        pthread_rwlock_wrlock(&diag_lock);
+        pho_image__vips_clear_errors();
+        rc = probe_src(m, src, head, head_len, o, err);
+        pthread_rwlock_unlock(&diag_lock);
+    }
+    return rc;
+}
+
 /* Shared by probe and load: open, sniff, probe. Leaves *fd open on success. */
 static int probe_path(struct pho_meta *m, struct img_src *src, const char *path,
                       const struct pho_image_opts *o, struct pho_err *err)
@@ -208,7 +263,7 @@ static int probe_path(struct pho_meta *m, struct img_src *src, const char *path,
         goto out;
     src->path = path;
     src->fd = fd;
-    rc = probe_src(m, src, head, n, o, err);
+    rc = probe_locked(m, src, head, n, o, err);
     finish_file_meta(m, &st);
 out:
     pho_free(head);
@@ -236,15 +291,7 @@ int pho_image_probe_buffer(struct pho_meta *out, const void *data, size_t len,
     if (!data || len == 0)
         return pho_err_set(err, PHO_ECORRUPT, "image: empty buffer");
     struct img_src src = { .fd = -1, .data = data, .len = len };
-    return probe_src(out, &src, data, PHO_MIN(len, (size_t)HEAD_BYTES), opts, err);
-}
-
-static int decode(struct pho_image **out, const struct img_src *src, const struct pho_meta *m,
-                  const struct pho_image_opts *o, struct pho_err *err)
-{
-    if (pho_format_is_raw(m->format))
-        return pho_image__raw_decode(out, src, m, o, err);
-    return pho_image__vips_decode(out, src, m, o, err);
+    return probe_locked(out, &src, data, PHO_MIN(len, (size_t)HEAD_BYTES), opts, err);
 }
 
 int pho_image_load(struct pho_image **out, const char *path, const struct pho_image_opts *opts,

@@ -25,6 +25,9 @@ struct image_priv {
 /* Starts libvips once per process; safe from any thread. */
 int pho_image__vips_start(struct pho_err *err);
 
+/* Empties libvips' (process-wide) error buffer. */
+void pho_image__vips_clear_errors(void);
+
 /* Fills @err from libvips' error buffer: "<what>: <first vips message>". */
 int pho_image__vips_fail(struct pho_err *err, int code, const char *what);
 

@@ -57,6 +57,12 @@ int pho_image__vips_start(struct pho_err *err)
     return 0;
 }
 
+void pho_image__vips_clear_errors(void)
+{
+    if (pho_image__vips_start(NULL) == 0)
+        vips_error_clear();
+}
+
 int pho_image__vips_fail(struct pho_err *err, int code, const char *what)
 {
     char *buf = vips_error_buffer_copy();

@@ -279,7 +279,8 @@ static int walk(struct scan *s, int dirfd, size_t path_len, int depth)
         if (rc)
             goto out;
     }
-    qsort(names, n, sizeof(*names), cmp_names);
+    if (n)
+        qsort(names, n, sizeof(*names), cmp_names);
     for (size_t i = 0; i < n && !rc && !limit_reached(s); i++)
         rc = visit(s, dirfd, names[i], path_len, depth);
 out:

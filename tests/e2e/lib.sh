@@ -23,3 +23,21 @@ done_testing() { echo "1..$T_N"; [ "$T_FAILED" = 0 ]; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pho-e2e-XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
+
+# Checksums of every file under a folder (path and content), for "never
+# modified" checks.
+tree_sums() {
+    (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
+
+# The report without what legitimately differs between runs (and the output
+# folder's name, which differs when runs are compared across folders).
+normalized_report() {
+    jq 'del(.generated_at, .run, .settings.output)' "$1"
+}
+
+# A folder listing with sizes and checksums, skipping reports and the catalog.
+out_listing() {
+    (cd "$1" && find . -path ./reports -prune -o -path ./.photo-organizer -prune -o -type f -print0 |
+        sort -z | xargs -0 -r sha256sum)
+}

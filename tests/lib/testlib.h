@@ -20,7 +20,7 @@ bool td_available(void);
 char *make_tempdir(void);
 void rm_rf(const char *path);
 void write_file(const char *path, const void *data, size_t len);
-/* Whole file into a malloc'd buffer (caller frees), or NULL. */
+/* Whole file into a malloc'd buffer with a NUL after the last byte (caller frees), or NULL. */
 uint8_t *read_file(const char *path, size_t *len);
 
 /* A little-endian TIFF/EXIF block built entry by entry, for fixtures. */

@@ -95,7 +95,8 @@ function faceapiForward(w, x) {
     const conv = (inp, p) => convLayer(inp, p, 1, true, 'same');
     const convNoRelu = (inp, p) => convLayer(inp, p, 1, false, 'same');
     const convDown = (inp, p) => convLayer(inp, p, 2, true, 'valid');
-    const residual = (inp, p) => tf.relu(tf.add(convNoRelu(conv(inp, p + '/conv1'), p + '/conv2'), inp));
+    const residual = (inp, p) =>
+        tf.relu(tf.add(convNoRelu(conv(inp, p + '/conv1'), p + '/conv2'), inp));
     const residualDown = (inp, p) => {
         let out = convNoRelu(convDown(inp, p + '/conv1'), p + '/conv2');
         let pooled = tf.avgPool(inp, 2, 2, 'valid');

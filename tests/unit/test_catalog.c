@@ -1,17 +1,1253 @@
 /* SPDX-License-Identifier: MIT */
-/* Placeholder until the catalog module is implemented. */
-#include "../lib/testlib.h"
+/*
+ * The catalog: exact round trips of every photo field, the (rel, size,
+ * mtime) key, runs and outputs, refusal of foreign, damaged and newer files,
+ * durability across a killed process, and recovery from every failed
+ * allocation (ours and SQLite's) while opening.
+ */
+#include "core/common.h"
 
-static void test_pending(void **state)
+#include <fcntl.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/fs.h>
+#include <sqlite3.h>
+
+#include "../lib/testlib.h"
+#include "pho/catalog.h"
+
+/* ------------------------------------------------------------- helpers */
+
+struct fixture {
+    char *dir;
+    char db[4096];
+};
+
+static int setup(void **state)
 {
-    (void)state;
-    /* replaced by the module's tests */
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = make_tempdir();
+    snprintf(f->db, sizeof(f->db), "%s/catalog.db", f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    rm_rf(f->dir);
+    free(f->dir);
+    free(f);
+    return 0;
+}
+
+static struct pho_catalog *open_ok(const char *db)
+{
+    struct pho_catalog *cat = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+    int rc = pho_catalog_open(&cat, db, &err);
+    if (rc != 0)
+        fail_msg("open %s: %s", db, err.msg);
+    assert_non_null(cat);
+    return cat;
+}
+
+static void remove_db(const char *db)
+{
+    const char *parts[] = { "", "-wal", "-shm", "-journal" };
+    char path[4200];
+    for (size_t i = 0; i < PHO_ARRAY_LEN(parts); i++) {
+        snprintf(path, sizeof(path), "%s%s", db, parts[i]);
+        unlink(path);
+    }
+}
+
+/* One integer from SQL run on a separate, plain SQLite connection. */
+static int64_t sql_int(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(h, sql, -1, &s, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(h));
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+    return v;
+}
+
+static void sql_text(const char *db, const char *sql, char *out, size_t size)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_stmt *s = NULL;
+    assert_int_equal(sqlite3_prepare_v2(h, sql, -1, &s, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(s), SQLITE_ROW);
+    snprintf(out, size, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(h);
+}
+
+static void sql_exec(const char *db, const char *sql)
+{
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL),
+                     SQLITE_OK);
+    char *msg = NULL;
+    if (sqlite3_exec(h, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(h);
+}
+
+/* A string of exactly len bytes (len < size) made of a repeated UTF-8 pattern. */
+static void fill_str(char *dst, size_t size, size_t len, const char *pattern)
+{
+    size_t plen = strlen(pattern), n = 0;
+    assert_true(len < size);
+    while (n < len) {
+        size_t take = PHO_MIN(plen, len - n);
+        memcpy(dst + n, pattern, take);
+        n += take;
+    }
+    dst[len] = '\0';
+}
+
+/* Every field set, most at the edge of its type. */
+static void photo_extreme(struct pho_photo *p, char *rel)
+{
+    pho_photo_init(p);
+    p->rel = rel;
+    p->size = UINT64_MAX;
+    p->mtime_ns = INT64_MIN;
+    struct pho_meta *m = &p->meta;
+    m->format = 17;
+    m->file_size = UINT64_MAX - 1;
+    m->mtime = INT64_MAX;
+    m->mtime_nsec = INT32_MIN;
+    m->width = UINT32_MAX;
+    m->height = UINT32_MAX - 7;
+    m->orientation = UINT8_MAX;
+    m->orientation_tag = 8;
+    m->time.local = INT64_MIN;
+    m->time.nsec = INT32_MAX;
+    m->time.offset_min = INT16_MIN;
+    m->time.has_offset = true;
+    m->time.source = PHO_TIME_MTIME;
+    /* Full length, ending in half of a UTF-8 sequence: bytes come back as stored. */
+    fill_str(m->make, sizeof(m->make), sizeof(m->make) - 1, "a\xc3\xa9");
+    snprintf(m->model, sizeof(m->model), "O'Brien \"Mk II\"\nline two\ttab; DROP TABLE photos;--");
+    m->lens[0] = '\0';
+    m->exposure_time = 5e-324; /* smallest denormal */
+    m->fnumber = DBL_MAX;
+    m->iso = UINT32_MAX;
+    m->exposure_bias = -0.0;
+    m->focal_length = INFINITY;
+    m->gps_lat = -INFINITY;
+    m->gps_lon = -DBL_MIN;
+    m->gps_alt = NAN;
+    m->flags = UINT_MAX;
+    fill_str(m->note, sizeof(m->note), sizeof(m->note) - 1, "\xe2\x82\xac!"); /* euro sign */
+    p->dhash = UINT64_MAX;
+    p->phash = UINT64_C(1) << 63;
+    struct pho_quality *q = &p->quality;
+    q->sharpness = 1e300;
+    q->clipped_high = 1.0;
+    q->clipped_low = 0.1; /* not exact in binary: must come back bit for bit */
+    q->mean_luma = 3.0;   /* integral: REAL affinity would store it as an integer */
+    q->noise = -0.0;
+    q->brisque = NAN;
+    q->megapixels = 2.0 / 3.0;
+    q->score = nextafter(1.0, 0.0);
+    p->analysed = true;
+    p->error = INT32_MIN;
+    fill_str(p->error_msg, sizeof(p->error_msg), sizeof(p->error_msg) - 1, "x\n\"'");
+}
+
+/* The opposite corner: zeros, empty strings, an error instead of an analysis. */
+static void photo_failed(struct pho_photo *p, char *rel)
+{
+    pho_photo_init(p);
+    p->rel = rel;
+    p->meta.orientation = 1;
+    p->quality.brisque = NAN;
+    p->error = PHO_ECORRUPT;
+    snprintf(p->error_msg, sizeof(p->error_msg), "image: premature end of JPEG file");
+}
+
+static void assert_same_double(double a, double b, const char *what)
+{
+    if (isnan(a) && isnan(b))
+        return;
+    if (memcmp(&a, &b, sizeof(a)) != 0)
+        fail_msg("%s: stored %.17g, read back %.17g", what, a, b);
+}
+
+#define SAME_D(field) assert_same_double(a->field, b->field, #field)
+#define SAME_I(field) assert_true(a->field == b->field)
+
+/* Everything the catalog restores, compared exactly (NaN equals NaN). */
+static void assert_restored(const struct pho_photo *a, const struct pho_photo *b)
+{
+    SAME_I(meta.format);
+    SAME_I(meta.file_size);
+    SAME_I(meta.mtime);
+    SAME_I(meta.mtime_nsec);
+    SAME_I(meta.width);
+    SAME_I(meta.height);
+    SAME_I(meta.orientation);
+    SAME_I(meta.orientation_tag);
+    SAME_I(meta.time.local);
+    SAME_I(meta.time.nsec);
+    SAME_I(meta.time.offset_min);
+    SAME_I(meta.time.has_offset);
+    SAME_I(meta.time.source);
+    assert_string_equal(a->meta.make, b->meta.make);
+    assert_string_equal(a->meta.model, b->meta.model);
+    assert_string_equal(a->meta.lens, b->meta.lens);
+    SAME_D(meta.exposure_time);
+    SAME_D(meta.fnumber);
+    SAME_I(meta.iso);
+    SAME_D(meta.exposure_bias);
+    SAME_D(meta.focal_length);
+    SAME_D(meta.gps_lat);
+    SAME_D(meta.gps_lon);
+    SAME_D(meta.gps_alt);
+    SAME_I(meta.flags);
+    assert_string_equal(a->meta.note, b->meta.note);
+    SAME_I(dhash);
+    SAME_I(phash);
+    SAME_D(quality.sharpness);
+    SAME_D(quality.clipped_high);
+    SAME_D(quality.clipped_low);
+    SAME_D(quality.mean_luma);
+    SAME_D(quality.noise);
+    SAME_D(quality.brisque);
+    SAME_D(quality.megapixels);
+    SAME_D(quality.score);
+    SAME_I(analysed);
+    SAME_I(error);
+    assert_string_equal(a->error_msg, b->error_msg);
+}
+
+/* A record to look up: only the key set, everything else poisoned. */
+static void probe_for(struct pho_photo *q, const struct pho_photo *p)
+{
+    memset(q, 0x5a, sizeof(*q));
+    q->path = NULL;
+    q->rel = p->rel;
+    q->size = p->size;
+    q->mtime_ns = p->mtime_ns;
+    q->from_catalog = false;
+}
+
+static bool lookup(struct pho_catalog *cat, struct pho_photo *q)
+{
+    bool found = true;
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_catalog_lookup(cat, q, &found, &err) != 0)
+        fail_msg("lookup %s: %s", q->rel, err.msg);
+    return found;
+}
+
+static void put_ok(struct pho_catalog *cat, const struct pho_photo *p)
+{
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_catalog_put(cat, p, &err) != 0)
+        fail_msg("put %s: %s", p->rel, err.msg);
+}
+
+static void assert_module_msg(const struct pho_err *err)
+{
+    if (strncmp(err->msg, "catalog: ", 9) != 0)
+        fail_msg("message does not name the module: \"%s\"", err->msg);
+}
+
+/* Sets or clears the immutable flag (root only; false where unsupported). */
+static bool set_immutable(const char *path, bool on)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    int flags = 0;
+    bool ok = ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0;
+    if (ok) {
+        flags = on ? flags | FS_IMMUTABLE_FL : flags & ~FS_IMMUTABLE_FL;
+        ok = ioctl(fd, FS_IOC_SETFLAGS, &flags) == 0;
+    }
+    close(fd);
+    return ok;
+}
+
+/* --------------------------------------------------------------- tests */
+
+static void test_round_trip_every_field(void **state)
+{
+    struct fixture *f = *state;
+    char rel_a[512], rel_b[] = "plain.jpg";
+    /* Keys are bytes below the source root: UTF-8, quotes, a newline, a long name. */
+    int n = snprintf(rel_a, sizeof(rel_a), "2019/Caf\xc3\xa9 \"d'\xc3\xa9t\xc3\xa9\"\nx/");
+    fill_str(rel_a + n, sizeof(rel_a) - (size_t)n, 400, "IMG_0001 ");
+    struct pho_photo a, b, q;
+    photo_extreme(&a, rel_a);
+    photo_failed(&b, rel_b);
+
+    struct pho_catalog *cat = open_ok(f->db);
+    put_ok(cat, &a);
+    put_ok(cat, &b);
+    pho_catalog_close(cat);
+
+    cat = open_ok(f->db);
+    probe_for(&q, &a);
+    assert_true(lookup(cat, &q));
+    assert_restored(&a, &q);
+    assert_true(q.from_catalog);
+    /* The key and the path belong to the caller and are left alone. */
+    assert_ptr_equal(q.rel, rel_a);
+    assert_null(q.path);
+    assert_true(q.size == UINT64_MAX && q.mtime_ns == INT64_MIN);
+
+    probe_for(&q, &b);
+    assert_true(lookup(cat, &q));
+    assert_restored(&b, &q);
+    assert_false(q.analysed);
+    assert_int_equal(q.error, PHO_ECORRUPT);
+    pho_catalog_close(cat);
+
+    /* Hashes are stored as the signed reading of their bits; NaN as NULL;
+     * the columns really are typed columns anyone can query. */
+    assert_int_equal(sql_int(f->db, "SELECT dhash FROM photos WHERE rel = 'plain.jpg'"), 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM photos WHERE dhash = -1 AND "
+                                    "phash = -9223372036854775808 AND q_brisque IS NULL AND "
+                                    "gps_alt IS NULL AND typeof(q_mean_luma) = 'real' AND "
+                                    "width = 4294967295 AND lens = ''"),
+                     1);
+}
+
+static void test_truncated_strings_on_load(void **state)
+{
+    struct fixture *f = *state;
+    char rel[] = "long.jpg";
+    struct pho_photo p, q;
+    photo_failed(&p, rel);
+    struct pho_catalog *cat = open_ok(f->db);
+    put_ok(cat, &p);
+    pho_catalog_close(cat);
+    /* Rows written by someone else may hold longer strings than the fields:
+     * 200 x "é" (400 bytes) must come back cut to whole characters. */
+    sql_exec(f->db, "UPDATE photos SET make = replace(hex(zeroblob(200)), '00', 'é'), "
+                    "error_msg = replace(hex(zeroblob(300)), '00', 'ab')");
+    cat = open_ok(f->db);
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    assert_int_equal(strlen(q.meta.make), PHO_META_STR - 2); /* 47 whole "é" */
+    assert_int_equal(strlen(q.error_msg), PHO_ERR_MSG_MAX - 1);
+    assert_true((unsigned char)q.meta.make[PHO_META_STR - 3] == 0xa9);
+
+    /* A value that does not fit its field makes the row unusable: not found,
+     * the photo untouched, and the next put replaces the row. */
+    pho_catalog_close(cat);
+    sql_exec(f->db, "UPDATE photos SET width = 4294967296");
+    cat = open_ok(f->db);
+    probe_for(&q, &p);
+    struct pho_photo before;
+    memcpy(&before, &q, sizeof(q));
+    assert_false(lookup(cat, &q));
+    assert_memory_equal(&before, &q, sizeof(q));
+    put_ok(cat, &p);
+    assert_true(lookup(cat, &q));
+    assert_restored(&p, &q);
+    pho_catalog_close(cat);
+}
+
+static void test_key_semantics(void **state)
+{
+    struct fixture *f = *state;
+    char rel[] = "a/b.jpg";
+    struct pho_photo p, q;
+    photo_extreme(&p, rel);
+    p.size = 1234;
+    p.mtime_ns = INT64_C(1700000000123456789);
+    struct pho_catalog *cat = open_ok(f->db);
+    put_ok(cat, &p);
+
+    /* A different size or mtime: not found, and the probe is left untouched. */
+    probe_for(&q, &p);
+    q.size++;
+    struct pho_photo before;
+    memcpy(&before, &q, sizeof(q));
+    assert_false(lookup(cat, &q));
+    assert_memory_equal(&before, &q, sizeof(q));
+    probe_for(&q, &p);
+    q.mtime_ns--;
+    assert_false(lookup(cat, &q));
+    probe_for(&q, &p);
+    char other[] = "a/B.jpg"; /* keys are case-sensitive bytes */
+    q.rel = other;
+    assert_false(lookup(cat, &q));
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    pho_catalog_close(cat);
+    int64_t id = sql_int(f->db, "SELECT id FROM photos");
+
+    /* The file changed: the next put replaces the stale row (same id). */
+    cat = open_ok(f->db);
+    struct pho_photo p2;
+    photo_failed(&p2, rel);
+    p2.size = 99;
+    p2.mtime_ns = p.mtime_ns + 1;
+    put_ok(cat, &p2);
+    probe_for(&q, &p);
+    assert_false(lookup(cat, &q));
+    probe_for(&q, &p2);
+    assert_true(lookup(cat, &q));
+    assert_restored(&p2, &q);
+    pho_catalog_close(cat);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM photos"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT id FROM photos"), id);
+}
+
+static void test_forget_photos(void **state)
+{
+    struct fixture *f = *state;
+    char rels[3][16] = { "1.jpg", "2.jpg", "3.jpg" };
+    struct pho_photo p[3], q;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_err err = PHO_ERR_INIT;
+    int64_t run;
+    assert_int_equal(pho_catalog_run_start(cat, "{}", &run, &err), 0);
+    assert_int_equal(pho_catalog_output_put(cat, "group_0001/1.jpg", 5,
+                                            "0123456789abcdef0123456789abcdef"
+                                            "0123456789abcdef0123456789abcdef",
+                                            &err),
+                     0);
+    for (int i = 0; i < 3; i++) {
+        photo_failed(&p[i], rels[i]);
+        put_ok(cat, &p[i]);
+    }
+    assert_int_equal(pho_catalog_forget_photos(cat, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        probe_for(&q, &p[i]);
+        assert_false(lookup(cat, &q));
+    }
+    /* Runs and outputs are not photo analyses: they stay. */
+    char *settings = NULL;
+    bool finished = true;
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), 0);
+    assert_string_equal(settings, "{}");
+    pho_free(settings);
+    struct pho_output_file *files = NULL;
+    size_t count = 0;
+    assert_int_equal(pho_catalog_output_list(cat, &files, &count, &err), 0);
+    assert_int_equal(count, 1);
+    pho_catalog_outputs_free(files, count);
+    put_ok(cat, &p[1]);
+    probe_for(&q, &p[1]);
+    assert_true(lookup(cat, &q));
+    pho_catalog_close(cat);
+}
+
+static void test_runs(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    char *settings = (char *)"poison";
+    bool finished = true;
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), 0);
+    assert_null(settings);
+    assert_false(finished);
+
+    const char *first = "{\"source\":\"/photos/Caf\xc3\xa9 \\\"x\\\"\",\"threshold\":10}";
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(pho_catalog_run_start(cat, first, &id1, &err), 0);
+    assert_true(id1 > 0);
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), 0);
+    assert_string_equal(settings, first);
+    assert_false(finished);
+    pho_free(settings);
+    assert_int_equal(pho_catalog_run_finish(cat, id1, &err), 0);
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), 0);
+    assert_true(finished);
+    pho_free(settings);
+
+    /* The newest run wins, finished or not. */
+    assert_int_equal(pho_catalog_run_start(cat, "{\"n\":2}", &id2, &err), 0);
+    assert_true(id2 > id1);
+    pho_catalog_close(cat);
+    cat = open_ok(f->db);
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), 0);
+    assert_string_equal(settings, "{\"n\":2}");
+    assert_false(finished);
+    pho_free(settings);
+
+    assert_int_equal(pho_catalog_run_finish(cat, id2 + 100, &err), PHO_ENOTFOUND);
+    assert_module_msg(&err);
+    assert_int_equal(pho_catalog_run_start(cat, NULL, &id2, &err), PHO_EINVAL);
+    assert_module_msg(&err);
+    pho_catalog_close(cat);
+    assert_true(sql_int(f->db, "SELECT started_at FROM runs WHERE id = 1") >
+                1600000000); /* Unix seconds */
+    assert_int_equal(sql_int(f->db, "SELECT finished_at IS NULL FROM runs WHERE id = 2"), 1);
+}
+
+static void test_outputs(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_output_file *files = (struct pho_output_file *)&err;
+    size_t count = 99;
+    assert_int_equal(pho_catalog_output_list(cat, &files, &count, &err), 0);
+    assert_null(files);
+    assert_int_equal(count, 0);
+    pho_catalog_outputs_free(NULL, 0);
+
+    const char *sha_a = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855";
+    const char *sha_b = "0000000000000000000000000000000000000000000000000000000000000001";
+    /* Inserted out of order; listed bytewise ("B" < "a" < "a/"). */
+    assert_int_equal(pho_catalog_output_put(cat, "group_0002/x.jpg", 10, sha_b, &err), 0);
+    assert_int_equal(pho_catalog_output_put(cat, "a", UINT64_MAX, sha_a, &err), 0);
+    assert_int_equal(pho_catalog_output_put(cat, "B", 0, sha_b, &err), 0);
+    assert_int_equal(pho_catalog_output_put(cat, "a/\xc3\xa9.jpg", 3, sha_b, &err), 0);
+    /* Recording a path again updates it. */
+    assert_int_equal(pho_catalog_output_put(cat, "group_0002/x.jpg", 11, sha_a, &err), 0);
+    assert_int_equal(pho_catalog_output_forget(cat, "B", &err), 0);
+    assert_int_equal(pho_catalog_output_forget(cat, "never-recorded", &err), 0);
+    pho_catalog_close(cat);
+
+    cat = open_ok(f->db);
+    assert_int_equal(pho_catalog_output_list(cat, &files, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_string_equal(files[0].rel, "a");
+    assert_true(files[0].size == UINT64_MAX);
+    assert_string_equal(files[0].sha256,
+                        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    assert_string_equal(files[1].rel, "a/\xc3\xa9.jpg");
+    assert_int_equal(files[1].size, 3);
+    assert_string_equal(files[1].sha256, sha_b);
+    assert_string_equal(files[2].rel, "group_0002/x.jpg");
+    assert_int_equal(files[2].size, 11);
+    assert_string_equal(files[2].sha256, files[0].sha256);
+    pho_catalog_outputs_free(files, count);
+
+    /* Bad checksums and paths are refused before touching the database. */
+    const char *bad[] = { "abc", "", NULL,
+                          "g3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+                          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8550" };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(bad); i++) {
+        pho_err_clear(&err);
+        assert_int_equal(pho_catalog_output_put(cat, "z", 1, bad[i], &err), PHO_EINVAL);
+        assert_module_msg(&err);
+    }
+    assert_int_equal(pho_catalog_output_put(cat, NULL, 1, sha_a, &err), PHO_EINVAL);
+    assert_int_equal(pho_catalog_output_list(cat, &files, &count, &err), 0);
+    assert_int_equal(count, 3);
+    pho_catalog_outputs_free(files, count);
+    pho_catalog_close(cat);
+}
+
+static void test_wal_and_schema_version(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = open_ok(f->db);
+    char text[64];
+    sql_text(f->db, "PRAGMA journal_mode", text, sizeof(text));
+    assert_string_equal(text, "wal");
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->db, "PRAGMA application_id"), 0x50484f43);
+    pho_catalog_close(cat);
+    /* Reopening a current catalog changes nothing. */
+    cat = open_ok(f->db);
+    pho_catalog_close(cat);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+    struct fixture *f = *state;
+    pho_catalog_close(open_ok(f->db));
+    sql_exec(f->db, "PRAGMA user_version = 7; CREATE TABLE faces (id INTEGER PRIMARY KEY)");
+    struct pho_catalog *cat = (struct pho_catalog *)f;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_null(cat);
+    assert_module_msg(&err);
+    assert_non_null(strstr(err.msg, "newer photo-organizer (schema 7"));
+    assert_non_null(strstr(err.msg, "--force-fresh"));
+    /* Left exactly as it was. */
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 7);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'faces'"), 1);
+
+    /* A negative version is no version of ours. */
+    sql_exec(f->db, "PRAGMA user_version = -3");
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_null(cat);
+    assert_non_null(strstr(err.msg, "--force-fresh"));
+
+    /* A bare database with only a newer version number is refused the same way. */
+    remove_db(f->db);
+    sql_exec(f->db, "PRAGMA user_version = 2");
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_non_null(strstr(err.msg, "schema 2"));
+}
+
+static void test_foreign_and_garbage_files(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+
+    /* Another program's database. */
+    sql_exec(f->db, "CREATE TABLE notes (body TEXT)");
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_null(cat);
+    assert_module_msg(&err);
+    assert_non_null(strstr(err.msg, "another program"));
+    assert_non_null(strstr(err.msg, "--force-fresh"));
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master"), 1);
+    remove_db(f->db);
+    sql_exec(f->db, "PRAGMA application_id = 1234");
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    remove_db(f->db);
+
+    /* Not a database at all: refused, left untouched, then moved aside. */
+    char junk[8192];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (char)("not a database\n"[i % 15]);
+    write_file(f->db, junk, sizeof(junk));
+    pho_err_clear(&err);
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_null(cat);
+    assert_module_msg(&err);
+    assert_non_null(strstr(err.msg, "not a database"));
+    assert_non_null(strstr(err.msg, "--force-fresh"));
+    size_t len = 0;
+    uint8_t *now = read_file(f->db, &len);
+    assert_int_equal(len, sizeof(junk));
+    assert_memory_equal(now, junk, len);
+    free(now);
+    char wal[4200];
+    snprintf(wal, sizeof(wal), "%s-wal", f->db);
+    write_file(wal, "stale", 5);
+
+    char *aside = NULL;
+    assert_int_equal(pho_catalog_move_aside(f->db, &aside, &err), 0);
+    assert_non_null(aside);
+    assert_true(strncmp(aside, f->db, strlen(f->db)) == 0);
+    assert_non_null(strstr(aside, ".old-"));
+    assert_int_equal(access(f->db, F_OK), -1);
+    assert_int_equal(access(wal, F_OK), -1);
+    now = read_file(aside, &len);
+    assert_int_equal(len, sizeof(junk));
+    free(now);
+    char aside_wal[4300];
+    snprintf(aside_wal, sizeof(aside_wal), "%s-wal", aside);
+    assert_int_equal(access(aside_wal, F_OK), 0);
+
+    /* A second reset in the same second gets a name of its own. */
+    write_file(f->db, junk, 100);
+    char *aside2 = NULL;
+    assert_int_equal(pho_catalog_move_aside(f->db, &aside2, &err), 0);
+    assert_non_null(aside2);
+    assert_string_not_equal(aside, aside2);
+    pho_free(aside);
+    pho_free(aside2);
+    /* Nothing left to move. */
+    aside = (char *)"poison";
+    assert_int_equal(pho_catalog_move_aside(f->db, &aside, &err), 0);
+    assert_null(aside);
+    assert_int_equal(pho_catalog_move_aside(f->db, NULL, &err), 0);
+
+    /* And the fresh start works. */
+    cat = open_ok(f->db);
+    pho_catalog_close(cat);
+}
+
+static void test_zero_byte_file_is_new(void **state)
+{
+    struct fixture *f = *state;
+    write_file(f->db, "", 0);
+    char rel[] = "x.jpg";
+    struct pho_photo p, q;
+    photo_extreme(&p, rel);
+    struct pho_catalog *cat = open_ok(f->db);
+    put_ok(cat, &p);
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    pho_catalog_close(cat);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+}
+
+static void test_damaged_file(void **state)
+{
+    struct fixture *f = *state;
+    char rel[64];
+    struct pho_photo p, q;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_catalog_begin(cat, &err), 0);
+    for (int i = 0; i < 500; i++) {
+        snprintf(rel, sizeof(rel), "dir/%04d.jpg", i);
+        photo_extreme(&p, rel);
+        put_ok(cat, &p);
+    }
+    assert_int_equal(pho_catalog_commit(cat, &err), 0);
+    pho_catalog_close(cat); /* checkpoints: everything is in the main file */
+
+    /* Overwrite every page after the schema page with junk. */
+    size_t len = 0;
+    uint8_t *bytes = read_file(f->db, &len);
+    assert_true(len > 4 * 4096);
+    memset(bytes + 4096, 0x5a, len - 4096);
+    write_file(f->db, bytes, len);
+    free(bytes);
+
+    int rc = pho_catalog_open(&cat, f->db, &err);
+    if (rc == 0) {
+        snprintf(rel, sizeof(rel), "dir/%04d.jpg", 7);
+        photo_extreme(&p, rel);
+        probe_for(&q, &p);
+        bool found = true;
+        rc = pho_catalog_lookup(cat, &q, &found, &err);
+        assert_false(found);
+        pho_catalog_close(cat);
+    }
+    assert_int_equal(rc, PHO_EDB);
+    assert_module_msg(&err);
+    assert_non_null(strstr(err.msg, "malformed"));
+    assert_non_null(strstr(err.msg, "--force-fresh"));
+}
+
+/* ------------------------------------------------------- crash safety */
+
+enum { BATCH = 50 };
+
+static void child_put(struct pho_catalog *cat, int batch, int i)
+{
+    char rel[64];
+    struct pho_photo p;
+    snprintf(rel, sizeof(rel), "batch%05d/%03d.jpg", batch, i);
+    photo_extreme(&p, rel);
+    p.size = (uint64_t)batch;
+    p.mtime_ns = i;
+    if (pho_catalog_put(cat, &p, NULL) != 0)
+        _exit(3);
+}
+
+/*
+ * Child: commits @p batches batches of BATCH rows, reporting each commit on
+ * @p fd, then (when @p batches is negative) keeps committing forever; or
+ * starts one more batch, puts half of it and ends as @p how says.
+ */
+enum death { DIE_EXIT, DIE_SIGKILL, DIE_SIGKILL_BUSY };
+
+static void child_main(const char *db, int fd, int batches, enum death how)
+{
+    struct pho_catalog *cat = NULL;
+    if (pho_catalog_open(&cat, db, NULL) != 0)
+        _exit(2);
+    for (int b = 0; how == DIE_SIGKILL_BUSY || b < batches; b++) {
+        if (pho_catalog_begin(cat, NULL) != 0)
+            _exit(4);
+        for (int i = 0; i < BATCH; i++)
+            child_put(cat, b, i);
+        if (pho_catalog_commit(cat, NULL) != 0)
+            _exit(5);
+        char c = 'c';
+        if (write(fd, &c, 1) != 1)
+            _exit(6);
+    }
+    if (pho_catalog_begin(cat, NULL) != 0)
+        _exit(4);
+    for (int i = 0; i < BATCH / 2; i++)
+        child_put(cat, batches, i);
+    if (how == DIE_EXIT)
+        _exit(0); /* no close, no rollback, no checkpoint */
+    char c = 'u';
+    if (write(fd, &c, 1) != 1)
+        _exit(6);
+    for (;;)
+        pause();
+}
+
+static void crash_and_check(struct fixture *f, enum death how)
+{
+    const int batches = 7;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_main(f->db, fds[1], batches, how);
+    }
+    close(fds[1]);
+    int committed = 0;
+    char c;
+    int want = how == DIE_SIGKILL_BUSY ? 20 : batches;
+    while (committed < want && read(fds[0], &c, 1) == 1 && c == 'c')
+        committed++;
+    assert_int_equal(committed, want);
+    if (how == DIE_SIGKILL) {
+        assert_int_equal(read(fds[0], &c, 1), 1); /* mid-transaction now */
+        assert_int_equal(c, 'u');
+    }
+    if (how != DIE_EXIT)
+        assert_int_equal(kill(pid, SIGKILL), 0);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    close(fds[0]);
+    if (how == DIE_EXIT)
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    else
+        assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+
+    /* Whole batches only: each committed one is there, the open one is not. */
+    int64_t rows = sql_int(f->db, "SELECT count(*) FROM photos");
+    char text[64];
+    sql_text(f->db, "PRAGMA integrity_check", text, sizeof(text));
+    assert_string_equal(text, "ok");
+    if (how == DIE_SIGKILL_BUSY) {
+        assert_int_equal(rows % BATCH, 0);
+        assert_true(rows >= (int64_t)want * BATCH);
+        committed = (int)(rows / BATCH);
+    } else {
+        assert_int_equal(rows, (int64_t)batches * BATCH);
+    }
+    struct pho_catalog *cat = open_ok(f->db);
+    char rel[64];
+    struct pho_photo p, q;
+    for (int b = 0; b <= committed; b++) {
+        for (int i = 0; i < BATCH; i += 7) {
+            snprintf(rel, sizeof(rel), "batch%05d/%03d.jpg", b, i);
+            photo_extreme(&p, rel);
+            p.size = (uint64_t)b;
+            p.mtime_ns = i;
+            probe_for(&q, &p);
+            bool found = lookup(cat, &q);
+            assert_int_equal(found, b < committed);
+            if (found)
+                assert_restored(&p, &q);
+        }
+    }
+    pho_catalog_close(cat);
+}
+
+static void test_crash_exit_mid_transaction(void **state)
+{
+    crash_and_check(*state, DIE_EXIT);
+}
+
+static void test_crash_sigkill_mid_transaction(void **state)
+{
+    crash_and_check(*state, DIE_SIGKILL);
+}
+
+static void test_crash_sigkill_while_busy(void **state)
+{
+    crash_and_check(*state, DIE_SIGKILL_BUSY);
+}
+
+static void test_transactions(void **state)
+{
+    struct fixture *f = *state;
+    char rel[] = "t.jpg";
+    struct pho_photo p, q;
+    photo_failed(&p, rel);
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    assert_int_equal(pho_catalog_commit(cat, &err), PHO_EINVAL);
+    assert_module_msg(&err);
+    assert_int_equal(pho_catalog_begin(cat, &err), 0);
+    assert_int_equal(pho_catalog_begin(cat, &err), PHO_EINVAL);
+    assert_module_msg(&err);
+    put_ok(cat, &p);
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q)); /* visible inside its own transaction */
+    /* Closing with the transaction open rolls it back. */
+    pho_catalog_close(cat);
+    cat = open_ok(f->db);
+    probe_for(&q, &p);
+    assert_false(lookup(cat, &q));
+
+    /* Without begin, each put commits by itself. */
+    put_ok(cat, &p);
+    pho_catalog_close(cat);
+    cat = open_ok(f->db);
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    pho_catalog_close(cat);
+    pho_catalog_close(NULL);
+}
+
+static void test_errors(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = NULL;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/missing/catalog.db", f->dir);
+    assert_int_equal(pho_catalog_open(&cat, path, &err), PHO_EIO);
+    assert_null(cat);
+    assert_module_msg(&err);
+    assert_int_equal(pho_catalog_open(&cat, "", &err), PHO_EINVAL);
+    assert_module_msg(&err);
+    assert_int_equal(pho_catalog_open(&cat, NULL, NULL), PHO_EINVAL);
+
+    cat = open_ok(f->db);
+    struct pho_photo p;
+    pho_photo_init(&p);
+    bool found = true;
+    assert_int_equal(pho_catalog_put(cat, &p, &err), PHO_EINVAL);
+    assert_module_msg(&err);
+    assert_int_equal(pho_catalog_lookup(cat, &p, &found, &err), PHO_EINVAL);
+    assert_false(found);
+    pho_catalog_close(cat);
+
+    /* A catalog another process is writing to: busy, not corrupt. The
+     * timeout is what the other process's commit may take, so this waits. */
+    sqlite3 *h = NULL;
+    assert_int_equal(sqlite3_open(f->db, &h), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    cat = open_ok(f->db);
+    assert_int_equal(pho_catalog_begin(cat, &err), PHO_EIO);
+    assert_module_msg(&err);
+    assert_non_null(strstr(err.msg, "locked"));
+    sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(h);
+    assert_int_equal(pho_catalog_begin(cat, &err), 0);
+    assert_int_equal(pho_catalog_commit(cat, &err), 0);
+    pho_catalog_close(cat);
+
+    /* A file we may not write: root ignores permissions, but not the immutable flag. */
+    bool immutable = geteuid() == 0;
+    if (immutable ? set_immutable(f->db, true) : chmod(f->db, 0444) == 0) {
+        int rc = pho_catalog_open(&cat, f->db, &err);
+        if (immutable)
+            set_immutable(f->db, false);
+        assert_int_equal(rc, PHO_EIO);
+        assert_null(cat);
+        assert_module_msg(&err);
+        assert_non_null(strstr(err.msg, "read-only"));
+    } else {
+        print_message("# read-only case not checked: cannot make the file read-only here\n");
+    }
+}
+
+/* ----------------------------------------------------------------- OOM */
+
+/* SQLite's allocator wrapped so that its n-th allocation fails (0: never). */
+static sqlite3_mem_methods sqlite_mem;
+static unsigned long sqlite_fail_nth, sqlite_allocs;
+
+static bool sqlite_should_fail(void)
+{
+    sqlite_allocs++;
+    return sqlite_fail_nth && sqlite_allocs == sqlite_fail_nth;
+}
+
+static void *faulty_malloc(int n)
+{
+    return sqlite_should_fail() ? NULL : sqlite_mem.xMalloc(n);
+}
+
+static void *faulty_realloc(void *p, int n)
+{
+    return sqlite_should_fail() ? NULL : sqlite_mem.xRealloc(p, n);
+}
+
+static void install_sqlite_fault_hook(void)
+{
+    assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &sqlite_mem), SQLITE_OK);
+    sqlite3_mem_methods m = sqlite_mem;
+    m.xMalloc = faulty_malloc;
+    m.xRealloc = faulty_realloc;
+    assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &m), SQLITE_OK);
+}
+
+/* After any failed open the file must still open cleanly and work. */
+static void check_usable(const char *db)
+{
+    char rel[] = "after-oom.jpg";
+    struct pho_photo p, q;
+    photo_extreme(&p, rel);
+    struct pho_catalog *cat = open_ok(db);
+    put_ok(cat, &p);
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    pho_catalog_close(cat);
+}
+
+static void assert_clean_failure(int rc, const struct pho_catalog *cat, const struct pho_err *err)
+{
+    if (rc != PHO_ENOMEM && rc != PHO_EDB && rc != PHO_EIO)
+        fail_msg("unexpected status %d (%s)", rc, err->msg);
+    assert_null(cat);
+    assert_module_msg(err);
+}
+
+static void test_oom_open_our_allocations(void **state)
+{
+    struct fixture *f = *state;
+    /* "file:" would be taken for a URI: the catalog must keep it a file name. */
+    char *cwd = getcwd(NULL, 0);
+    assert_int_equal(chdir(f->dir), 0);
+    const char *db = "file:catalog.db";
+    for (int existing = 0; existing < 2; existing++) {
+        unsigned long k, seen;
+        for (k = 1;; k++) {
+            if (!existing)
+                remove_db(db);
+            struct pho_catalog *cat = NULL;
+            struct pho_err err = PHO_ERR_INIT;
+            pho_alloc_fail_at(k);
+            int rc = pho_catalog_open(&cat, db, &err);
+            seen = pho_alloc_fail_at(0);
+            if (rc == 0) {
+                pho_catalog_close(cat);
+                if (k > seen)
+                    break;
+                continue;
+            }
+            assert_int_equal(rc, PHO_ENOMEM);
+            assert_clean_failure(rc, cat, &err);
+            check_usable(db);
+        }
+        assert_int_equal(seen, 2); /* the catalog and the "./file:" copy */
+        assert_int_equal(access("file:catalog.db", F_OK), 0);
+    }
+    assert_int_equal(chdir(cwd), 0);
+    free(cwd);
+}
+
+static void test_oom_open_sqlite_allocations(void **state)
+{
+    struct fixture *f = *state;
+    int failures = 0;
+    for (int existing = 0; existing < 2; existing++) {
+        unsigned long k;
+        for (k = 1;; k++) {
+            if (!existing)
+                remove_db(f->db);
+            struct pho_catalog *cat = NULL;
+            struct pho_err err = PHO_ERR_INIT;
+            sqlite_allocs = 0;
+            sqlite_fail_nth = k;
+            int rc = pho_catalog_open(&cat, f->db, &err);
+            unsigned long seen = sqlite_allocs;
+            sqlite_fail_nth = 0;
+            if (rc == 0) {
+                pho_catalog_close(cat);
+                if (k > seen)
+                    break;
+                continue;
+            }
+            failures++;
+            assert_clean_failure(rc, cat, &err);
+            check_usable(f->db);
+        }
+        assert_true(k > 20);
+    }
+    assert_true(failures > 20);
+}
+
+static void test_oom_allocating_calls(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_err err = PHO_ERR_INIT;
+    const char *sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    char rel[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(rel, sizeof(rel), "out/%03d.jpg", i);
+        assert_int_equal(pho_catalog_output_put(cat, rel, (uint64_t)i, sha, &err), 0);
+    }
+    int64_t run;
+    assert_int_equal(pho_catalog_run_start(cat, "{\"a\":1}", &run, &err), 0);
+    for (unsigned long k = 1;; k++) {
+        struct pho_output_file *files = NULL;
+        size_t count = 0;
+        pho_alloc_fail_at(k);
+        int rc = pho_catalog_output_list(cat, &files, &count, &err);
+        unsigned long seen = pho_alloc_fail_at(0);
+        if (rc == 0) {
+            assert_int_equal(count, 100);
+            assert_string_equal(files[99].rel, "out/099.jpg");
+            pho_catalog_outputs_free(files, count);
+            if (k > seen)
+                break;
+            continue;
+        }
+        assert_int_equal(rc, PHO_ENOMEM);
+        assert_null(files);
+        assert_int_equal(count, 0);
+    }
+    char *settings = NULL;
+    bool finished = true;
+    pho_alloc_fail_at(1);
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), PHO_ENOMEM);
+    pho_alloc_fail_at(0);
+    assert_null(settings);
+    assert_int_equal(pho_catalog_last_run(cat, &settings, &finished, &err), 0);
+    assert_string_equal(settings, "{\"a\":1}");
+    pho_free(settings);
+    pho_catalog_close(cat);
+
+    char junk[] = "junk";
+    write_file(f->db, junk, sizeof(junk));
+    for (unsigned long k = 1; k <= 3; k++) {
+        char *aside = NULL;
+        pho_alloc_fail_at(k);
+        assert_int_equal(pho_catalog_move_aside(f->db, &aside, &err), PHO_ENOMEM);
+        pho_alloc_fail_at(0);
+        assert_null(aside);
+        assert_int_equal(access(f->db, F_OK), 0);
+    }
+}
+
+/* -------------------------------------------------------------- volume */
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A realistic record for photo @p i of a large library. */
+static void photo_typical(struct pho_photo *p, char *rel, size_t rel_size, int i)
+{
+    pho_photo_init(p);
+    snprintf(rel, rel_size, "%04d/%02d/IMG_%06d.JPG", 2000 + i % 25, 1 + i % 12, i);
+    p->rel = rel;
+    p->size = 3000000 + (uint64_t)i * 17;
+    p->mtime_ns = INT64_C(1500000000000000000) + (int64_t)i * 1000003;
+    p->meta.format = 1;
+    p->meta.file_size = p->size;
+    p->meta.mtime = p->mtime_ns / 1000000000;
+    p->meta.width = 6000;
+    p->meta.height = 4000;
+    p->meta.time.local = 1500000000 + i;
+    p->meta.time.source = PHO_TIME_ORIGINAL;
+    snprintf(p->meta.make, sizeof(p->meta.make), "Canon");
+    snprintf(p->meta.model, sizeof(p->meta.model), "Canon EOS 5D Mark IV");
+    snprintf(p->meta.lens, sizeof(p->meta.lens), "EF24-105mm f/4L IS II USM");
+    p->meta.exposure_time = 1.0 / 250;
+    p->meta.fnumber = 8;
+    p->meta.iso = 200;
+    p->meta.focal_length = 50;
+    p->meta.flags = PHO_META_EXIF | PHO_META_DIMENSIONS | PHO_META_ISO;
+    p->dhash = UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(i + 1);
+    p->phash = ~p->dhash;
+    p->quality.sharpness = 100 + i % 50;
+    p->quality.mean_luma = 120.5;
+    p->quality.brisque = i % 3 ? NAN : 30.25;
+    p->quality.megapixels = 24;
+    p->quality.score = 0.5;
+    p->analysed = true;
+}
+
+/*
+ * N photos put and looked up in transactions of 1000, like a run does.
+ * N is 10000 by default; PHO_CATALOG_BENCH_N=100000 measures the rate a big
+ * library sees (printed as a TAP comment).
+ */
+static void test_volume(void **state)
+{
+    struct fixture *f = *state;
+    const char *env = getenv("PHO_CATALOG_BENCH_N");
+    long n = env ? strtol(env, NULL, 10) : 10000;
+    if (n <= 0)
+        n = 10000;
+    const int batch = 1000;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    char rel[64];
+    struct pho_photo p, q;
+
+    double t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        if (i % batch == 0)
+            assert_int_equal(pho_catalog_begin(cat, &err), 0);
+        photo_typical(&p, rel, sizeof(rel), (int)i);
+        put_ok(cat, &p);
+        if (i % batch == batch - 1 || i == n - 1)
+            assert_int_equal(pho_catalog_commit(cat, &err), 0);
+    }
+    double t_put = now_s() - t0;
+    pho_catalog_close(cat);
+
+    cat = open_ok(f->db);
+    t0 = now_s();
+    long hits = 0;
+    for (long i = 0; i < n; i++) {
+        if (i % batch == 0)
+            assert_int_equal(pho_catalog_begin(cat, &err), 0);
+        photo_typical(&p, rel, sizeof(rel), (int)i);
+        q = p;
+        hits += lookup(cat, &q);
+        if (i % batch == batch - 1 || i == n - 1)
+            assert_int_equal(pho_catalog_commit(cat, &err), 0);
+    }
+    double t_lookup = now_s() - t0;
+    assert_int_equal(hits, n);
+
+    /* Outside transactions, as a run that only reads would do. */
+    t0 = now_s();
+    hits = 0;
+    for (long i = 0; i < n; i++) {
+        photo_typical(&p, rel, sizeof(rel), (int)i);
+        q = p;
+        hits += lookup(cat, &q);
+        if (i % 997 == 0)
+            assert_restored(&p, &q);
+    }
+    double t_lookup_auto = now_s() - t0;
+    assert_int_equal(hits, n);
+    pho_catalog_close(cat);
+    print_message("# catalog: %ld photos: %.0f puts/s, %.0f lookups/s in transactions of %d, "
+                  "%.0f lookups/s without\n",
+                  n, (double)n / t_put, (double)n / t_lookup, batch, (double)n / t_lookup_auto);
 }
 
 int main(void)
 {
+    install_sqlite_fault_hook();
+#define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pending),
+        T(test_round_trip_every_field),
+        T(test_truncated_strings_on_load),
+        T(test_key_semantics),
+        T(test_forget_photos),
+        T(test_runs),
+        T(test_outputs),
+        T(test_wal_and_schema_version),
+        T(test_newer_schema_refused),
+        T(test_foreign_and_garbage_files),
+        T(test_zero_byte_file_is_new),
+        T(test_damaged_file),
+        T(test_crash_exit_mid_transaction),
+        T(test_crash_sigkill_mid_transaction),
+        T(test_crash_sigkill_while_busy),
+        T(test_transactions),
+        T(test_errors),
+        T(test_oom_open_our_allocations),
+        T(test_oom_open_sqlite_allocations),
+        T(test_oom_allocating_calls),
+        T(test_volume),
     };
+#undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

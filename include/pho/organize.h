@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: MIT */
+/**
+ * @file organize.h
+ * The organizer: scan a source folder, analyse every photo (metadata,
+ * hashes, quality; cached in the catalog), group near-duplicates and bursts,
+ * pick the best shot of each group and write the result under an output
+ * folder, with a JSON report. Sources are only ever read.
+ *
+ *     struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
+ *     o.source = "/photos"; o.output = "/photos-organized";
+ *     struct pho_organize_result r;
+ *     int rc = pho_organize_run(&r, &o, &err);
+ *     ...
+ *     pho_organize_result_release(&r);
+ *
+ * Output layout (like the original tool):
+ *     OUT/group_NNNN/originals/<files>     copies of every member (clashes: name_2.ext ...)
+ *     OUT/group_NNNN/best_<name>           a second copy of the chosen photo
+ *     OUT/group_NNNN/metadata.txt          each member's metadata and scores
+ *     OUT/reports/report_<date_time>.json  and latest.json (a symlink to it)
+ *     OUT/.photo-organizer/catalog.db      the cache that makes re-runs incremental
+ * Every file is written to a temporary name, fsync'ed and renamed.
+ */
+#ifndef PHO_ORGANIZE_H
+#define PHO_ORGANIZE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pho/common.h"
+#include "pho/error.h"
+#include "pho/hash.h"
+#include "pho/photo.h"
+
+PHO_BEGIN_DECLS
+
+/** Where a run is, for progress displays. */
+enum pho_stage {
+    PHO_STAGE_SCAN = 0,
+    PHO_STAGE_ANALYSE,
+    PHO_STAGE_GROUP,
+    PHO_STAGE_WRITE,
+    PHO_STAGE_REPORT,
+    PHO_STAGE_DONE,
+};
+
+struct pho_progress {
+    enum pho_stage stage;
+    size_t done, total;  /**< items of the current stage */
+    double elapsed;      /**< seconds since the stage started */
+    const char *current; /**< path being worked on (may be NULL) */
+};
+
+/** Progress callback; called from worker threads too, serialised by the library. */
+typedef void (*pho_progress_fn)(void *ud, const struct pho_progress *p);
+
+/** Called once per photo that failed, as soon as it failed (serialised). */
+typedef void (*pho_failure_fn)(void *ud, const struct pho_photo *photo);
+
+struct pho_organize_opts {
+    int version;
+    const char *source;
+    const char *output;
+    int threshold;         /**< 0..64, default 5 */
+    double time_window;    /**< seconds, 0 = visual only, default 300 */
+    size_t min_group_size; /**< default 3, raised to 2 if lower */
+    enum pho_hash_kind hash;
+    unsigned threads;    /**< 0 = one per CPU */
+    size_t limit;        /**< stop after this many photos (0 = all) */
+    uint64_t max_pixels; /**< 0 = PHO_DEFAULT_MAX_PIXELS */
+    bool dry_run;        /**< plan only: nothing at all is written under the output folder */
+    bool force_fresh;    /**< ignore (and reset) the catalog's cached analyses */
+    bool ml_quality;     /**< BRISQUE (the learned quality model); default on */
+    bool include_hidden;
+    bool follow_symlinks;
+    const char *settings_json; /**< recorded in the catalog and report (may be NULL) */
+    pho_progress_fn progress;
+    pho_failure_fn on_failure;
+    void *ud;
+    /** Set to non-zero (e.g. from a signal handler) to stop at the next safe point. */
+    atomic_int *cancel;
+};
+
+#define PHO_ORGANIZE_OPTS_INIT                                                                \
+    {                                                                                         \
+        1, NULL, NULL, 5, 300.0, 3, PHO_HASH_DHASH, 0, 0, 0, false, false, true, false, true, \
+                NULL, NULL, NULL, NULL, NULL                                                  \
+    }
+
+/** One planned group. */
+struct pho_group_plan {
+    char dir[32];    /**< "group_0001" */
+    size_t *members; /**< indices into result.photos, canonical order */
+    char **names;    /**< file name of each member under originals/ (clashes resolved) */
+    size_t count;
+    size_t best;   /**< index into result.photos */
+    char why[256]; /**< why the best was chosen */
+};
+
+struct pho_organize_result {
+    struct pho_photo *photos; /**< every scanned photo, scan order */
+    size_t nphotos;
+    struct pho_group_plan *groups;
+    size_t ngroups;
+    size_t analysed, from_catalog, failed;
+    size_t files_written, files_unchanged, files_removed;
+    bool interrupted;
+    double t_scan, t_analyse, t_group, t_write, t_total;
+    char report_path[4096]; /**< "" on a dry run */
+};
+
+/**
+ * Runs the organizer. Fills @p out (release it with pho_organize_result_release()
+ * whatever the return value). Individual unreadable photos are not errors:
+ * they are listed in out->photos with their error, in the report, and
+ * reported through on_failure. @return 0; PHO_EINVAL (bad options: message
+ * says which), PHO_ENOTFOUND (source missing), PHO_EIO (output not writable),
+ * PHO_EDB (catalog unusable), PHO_EINTR (cancelled; what was done is kept).
+ */
+PHO_API int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_opts *opts,
+                             struct pho_err *err);
+
+PHO_API void pho_organize_result_release(struct pho_organize_result *r);
+
+/** Short name of a stage ("analyse"). */
+PHO_API const char *pho_stage_name(enum pho_stage stage);
+
+PHO_END_DECLS
+
+#endif /* PHO_ORGANIZE_H */

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/catalog: the catalog's SQL. The migrations are the history
+ * of the on-disk format: once released, an entry is never edited, only new
+ * ones appended (a database at user_version N runs migrations N, N+1, ...).
+ * The statements the catalog caches are assembled from one column list so
+ * the INSERT, the SELECT and the C code that binds and reads them cannot
+ * disagree about the order of the columns.
+ */
+#ifndef PHO_CATALOG_SCHEMA_H
+#define PHO_CATALOG_SCHEMA_H
+
+#include "core/common.h"
+
+/* "PHOC": tells our catalogs from other SQLite files (PRAGMA application_id). */
+#define CATALOG_APPLICATION_ID 0x50484f43
+
+/*
+ * Columns without a declared type but with a CHECK on typeof(): REAL
+ * affinity would store integral values as integers on disk and give back
+ * 0.0 for -0.0, and the organizer must print the same numbers whether a
+ * photo was analysed in this run or restored from the catalog. NULL stands
+ * for NaN, which SQLite cannot store.
+ */
+#define REAL_COLUMN(name) name " CHECK (typeof(" name ") IN ('real', 'null'))"
+
+/* migrations[i] takes a database from user_version i to i + 1. */
+static const char *const catalog_migrations[] = {
+    /* 0 -> 1: photos, runs and outputs. */
+    "CREATE TABLE photos (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    rel TEXT NOT NULL UNIQUE,\n"
+    "    size INTEGER NOT NULL,\n"
+    "    mtime_ns INTEGER NOT NULL,\n"
+    "    analysed INTEGER NOT NULL CHECK (analysed IN (0, 1)),\n"
+    "    error INTEGER NOT NULL,\n"
+    "    error_msg TEXT NOT NULL,\n"
+    "    format INTEGER NOT NULL,\n"
+    "    file_size INTEGER NOT NULL,\n"
+    "    meta_mtime INTEGER NOT NULL,\n"
+    "    meta_mtime_nsec INTEGER NOT NULL,\n"
+    "    width INTEGER NOT NULL,\n"
+    "    height INTEGER NOT NULL,\n"
+    "    orientation INTEGER NOT NULL,\n"
+    "    orientation_tag INTEGER NOT NULL,\n"
+    "    time_local INTEGER NOT NULL,\n"
+    "    time_nsec INTEGER NOT NULL,\n"
+    "    time_offset_min INTEGER NOT NULL,\n"
+    "    time_has_offset INTEGER NOT NULL CHECK (time_has_offset IN (0, 1)),\n"
+    "    time_source INTEGER NOT NULL,\n"
+    "    make TEXT NOT NULL,\n"
+    "    model TEXT NOT NULL,\n"
+    "    lens TEXT NOT NULL,\n"
+    "    " REAL_COLUMN(
+            "exposure_time") ",\n"
+                             "    " REAL_COLUMN(
+                                     "fnumber") ",\n"
+                                                "    iso INTEGER NOT NULL,\n"
+                                                "    " REAL_COLUMN(
+                                                        "exposure_bias") ",\n"
+                                                                         "    " REAL_COLUMN(
+                                                                                 "focal_length") ","
+                                                                                                 "\n"
+                                                                                                 " "
+                                                                                                 " "
+                                                                                                 " "
+                                                                                                 " " REAL_COLUMN("gps_lat") ",\n"
+                                                                                                                            "    " REAL_COLUMN("gps_lon") ",\n"
+                                                                                                                                                          "    " REAL_COLUMN("gps_alt") ",\n"
+                                                                                                                                                                                        "    meta_flags INTEGER NOT NULL,\n"
+                                                                                                                                                                                        "    note TEXT NOT NULL,\n"
+                                                                                                                                                                                        "    dhash INTEGER NOT NULL,\n"
+                                                                                                                                                                                        "    phash INTEGER NOT NULL,\n"
+                                                                                                                                                                                        "    " REAL_COLUMN("q_sharpness") ",\n"
+                                                                                                                                                                                                                          "    " REAL_COLUMN("q_clipped_high") ",\n"
+                                                                                                                                                                                                                                                               "    " REAL_COLUMN("q_clipped_low") ",\n"
+                                                                                                                                                                                                                                                                                                   "    " REAL_COLUMN("q_mean_luma") ",\n"
+                                                                                                                                                                                                                                                                                                                                     "    " REAL_COLUMN("q_noise") ",\n"
+                                                                                                                                                                                                                                                                                                                                                                   "    " REAL_COLUMN("q_brisque") ",\n"
+                                                                                                                                                                                                                                                                                                                                                                                                   "    " REAL_COLUMN("q_megapixels") ",\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                      "    " REAL_COLUMN("q_score") "\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    ");\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "CREATE TABLE runs (\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    id INTEGER PRIMARY KEY,\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    started_at INTEGER NOT NULL,\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    finished_at INTEGER,\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    settings TEXT NOT NULL\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    ");\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "CREATE TABLE outputs (\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    rel TEXT PRIMARY KEY NOT NULL,\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    size INTEGER NOT NULL,\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    sha256 TEXT NOT NULL CHECK (length(sha256) = 64)\n"
+                                                                                                                                                                                                                                                                                                                                                                                                                                                                    ") WITHOUT ROWID;\n",
+};
+
+#define CATALOG_SCHEMA_VERSION ((int)PHO_ARRAY_LEN(catalog_migrations))
+
+/*
+ * The photo columns the catalog writes and reads, rel excepted (it is the
+ * key, bound separately). F names the first column, X every other one, so
+ * comma-separated lists can be spelled out at compile time.
+ */
+/* clang-format off */
+#define PHOTO_COLUMNS(F, X) \
+    F(size) \
+    X(mtime_ns) \
+    X(analysed) \
+    X(error) \
+    X(error_msg) \
+    X(format) \
+    X(file_size) \
+    X(meta_mtime) \
+    X(meta_mtime_nsec) \
+    X(width) \
+    X(height) \
+    X(orientation) \
+    X(orientation_tag) \
+    X(time_local) \
+    X(time_nsec) \
+    X(time_offset_min) \
+    X(time_has_offset) \
+    X(time_source) \
+    X(make) \
+    X(model) \
+    X(lens) \
+    X(exposure_time) \
+    X(fnumber) \
+    X(iso) \
+    X(exposure_bias) \
+    X(focal_length) \
+    X(gps_lat) \
+    X(gps_lon) \
+    X(gps_alt) \
+    X(meta_flags) \
+    X(note) \
+    X(dhash) \
+    X(phash) \
+    X(q_sharpness) \
+    X(q_clipped_high) \
+    X(q_clipped_low) \
+    X(q_mean_luma) \
+    X(q_noise) \
+    X(q_brisque) \
+    X(q_megapixels) \
+    X(q_score)
+/* clang-format on */
+
+#define COL_NAME_FIRST_(c)  #c
+#define COL_NAME_NEXT_(c)   ", " #c
+#define COL_PARAM_FIRST_(c) ":" #c
+#define COL_PARAM_NEXT_(c)  ", :" #c
+#define COL_SET_FIRST_(c)   #c " = excluded." #c
+#define COL_SET_NEXT_(c)    ", " #c " = excluded." #c
+#define COL_ENUM_(c)        COL_##c,
+
+#define PHOTO_NAMES  PHOTO_COLUMNS(COL_NAME_FIRST_, COL_NAME_NEXT_)
+#define PHOTO_PARAMS PHOTO_COLUMNS(COL_PARAM_FIRST_, COL_PARAM_NEXT_)
+#define PHOTO_SETS   PHOTO_COLUMNS(COL_SET_FIRST_, COL_SET_NEXT_)
+
+/* Column indices in the SELECT, and (plus PARAM_FIRST_COLUMN) parameters in the INSERT. */
+enum photo_column { PHOTO_COLUMNS(COL_ENUM_, COL_ENUM_) COL_COUNT };
+
+/* Parameter 1 of the INSERT is :rel; the columns follow in order. */
+enum { PARAM_REL = 1, PARAM_FIRST_COLUMN = 2 };
+
+/* The statements a catalog prepares once and keeps. */
+enum catalog_stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_PHOTO_LOOKUP,
+    ST_PHOTO_PUT,
+    ST_PHOTO_FORGET_ALL,
+    ST_RUN_START,
+    ST_RUN_FINISH,
+    ST_RUN_LAST,
+    ST_OUTPUT_PUT,
+    ST_OUTPUT_FORGET,
+    ST_OUTPUT_LIST,
+    ST_COUNT
+};
+
+static const char *const catalog_sql[ST_COUNT] = {
+    /* IMMEDIATE takes the write lock up front: a deferred transaction that
+     * later needs it can fail with SQLITE_BUSY no matter the busy timeout. */
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_PHOTO_LOOKUP] = "SELECT " PHOTO_NAMES " FROM photos "
+                        "WHERE rel = ?1 AND size = ?2 AND mtime_ns = ?3",
+    /* An upsert, not INSERT OR REPLACE, so a photo keeps its id (what rows
+     * of later tables will reference) when its row is refreshed. */
+    [ST_PHOTO_PUT] = "INSERT INTO photos (rel, " PHOTO_NAMES ") VALUES (:rel, " PHOTO_PARAMS ") "
+                     "ON CONFLICT (rel) DO UPDATE SET " PHOTO_SETS,
+    [ST_PHOTO_FORGET_ALL] = "DELETE FROM photos",
+    [ST_RUN_START] = "INSERT INTO runs (started_at, settings) "
+                     "VALUES (CAST(strftime('%s', 'now') AS INTEGER), ?1)",
+    [ST_RUN_FINISH] = "UPDATE runs SET finished_at = CAST(strftime('%s', 'now') AS INTEGER) "
+                      "WHERE id = ?1",
+    [ST_RUN_LAST] = "SELECT settings, finished_at IS NOT NULL FROM runs ORDER BY id DESC LIMIT 1",
+    [ST_OUTPUT_PUT] = "INSERT INTO outputs (rel, size, sha256) VALUES (?1, ?2, ?3) "
+                      "ON CONFLICT (rel) DO UPDATE SET size = excluded.size, "
+                      "sha256 = excluded.sha256",
+    [ST_OUTPUT_FORGET] = "DELETE FROM outputs WHERE rel = ?1",
+    [ST_OUTPUT_LIST] = "SELECT rel, size, sha256 FROM outputs ORDER BY rel",
+};
+
+#endif /* PHO_CATALOG_SCHEMA_H */

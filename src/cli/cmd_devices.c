@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* `photo-organizer devices`: where face models can run, or exactly why there is no GPU. */
+#include "core/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "pho/infer.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s devices [--json]\n"
+            "\n"
+            "Lists the devices the face models can run on: the CPU, and each CUDA GPU\n"
+            "that ONNX Runtime can use (name and memory). When there is no usable GPU it\n"
+            "says exactly why (no driver, CUDA provider not installed, provider failed).\n"
+            "\n"
+            "Options:\n"
+            "  -j, --json   machine-readable output\n"
+            "  -h, --help   show this help\n",
+            cli_prog);
+}
+
+int cmd_devices(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "json", no_argument, NULL, 'j' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    bool json = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
+        if (c == 'j') {
+            json = true;
+        } else if (c == 'h') {
+            usage(stdout);
+            return EXIT_OK;
+        } else {
+            return cli_usage_error("devices", "unrecognised option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
+    struct pho_device_info *devs = NULL;
+    size_t n = 0;
+    char why[PHO_ERR_MSG_MAX];
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_infer_list_devices(&devs, &n, why, sizeof(why), NULL, &err) < 0) {
+        cli_error("%s", err.msg);
+        return EXIT_FAIL;
+    }
+    if (json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:I}", "kind", devs[i].kind, "name",
+                                                 devs[i].name, "index", devs[i].index, "memory",
+                                                 (json_int_t)devs[i].memory));
+        json_t *root = json_pack("{s:s,s:o,s:s?}", "onnxruntime", pho_infer_ort_version(),
+                                 "devices", arr, "no_gpu_reason", n > 1 ? NULL : why);
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        fputc('\n', stdout);
+        json_decref(root);
+    } else {
+        printf("ONNX Runtime %s\n", pho_infer_ort_version());
+        for (size_t i = 0; i < n; i++) {
+            if (devs[i].index < 0)
+                printf("  cpu       %s, %.1f GiB memory\n", devs[i].name,
+                       devs[i].memory / 1073741824.0);
+            else
+                printf("  cuda:%-4d %s, %.1f GiB memory  (use --gpu --gpu-device %d)\n",
+                       devs[i].index, devs[i].name, devs[i].memory / 1073741824.0, devs[i].index);
+        }
+        if (n == 1)
+            printf("No GPU: %s\n", why);
+    }
+    pho_free(devs);
+    return EXIT_OK;
+}

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `photo-organizer [organize] -s SRC -o OUT [options]`: the organizer.
+ * Parses the original tool's flags (where they make sense), handles
+ * --resume (settings of the interrupted run come from the catalog), shows a
+ * progress bar on a terminal, prints one line per unreadable photo, and a
+ * summary (or, with --dry-run, the plan) at the end.
+ */
+#include "core/common.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <getopt.h>
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "pho/catalog.h"
+#include "pho/image.h"
+#include "pho/organize.h"
+
+static atomic_int cancel_flag;
+
+static void on_signal(int sig)
+{
+    /* A second Ctrl-C stops at once; the catalog is safe either way. */
+    if (atomic_exchange(&cancel_flag, 1))
+        signal(sig, SIG_DFL);
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: %s [organize] -s SOURCE -o OUTPUT [OPTIONS]\n"
+            "\n"
+            "Finds bursts and near-duplicate photos under SOURCE, picks the best shot of\n"
+            "each group, and writes copies under OUTPUT:\n"
+            "  OUTPUT/group_NNNN/originals/   every photo of the group\n"
+            "  OUTPUT/group_NNNN/best_<name>  the chosen best shot\n"
+            "  OUTPUT/group_NNNN/metadata.txt each photo's metadata and scores\n"
+            "  OUTPUT/reports/latest.json     the run report (schema: docs/report.md)\n"
+            "Photos under SOURCE are only read, never changed, moved or deleted. Running\n"
+            "again reuses earlier work (OUTPUT/.photo-organizer/catalog.db) and only\n"
+            "analyses new or changed files.\n"
+            "\n"
+            "Folders:\n"
+            "  -s, --source DIR        the photo library (searched recursively; only read)\n"
+            "  -o, --output DIR        where groups, reports and the catalog go (created if\n"
+            "                          needed; may lie inside SOURCE, it is then skipped)\n"
+            "\n"
+            "Grouping:\n"
+            "  -t, --threshold N       most differing hash bits for two photos to match,\n"
+            "                          0..64 (default 5; 0 = identical hashes only)\n"
+            "      --time-window S     also require capture times within S seconds\n"
+            "                          (default 300; 0 = compare pictures only). Photos\n"
+            "                          without a capture time in their EXIF match on\n"
+            "                          pictures alone.\n"
+            "      --min-group-size N  smallest group kept (default 3, at least 2)\n"
+            "      --hash KIND         dhash (default; the original tool's hash) or phash\n"
+            "\n"
+            "Best shot:\n"
+            "      --no-ml-quality     skip the learned quality model (BRISQUE); sharpness,\n"
+            "                          exposure, noise and resolution still count\n"
+            "\n"
+            "Running:\n"
+            "      --dry-run           print the plan; write nothing at all under OUTPUT\n"
+            "      --resume            continue the interrupted run in OUTPUT with its own\n"
+            "                          settings (options given now override them)\n"
+            "      --force-fresh       ignore the analyses cached in OUTPUT and redo them\n"
+            "      --threads N         worker threads (default: one per CPU)\n"
+            "      --limit N           only the first N photos (in sorted order)\n"
+            "      --max-pixels N      refuse images over N pixels (default %u)\n"
+            "      --include-hidden    also scan hidden files and folders\n"
+            "      --no-follow-symlinks  do not enter symbolically linked folders\n"
+            "  -v, --verbose           say more about each stage\n"
+            "  -q, --quiet             only errors; no progress bar, no summary\n"
+            "  -h, --help              show this help\n"
+            "\n"
+            "Exit status: 0 when every photo could be read, 1 when some could not (each is\n"
+            "one line on standard error and an entry in the report), 2 on a usage error,\n"
+            "130 when interrupted (run again, or with --resume, to continue).\n",
+            cli_prog, PHO_DEFAULT_MAX_PIXELS);
+}
+
+struct ui {
+    bool quiet;
+    size_t failures;
+};
+
+static void on_progress(void *ud, const struct pho_progress *p)
+{
+    struct ui *ui = ud;
+    if (ui->quiet)
+        return;
+    bool force = p->done == 0 || p->done == p->total || p->stage == PHO_STAGE_DONE;
+    if (p->stage == PHO_STAGE_DONE) {
+        pho_log(PHO_LOG_DEBUG, "organize", "done");
+        return;
+    }
+    cli_progress_update(pho_stage_name(p->stage), p->done, p->total, p->elapsed, force);
+}
+
+static void on_failure(void *ud, const struct pho_photo *photo)
+{
+    struct ui *ui = ud;
+    ui->failures++;
+    cli_error("%s: %s", photo->path, photo->error_msg);
+}
+
+/* Options the user typed, so --resume only fills the others. */
+enum {
+    SET_THRESHOLD = 1 << 0,
+    SET_WINDOW = 1 << 1,
+    SET_MIN = 1 << 2,
+    SET_HASH = 1 << 3,
+    SET_LIMIT = 1 << 4,
+    SET_ML = 1 << 5,
+    SET_SOURCE = 1 << 6,
+    SET_HIDDEN = 1 << 7,
+    SET_FOLLOW = 1 << 8,
+    SET_PIXELS = 1 << 9,
+    SET_THREADS = 1 << 10,
+};
+
+static char *settings_json(const struct pho_organize_opts *o)
+{
+    json_t *j =
+            json_pack("{s:s,s:i,s:f,s:I,s:s,s:I,s:b,s:b,s:b,s:I,s:i}", "source", o->source,
+                      "threshold", o->threshold, "time_window", o->time_window, "min_group_size",
+                      (json_int_t)o->min_group_size, "hash", pho_hash_kind_name(o->hash), "limit",
+                      (json_int_t)o->limit, "ml_quality", o->ml_quality, "include_hidden",
+                      o->include_hidden, "follow_symlinks", o->follow_symlinks, "max_pixels",
+                      (json_int_t)o->max_pixels, "threads", (int)o->threads);
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    json_decref(j);
+    return s;
+}
+
+/* Fills the options the user did not type from the last run recorded in OUTPUT. */
+static int apply_resume(struct pho_organize_opts *o, unsigned set, char **source_keep)
+{
+    char db[4096];
+    snprintf(db, sizeof(db), "%s/.photo-organizer/catalog.db", o->output);
+    if (access(db, F_OK) != 0) {
+        cli_error("--resume: %s has no earlier run to continue (no %s)", o->output, db);
+        return EXIT_USAGE;
+    }
+    struct pho_catalog *cat = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+    char *text = NULL;
+    bool finished = false;
+    if (pho_catalog_open(&cat, db, &err) < 0 ||
+        pho_catalog_last_run(cat, &text, &finished, &err) < 0) {
+        cli_error("--resume: %s", err.msg);
+        pho_catalog_close(cat);
+        return EXIT_FAIL;
+    }
+    pho_catalog_close(cat);
+    if (!text) {
+        cli_error("--resume: %s has no earlier run to continue", o->output);
+        return EXIT_USAGE;
+    }
+    if (finished)
+        cli_warn("--resume: the last run in %s finished; running again with its settings",
+                 o->output);
+    json_t *j = json_loads(text, 0, NULL);
+    pho_free(text);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        cli_error("--resume: the settings recorded in %s are unreadable", db);
+        return EXIT_FAIL;
+    }
+    json_t *v;
+    if (!(set & SET_SOURCE) && json_is_string(v = json_object_get(j, "source")))
+        *source_keep = strdup(json_string_value(v));
+    if (!(set & SET_THRESHOLD) && json_is_integer(v = json_object_get(j, "threshold")))
+        o->threshold = (int)json_integer_value(v);
+    if (!(set & SET_WINDOW) && json_is_number(v = json_object_get(j, "time_window")))
+        o->time_window = json_number_value(v);
+    if (!(set & SET_MIN) && json_is_integer(v = json_object_get(j, "min_group_size")))
+        o->min_group_size = (size_t)json_integer_value(v);
+    if (!(set & SET_HASH) && json_is_string(v = json_object_get(j, "hash")))
+        pho_hash_kind_parse(&o->hash, json_string_value(v));
+    if (!(set & SET_LIMIT) && json_is_integer(v = json_object_get(j, "limit")))
+        o->limit = (size_t)json_integer_value(v);
+    if (!(set & SET_ML) && json_is_boolean(v = json_object_get(j, "ml_quality")))
+        o->ml_quality = json_is_true(v);
+    if (!(set & SET_HIDDEN) && json_is_boolean(v = json_object_get(j, "include_hidden")))
+        o->include_hidden = json_is_true(v);
+    if (!(set & SET_FOLLOW) && json_is_boolean(v = json_object_get(j, "follow_symlinks")))
+        o->follow_symlinks = json_is_true(v);
+    if (!(set & SET_PIXELS) && json_is_integer(v = json_object_get(j, "max_pixels")))
+        o->max_pixels = (uint64_t)json_integer_value(v);
+    if (!(set & SET_THREADS) && json_is_integer(v = json_object_get(j, "threads")))
+        o->threads = (unsigned)json_integer_value(v);
+    json_decref(j);
+    return EXIT_OK;
+}
+
+static void no_output(void *ud)
+{
+    PHO_UNUSED(ud);
+}
+
+static void print_plan(const struct pho_organize_result *r)
+{
+    printf("Plan (dry run: nothing is written):\n");
+    for (size_t g = 0; g < r->ngroups; g++) {
+        const struct pho_group_plan *gp = &r->groups[g];
+        printf("%s  %zu photos, best: %s\n", gp->dir, gp->count, r->photos[gp->best].rel);
+        printf("    why: %s\n", gp->why);
+        for (size_t k = 0; k < gp->count; k++)
+            printf("    originals/%s <- %s%s\n", gp->names[k], r->photos[gp->members[k]].rel,
+                   gp->members[k] == gp->best ? "  (best)" : "");
+    }
+}
+
+static void print_summary(const struct pho_organize_result *r, bool dry_run)
+{
+    size_t grouped = 0;
+    for (size_t g = 0; g < r->ngroups; g++)
+        grouped += r->groups[g].count;
+    size_t ok = r->nphotos - r->failed;
+    printf("%s %zu photos: %zu group%s (%zu photos), %zu ungrouped, %zu unreadable; "
+           "%.1f s (%.1f photos/s, %zu from the catalog)\n",
+           dry_run ? "Planned" : "Organized", r->nphotos, r->ngroups, r->ngroups == 1 ? "" : "s",
+           grouped, ok - grouped, r->failed, r->t_total,
+           r->t_total > 0 ? r->nphotos / r->t_total : 0, r->from_catalog);
+    if (!dry_run)
+        printf("Files: %zu written, %zu unchanged, %zu removed. Report: %s\n", r->files_written,
+               r->files_unchanged, r->files_removed, r->report_path);
+}
+
+int cmd_organize(int argc, char **argv)
+{
+    enum {
+        OPT_WINDOW = 256,
+        OPT_MIN,
+        OPT_HASH,
+        OPT_DRY,
+        OPT_RESUME,
+        OPT_FRESH,
+        OPT_THREADS,
+        OPT_LIMIT,
+        OPT_PIXELS,
+        OPT_NO_ML,
+        OPT_HIDDEN,
+        OPT_NO_FOLLOW,
+    };
+    static const struct option longopts[] = {
+        { "source", required_argument, NULL, 's' },
+        { "output", required_argument, NULL, 'o' },
+        { "threshold", required_argument, NULL, 't' },
+        { "time-window", required_argument, NULL, OPT_WINDOW },
+        { "min-group-size", required_argument, NULL, OPT_MIN },
+        { "hash", required_argument, NULL, OPT_HASH },
+        { "dry-run", no_argument, NULL, OPT_DRY },
+        { "resume", no_argument, NULL, OPT_RESUME },
+        { "force-fresh", no_argument, NULL, OPT_FRESH },
+        { "threads", required_argument, NULL, OPT_THREADS },
+        { "limit", required_argument, NULL, OPT_LIMIT },
+        { "max-pixels", required_argument, NULL, OPT_PIXELS },
+        { "no-ml-quality", no_argument, NULL, OPT_NO_ML },
+        { "include-hidden", no_argument, NULL, OPT_HIDDEN },
+        { "no-follow-symlinks", no_argument, NULL, OPT_NO_FOLLOW },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
+    unsigned set = 0;
+    bool resume = false;
+    int verbosity = 1;
+    unsigned long long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "s:o:t:vqh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 's':
+            o.source = optarg;
+            set |= SET_SOURCE;
+            break;
+        case 'o':
+            o.output = optarg;
+            break;
+        case 't':
+            if (!cli_parse_uint("--threshold", optarg, 64, &v))
+                return cli_usage_error("organize", "--threshold takes 0..64");
+            o.threshold = (int)v;
+            set |= SET_THRESHOLD;
+            break;
+        case OPT_WINDOW: {
+            char *end = NULL;
+            double w = strtod(optarg, &end);
+            if (!*optarg || *end || !(w >= 0) || w > 1e9)
+                return cli_usage_error("organize",
+                                       "--time-window takes seconds (0 or more), got '%s'", optarg);
+            o.time_window = w;
+            set |= SET_WINDOW;
+            break;
+        }
+        case OPT_MIN:
+            if (!cli_parse_uint("--min-group-size", optarg, 1000000, &v))
+                return EXIT_USAGE;
+            if (v < 2)
+                cli_warn("--min-group-size %llu is raised to 2: a group needs two photos", v);
+            o.min_group_size = v < 2 ? 2 : (size_t)v;
+            set |= SET_MIN;
+            break;
+        case OPT_HASH:
+            if (pho_hash_kind_parse(&o.hash, optarg) < 0)
+                return cli_usage_error("organize", "--hash takes dhash or phash, got '%s'", optarg);
+            set |= SET_HASH;
+            break;
+        case OPT_DRY:
+            o.dry_run = true;
+            break;
+        case OPT_RESUME:
+            resume = true;
+            break;
+        case OPT_FRESH:
+            o.force_fresh = true;
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_uint("--threads", optarg, 1024, &v) || v == 0)
+                return cli_usage_error("organize", "--threads takes 1..1024");
+            o.threads = (unsigned)v;
+            set |= SET_THREADS;
+            break;
+        case OPT_LIMIT:
+            if (!cli_parse_uint("--limit", optarg, SIZE_MAX, &v))
+                return EXIT_USAGE;
+            o.limit = (size_t)v;
+            set |= SET_LIMIT;
+            break;
+        case OPT_PIXELS:
+            if (!cli_parse_uint("--max-pixels", optarg, UINT64_MAX, &v) || v == 0)
+                return cli_usage_error("organize", "--max-pixels must be at least 1");
+            o.max_pixels = v;
+            set |= SET_PIXELS;
+            break;
+        case OPT_NO_ML:
+            o.ml_quality = false;
+            set |= SET_ML;
+            break;
+        case OPT_HIDDEN:
+            o.include_hidden = true;
+            set |= SET_HIDDEN;
+            break;
+        case OPT_NO_FOLLOW:
+            o.follow_symlinks = false;
+            set |= SET_FOLLOW;
+            break;
+        case 'v':
+            verbosity = 2;
+            break;
+        case 'q':
+            verbosity = 0;
+            break;
+        case 'h':
+            usage(stdout);
+            return EXIT_OK;
+        default:
+            return cli_usage_error("organize", "unrecognised option");
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("organize", "unexpected argument '%s' (photos come from -s)",
+                               argv[optind]);
+    if (resume && o.force_fresh)
+        return cli_usage_error("organize", "--resume and --force-fresh exclude each other");
+    if (!o.output)
+        return cli_usage_error("organize", "give an output folder with -o");
+    char *resumed_source = NULL;
+    if (resume) {
+        int rc = apply_resume(&o, set, &resumed_source);
+        if (rc)
+            return rc;
+        if (resumed_source)
+            o.source = resumed_source;
+    }
+    if (!o.source) {
+        free(resumed_source);
+        return cli_usage_error("organize", "give a source folder with -s");
+    }
+    cli_log_init(verbosity);
+    char *settings = settings_json(&o);
+    o.settings_json = settings;
+
+    struct ui ui = { .quiet = verbosity == 0 };
+    o.progress = on_progress;
+    o.on_failure = on_failure;
+    o.ud = &ui;
+    o.cancel = &cancel_flag;
+    cli_progress_enable(verbosity == 1);
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    struct pho_organize_result r;
+    struct pho_err err = PHO_ERR_INIT;
+    int rc = pho_organize_run(&r, &o, &err);
+    cli_locked_print(no_output, NULL); /* clears the progress bar */
+    cli_progress_enable(false);
+    int status = EXIT_OK;
+    if (rc == PHO_EINTR) {
+        cli_error("%s", err.msg);
+        status = 130;
+    } else if (rc < 0) {
+        cli_error("%s", err.msg);
+        status = rc == PHO_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+    } else {
+        if (o.dry_run)
+            print_plan(&r);
+        if (verbosity > 0)
+            print_summary(&r, o.dry_run);
+        if (r.failed)
+            status = EXIT_FAIL;
+    }
+    pho_organize_result_release(&r);
+    free(settings);
+    free(resumed_source);
+    return status;
+}

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The model manifest (models/manifest.json, written by tools/models and
+ * read here with jansson), where model files are installed, and a loader
+ * that refuses a wrong file before ONNX Runtime ever parses it.
+ */
+#include "core/common.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "pho/models.h"
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void copy_json_str(char *dst, size_t size, json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    pho_strlcpy(dst, json_is_string(v) ? json_string_value(v) : "", size);
+}
+
+static int read_shapes(json_t *arr, size_t max, size_t *n, size_t *rank,
+                       int64_t (*shape)[PHO_TENSOR_MAX_DIMS])
+{
+    if (!json_is_array(arr) || json_array_size(arr) > max)
+        return -1;
+    *n = json_array_size(arr);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *dims = json_object_get(json_array_get(arr, i), "shape");
+        if (!json_is_array(dims) || json_array_size(dims) > PHO_TENSOR_MAX_DIMS)
+            return -1;
+        rank[i] = json_array_size(dims);
+        for (size_t d = 0; d < rank[i]; d++) {
+            json_t *v = json_array_get(dims, d);
+            shape[i][d] = json_is_integer(v) ? (int64_t)json_integer_value(v) : -1;
+        }
+    }
+    return 0;
+}
+
+static int parse_spec(struct pho_model_spec *s, json_t *e)
+{
+    memset(s, 0, sizeof(*s));
+    copy_json_str(s->name, sizeof(s->name), e, "name");
+    copy_json_str(s->file, sizeof(s->file), e, "file");
+    copy_json_str(s->role, sizeof(s->role), e, "role");
+    copy_json_str(s->user_pack, sizeof(s->user_pack), e, "user_pack");
+    copy_json_str(s->sha256, sizeof(s->sha256), e, "sha256");
+    copy_json_str(s->how_to_get, sizeof(s->how_to_get), e, "how_to_get");
+    copy_json_str(s->license, sizeof(s->license), e, "license");
+    s->shipped = json_is_true(json_object_get(e, "shipped"));
+    json_t *size = json_object_get(e, "size");
+    s->size = json_is_integer(size) && json_integer_value(size) > 0
+                      ? (uint64_t)json_integer_value(size)
+                      : 0;
+    if (!s->name[0] || !s->file[0] || strchr(s->file, '/'))
+        return -1;
+    struct pho_model_contract *c = &s->contract;
+    if (read_shapes(json_object_get(e, "inputs"), 4, &c->ninputs, c->in_rank, c->in_shape) ||
+        read_shapes(json_object_get(e, "outputs"), 16, &c->noutputs, c->out_rank, c->out_shape))
+        return -1;
+    json_t *in0 = json_array_get(json_object_get(e, "inputs"), 0);
+    for (int k = 0; k < 3; k++) {
+        json_t *mv = json_array_get(json_object_get(in0, "mean"), (size_t)k);
+        json_t *sv = json_array_get(json_object_get(in0, "scale"), (size_t)k);
+        s->mean[k] = json_is_number(mv) ? (float)json_number_value(mv) : 0.0f;
+        s->scale[k] = json_is_number(sv) ? (float)json_number_value(sv) : 1.0f;
+    }
+    return 0;
+}
+
+/* First existing candidate for the manifest; the tools folder sits beside it. */
+static int find_manifest(struct pho_models *m, const char *path)
+{
+    const char *env = getenv("PHO_MODELS_MANIFEST");
+    const char *candidates[] = {
+        path,
+        env,
+        PHO_DATADIR "/photo-organizer/models/manifest.json",
+        PHO_SOURCE_ROOT "/models/manifest.json",
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(candidates); i++) {
+        if (candidates[i] && file_exists(candidates[i])) {
+            pho_strlcpy(m->manifest_path, candidates[i], sizeof(m->manifest_path));
+            break;
+        }
+        if (i == 0 && path)
+            return -1; /* an explicit path must exist */
+    }
+    if (!m->manifest_path[0])
+        return -1;
+    const char *tools[] = {
+        PHO_DATADIR "/photo-organizer/tools/models",
+        PHO_SOURCE_ROOT "/tools/models",
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(tools); i++) {
+        char probe[4200];
+        snprintf(probe, sizeof(probe), "%s/install_models.py", tools[i]);
+        if (file_exists(probe)) {
+            pho_strlcpy(m->tools_dir, tools[i], sizeof(m->tools_dir));
+            break;
+        }
+    }
+    return 0;
+}
+
+int pho_models_load(struct pho_models **out, const char *path, struct pho_err *err)
+{
+    *out = NULL;
+    struct pho_models *m = pho_calloc(1, sizeof(*m));
+    if (!m)
+        return pho_err_set(err, PHO_ENOMEM, "models: out of memory");
+    int rc = 0;
+    json_t *root = NULL;
+    if (find_manifest(m, path) < 0) {
+        rc = pho_err_set(err, PHO_ENOTFOUND,
+                         "models: the model manifest (models/manifest.json) was not found%s%s",
+                         path ? " at " : "", path ? path : "; set PHO_MODELS_MANIFEST");
+        goto out;
+    }
+    json_error_t jerr;
+    root = json_load_file(m->manifest_path, 0, &jerr);
+    json_t *models = root ? json_object_get(root, "models") : NULL;
+    if (!root || json_integer_value(json_object_get(root, "version")) != 1 ||
+        !json_is_array(models)) {
+        rc = pho_err_set(err, PHO_ECORRUPT, "models: %s is not a version-1 model manifest%s%s",
+                         m->manifest_path, root ? "" : ": ", root ? "" : jerr.text);
+        goto out;
+    }
+    m->count = json_array_size(models);
+    m->specs = pho_calloc(m->count ? m->count : 1, sizeof(*m->specs));
+    if (!m->specs) {
+        rc = pho_err_set(err, PHO_ENOMEM, "models: out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < m->count; i++) {
+        if (parse_spec(&m->specs[i], json_array_get(models, i)) < 0) {
+            rc = pho_err_set(err, PHO_ECORRUPT, "models: entry %zu of %s is malformed", i,
+                             m->manifest_path);
+            goto out;
+        }
+    }
+out:
+    json_decref(root);
+    if (rc)
+        pho_models_free(m);
+    else
+        *out = m;
+    return rc;
+}
+
+void pho_models_free(struct pho_models *m)
+{
+    if (!m)
+        return;
+    pho_free(m->specs);
+    pho_free(m);
+}
+
+const struct pho_model_spec *pho_models_find(const struct pho_models *m, const char *name)
+{
+    for (size_t i = 0; i < m->count; i++)
+        if (!strcmp(m->specs[i].name, name))
+            return &m->specs[i];
+    return NULL;
+}
+
+void pho_models_default_dir(char *buf, size_t size)
+{
+    const char *xdg = getenv("XDG_DATA_HOME");
+    const char *home = getenv("HOME");
+    if (xdg && xdg[0] == '/')
+        snprintf(buf, size, "%s/photo-organizer/models", xdg);
+    else
+        snprintf(buf, size, "%s/.local/share/photo-organizer/models",
+                 home && home[0] ? home : "/tmp");
+}
+
+int pho_models_locate(char *path, size_t size, const struct pho_model_spec *s,
+                      const char *models_dir, struct pho_err *err)
+{
+    char def[4096];
+    if (!models_dir) {
+        pho_models_default_dir(def, sizeof(def));
+        models_dir = def;
+    }
+    const char *home = getenv("HOME");
+    char cand[3][4400];
+    int n = 0;
+    snprintf(cand[n++], sizeof(cand[0]), "%s/%s", models_dir, s->file);
+    if (s->user_pack[0]) {
+        snprintf(cand[n++], sizeof(cand[0]), "%s/%s/%s", models_dir, s->user_pack, s->file);
+        if (home)
+            snprintf(cand[n++], sizeof(cand[0]), "%s/.insightface/models/%s/%s", home, s->user_pack,
+                     s->file);
+    }
+    for (int i = 0; i < n; i++) {
+        if (file_exists(cand[i])) {
+            pho_strlcpy(path, cand[i], size);
+            return 0;
+        }
+    }
+    if (s->shipped) {
+        bool custom = models_dir != def;
+        return pho_err_set(err, PHO_EMODEL,
+                           "models: %s (%s) is not installed: expected %s; run "
+                           "'photo-organizer models install%s%s'",
+                           s->file, s->name, cand[0], custom ? " --models-dir " : "",
+                           custom ? models_dir : "");
+    }
+    return pho_err_set(err, PHO_EMODEL, "models: %s (%s) not found in %s%s%s; %s", s->file, s->name,
+                       models_dir, s->user_pack[0] ? ", " : "",
+                       s->user_pack[0] ? "its pack folder or ~/.insightface/models" : "",
+                       s->how_to_get[0] ? s->how_to_get : "see docs/backends.md");
+}
+
+int pho_models_verify(const struct pho_model_spec *s, const char *path, struct pho_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, strerror(errno));
+    if (s->size && (uint64_t)st.st_size != s->size)
+        return pho_err_set(err, PHO_EMODEL,
+                           "models: %s is %lld bytes, expected %llu (truncated or a different "
+                           "version); %s",
+                           path, (long long)st.st_size, (unsigned long long)s->size,
+                           s->shipped ? "run 'photo-organizer models install'" : s->how_to_get);
+    if (!s->sha256[0])
+        return 0;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, strerror(errno));
+    GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+    unsigned char buf[65536];
+    size_t got;
+    while ((got = fread(buf, 1, sizeof(buf), f)) > 0)
+        g_checksum_update(ck, buf, (gssize)got);
+    bool read_err = ferror(f);
+    fclose(f);
+    int rc = 0;
+    if (read_err)
+        rc = pho_err_set(err, PHO_EMODEL, "models: read error in %s", path);
+    else if (g_ascii_strcasecmp(g_checksum_get_string(ck), s->sha256) != 0)
+        rc = pho_err_set(err, PHO_EMODEL,
+                         "models: %s has the wrong checksum (sha256 %.12s..., expected %.12s...); "
+                         "%s",
+                         path, g_checksum_get_string(ck), s->sha256,
+                         s->shipped ? "run 'photo-organizer models install' to rebuild it"
+                                    : "it is not the official file");
+    g_checksum_free(ck);
+    return rc;
+}
+
+int pho_models_open(struct pho_model **out, struct pho_infer *inf, const struct pho_models *m,
+                    const char *name, const char *models_dir, enum pho_models_trust trust,
+                    struct pho_err *err)
+{
+    *out = NULL;
+    const struct pho_model_spec *s = pho_models_find(m, name);
+    if (!s)
+        return pho_err_set(err, PHO_EMODEL, "models: no model called '%s' in %s", name,
+                           m->manifest_path);
+    char path[4200];
+    int rc = pho_models_locate(path, sizeof(path), s, models_dir, err);
+    if (rc == 0 && trust == PHO_MODELS_VERIFY)
+        rc = pho_models_verify(s, path, err);
+    if (rc == 0)
+        rc = pho_model_open(out, inf, path, err);
+    if (rc == 0 && (rc = pho_model_check(*out, &s->contract, err)) < 0) {
+        pho_model_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* Private to src/organize: atomic file operations, the report and metadata.txt writers. */
+#ifndef PHO_ORGANIZE_INTERNAL_H
+#define PHO_ORGANIZE_INTERNAL_H
+
+#include "core/common.h"
+
+#include <sys/types.h>
+
+#include "pho/catalog.h"
+#include "pho/organize.h"
+
+/* Prefix of every temporary file: a crash can leave one; the next run removes them. */
+#define PHO_TMP_PREFIX ".pho-tmp."
+
+/* Creates @path and its parents (mode 0755). */
+int pho_out__mkdirs(const char *path, struct pho_err *err);
+
+/* Joins a and b with one '/'. Caller frees. NULL on OOM. */
+char *pho_out__join(const char *a, const char *b);
+
+struct pho_copy_info {
+    uint64_t size;
+    char sha256[65];
+};
+
+/*
+ * Copies @src to @dst: temporary file beside dst, data and mode copied, mtime
+ * preserved (like cp -p), fsync, rename, fsync of the folder. Fills @info.
+ */
+int pho_out__copy(const char *src, const char *dst, struct pho_copy_info *info,
+                  struct pho_err *err);
+
+/* Writes @len bytes to @dst the same atomic way. Fills @info when not NULL. */
+int pho_out__write(const char *dst, const void *data, size_t len, struct pho_copy_info *info,
+                   struct pho_err *err);
+
+/* Points @link at @target (relative), replacing any previous link atomically. */
+int pho_out__symlink(const char *target, const char *link, struct pho_err *err);
+
+/* SHA-256 of a file as hex; 0 or a PHO_E* code. */
+int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err);
+
+/* Removes temporary files a crashed run left under @dir (one level of group folders deep). */
+void pho_out__sweep_temps(const char *dir);
+
+/* metadata.txt of one group, as text. Caller frees. */
+char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct pho_group_plan *g);
+
+/* The JSON report of a run, as text. Caller frees. */
+char *pho_out__report_json(const struct pho_organize_result *r, const struct pho_organize_opts *o,
+                           const char *generated_at);
+
+#endif /* PHO_ORGANIZE_INTERNAL_H */

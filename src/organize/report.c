@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The run report (JSON, schema in docs/report.md) and each group's
+ * metadata.txt. Both are pure functions of the run result, so an interrupted
+ * and resumed run writes the same report as an uninterrupted one (apart from
+ * the "generated_at" and "run" members).
+ */
+#include "core/common.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "organize/internal.h"
+#include "pho/hash.h"
+#include "pho/image.h"
+
+#define REPORT_VERSION 1
+
+static json_t *real_or_null(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s && s[0] ? json_string(s) : json_null();
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static json_t *quality_json(const struct pho_quality *q)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "score", real_or_null(q->score));
+    json_object_set_new(o, "sharpness", real_or_null(q->sharpness));
+    json_object_set_new(o, "clipped_high", real_or_null(q->clipped_high));
+    json_object_set_new(o, "clipped_low", real_or_null(q->clipped_low));
+    json_object_set_new(o, "mean_luma", real_or_null(q->mean_luma));
+    json_object_set_new(o, "noise", real_or_null(q->noise));
+    json_object_set_new(o, "brisque", real_or_null(q->brisque));
+    json_object_set_new(o, "megapixels", real_or_null(q->megapixels));
+    return o;
+}
+
+static json_t *photo_json(const struct pho_photo *p, long group, bool best)
+{
+    const struct pho_meta *m = &p->meta;
+    json_t *o = json_object();
+    char buf[64];
+    json_object_set_new(o, "path", json_string(p->rel));
+    json_object_set_new(o, "filename", json_string(base_name(p->rel)));
+    json_object_set_new(o, "filesize", json_integer((json_int_t)p->size));
+    if (p->error) {
+        json_object_set_new(o, "error", json_string(p->error_msg));
+        json_object_set_new(o, "group", json_null());
+        return o;
+    }
+    json_object_set_new(o, "format", json_string(pho_format_name(m->format)));
+    json_object_set_new(o, "width", json_integer(m->width));
+    json_object_set_new(o, "height", json_integer(m->height));
+    json_object_set_new(o, "orientation", json_integer(m->orientation));
+    pho_time_format(buf, sizeof(buf), &m->time);
+    json_object_set_new(o, "captured", m->time.source ? json_string(buf) : json_null());
+    json_object_set_new(o, "time_source", json_string(pho_time_source_name(m->time.source)));
+    json_object_set_new(o, "make", str_or_null(m->make));
+    json_object_set_new(o, "model", str_or_null(m->model));
+    json_object_set_new(o, "lens", str_or_null(m->lens));
+    json_object_set_new(o, "exposure_time",
+                        (m->flags & PHO_META_EXPOSURE_TIME) ? json_real(m->exposure_time)
+                                                            : json_null());
+    json_object_set_new(o, "fnumber",
+                        (m->flags & PHO_META_FNUMBER) ? json_real(m->fnumber) : json_null());
+    json_object_set_new(o, "iso", (m->flags & PHO_META_ISO) ? json_integer(m->iso) : json_null());
+    json_object_set_new(o, "exposure_bias",
+                        (m->flags & PHO_META_EXPOSURE_BIAS) ? json_real(m->exposure_bias)
+                                                            : json_null());
+    json_object_set_new(o, "focal_length",
+                        (m->flags & PHO_META_FOCAL_LENGTH) ? json_real(m->focal_length)
+                                                           : json_null());
+    if (m->flags & PHO_META_GPS) {
+        json_t *g = json_pack("{s:f,s:f}", "lat", m->gps_lat, "lon", m->gps_lon);
+        if (m->flags & PHO_META_GPS_ALT)
+            json_object_set_new(g, "alt", json_real(m->gps_alt));
+        json_object_set_new(o, "gps", g);
+    } else {
+        json_object_set_new(o, "gps", json_null());
+    }
+    if (m->note[0])
+        json_object_set_new(o, "note", json_string(m->note));
+    pho_hash_format(buf, p->dhash);
+    json_object_set_new(o, "dhash", json_string(buf));
+    pho_hash_format(buf, p->phash);
+    json_object_set_new(o, "phash", json_string(buf));
+    json_object_set_new(o, "quality", quality_json(&p->quality));
+    json_object_set_new(o, "group", group >= 0 ? json_integer(group) : json_null());
+    json_object_set_new(o, "is_best", json_boolean(best));
+    return o;
+}
+
+static json_t *settings_json(const struct pho_organize_opts *o)
+{
+    json_t *s = json_object();
+    /* Names shared with the original tool's report come first. */
+    json_object_set_new(s, "source_type", json_string("local"));
+    json_object_set_new(s, "source", json_string(o->source));
+    json_object_set_new(s, "output", json_string(o->output));
+    json_object_set_new(s, "similarity_threshold", json_integer(o->threshold));
+    json_object_set_new(s, "time_window", json_real(o->time_window));
+    json_object_set_new(s, "use_time_window", json_boolean(o->time_window > 0));
+    json_object_set_new(s, "min_group_size",
+                        json_integer((json_int_t)PHO_MAX(o->min_group_size, 2)));
+    json_object_set_new(s, "limit", json_integer((json_int_t)o->limit));
+    json_object_set_new(s, "threads", json_integer(o->threads));
+    json_object_set_new(s, "enable_ml_quality", json_boolean(o->ml_quality));
+    json_object_set_new(s, "hash", json_string(pho_hash_kind_name(o->hash)));
+    json_object_set_new(s, "dry_run", json_boolean(o->dry_run));
+    json_object_set_new(
+            s, "max_pixels",
+            json_integer((json_int_t)(o->max_pixels ? o->max_pixels : PHO_DEFAULT_MAX_PIXELS)));
+    json_object_set_new(s, "include_hidden", json_boolean(o->include_hidden));
+    json_object_set_new(s, "follow_symlinks", json_boolean(o->follow_symlinks));
+    return s;
+}
+
+char *pho_out__report_json(const struct pho_organize_result *r, const struct pho_organize_opts *o,
+                           const char *generated_at)
+{
+    long *group_of = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*group_of));
+    bool *is_best = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*is_best));
+    if (!group_of || !is_best) {
+        pho_free(group_of);
+        pho_free(is_best);
+        return NULL;
+    }
+    for (size_t i = 0; i < r->nphotos; i++)
+        group_of[i] = -1;
+    size_t grouped = 0;
+    for (size_t g = 0; g < r->ngroups; g++) {
+        for (size_t k = 0; k < r->groups[g].count; k++)
+            group_of[r->groups[g].members[k]] = (long)g + 1;
+        is_best[r->groups[g].best] = true;
+        grouped += r->groups[g].count;
+    }
+
+    json_t *root = json_object();
+    json_object_set_new(root, "schema", json_string("photo-organizer/report"));
+    json_object_set_new(root, "version", json_integer(REPORT_VERSION));
+    json_object_set_new(root, "generated_at", json_string(generated_at));
+    json_object_set_new(root, "tool",
+                        json_pack("{s:s,s:s}", "name", "photo-organizer", "version", PHO_VERSION));
+    json_object_set_new(root, "settings", settings_json(o));
+
+    json_object_set_new(root, "counts",
+                        json_pack("{s:I,s:I,s:I,s:I,s:I,s:I}", "photos", (json_int_t)r->nphotos,
+                                  "analysed", (json_int_t)(r->nphotos - r->failed), "failed",
+                                  (json_int_t)r->failed, "groups", (json_int_t)r->ngroups,
+                                  "grouped_photos", (json_int_t)grouped, "ungrouped_photos",
+                                  (json_int_t)(r->nphotos - r->failed - grouped)));
+    json_object_set_new(
+            root, "run",
+            json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:{s:f,s:f,s:f,s:f,s:f}}", "computed",
+                      (json_int_t)r->analysed, "from_catalog", (json_int_t)r->from_catalog,
+                      "files_written", (json_int_t)r->files_written, "files_unchanged",
+                      (json_int_t)r->files_unchanged, "files_removed", (json_int_t)r->files_removed,
+                      "interrupted", r->interrupted, "timings", "scan_s", r->t_scan, "analyse_s",
+                      r->t_analyse, "group_s", r->t_group, "write_s", r->t_write, "total_s",
+                      r->t_total));
+
+    json_t *groups = json_array();
+    char buf[64];
+    for (size_t g = 0; g < r->ngroups; g++) {
+        const struct pho_group_plan *gp = &r->groups[g];
+        const struct pho_photo *best = &r->photos[gp->best];
+        json_t *jg = json_object();
+        json_object_set_new(jg, "group_index", json_integer((json_int_t)g + 1));
+        json_object_set_new(jg, "dir", json_string(gp->dir));
+        json_object_set_new(jg, "photo_count", json_integer((json_int_t)gp->count));
+        const char *best_name = NULL;
+        for (size_t k = 0; k < gp->count; k++)
+            if (gp->members[k] == gp->best)
+                best_name = gp->names[k];
+        json_object_set_new(
+                jg, "best_photo",
+                json_pack("{s:s,s:s}", "id", best->rel, "filename", best_name ? best_name : ""));
+        json_object_set_new(jg, "why", json_string(gp->why));
+        json_t *members = json_array();
+        for (size_t k = 0; k < gp->count; k++) {
+            const struct pho_photo *p = &r->photos[gp->members[k]];
+            pho_hash_format(buf, o->hash == PHO_HASH_PHASH ? p->phash : p->dhash);
+            json_t *jm = json_object();
+            json_object_set_new(jm, "id", json_string(p->rel));
+            json_object_set_new(jm, "filename", json_string(gp->names[k]));
+            json_object_set_new(jm, "is_best", json_boolean(gp->members[k] == gp->best));
+            json_object_set_new(jm, "hash", json_string(buf));
+            json_object_set_new(jm, "score", real_or_null(p->quality.score));
+            json_array_append_new(members, jm);
+        }
+        json_object_set_new(jg, "photos", members);
+        json_array_append_new(groups, jg);
+    }
+    json_object_set_new(root, "groups", groups);
+
+    json_t *photos = json_array();
+    json_t *errors = json_array();
+    for (size_t i = 0; i < r->nphotos; i++) {
+        const struct pho_photo *p = &r->photos[i];
+        json_array_append_new(photos, photo_json(p, group_of[i], is_best[i]));
+        if (p->error)
+            json_array_append_new(errors,
+                                  json_pack("{s:s,s:s,s:s}", "path", p->rel, "code",
+                                            pho_status_name(p->error), "reason", p->error_msg));
+    }
+    json_object_set_new(root, "photos", photos);
+    json_object_set_new(root, "errors", errors);
+
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    pho_free(group_of);
+    pho_free(is_best);
+    if (!text)
+        return NULL;
+    /* jansson allocates with malloc; hand back a pho_malloc'd copy with a final newline. */
+    size_t n = strlen(text);
+    char *out = pho_malloc(n + 2);
+    if (out) {
+        memcpy(out, text, n);
+        out[n] = '\n';
+        out[n + 1] = '\0';
+    }
+    free(text);
+    return out;
+}
+
+/* ---- metadata.txt ------------------------------------------------------ */
+
+struct text {
+    char *s;
+    size_t len, cap;
+    bool oom;
+};
+
+static void add(struct text *t, const char *fmt, ...) PHO_PRINTF(2, 3);
+
+static void add(struct text *t, const char *fmt, ...)
+{
+    if (t->oom)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if (t->len + (size_t)n + 1 > t->cap) {
+        size_t cap = PHO_MAX(t->cap * 2, t->len + (size_t)n + 256);
+        char *s = pho_reallocarray(t->s, cap, 1);
+        if (!s) {
+            t->oom = true;
+            return;
+        }
+        t->s = s;
+        t->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+    va_end(ap);
+    t->len += (size_t)n;
+}
+
+static void rule(struct text *t, char c)
+{
+    char line[82];
+    memset(line, c, 80);
+    line[80] = '\n';
+    line[81] = '\0';
+    add(t, "%s", line);
+}
+
+char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct pho_group_plan *g)
+{
+    struct text t = { 0 };
+    char buf[64];
+    add(&t, "Photo Group - %zu images\n", g->count);
+    rule(&t, '=');
+    add(&t, "\nBest photo: %s\nWhy: %s\n\n", r->photos[g->best].rel, g->why);
+    for (size_t k = 0; k < g->count; k++) {
+        const struct pho_photo *p = &r->photos[g->members[k]];
+        const struct pho_meta *m = &p->meta;
+        add(&t, "Photo %zu: %s%s\n", k + 1, g->names[k],
+            g->members[k] == g->best ? "  [BEST]" : "");
+        rule(&t, '-');
+        add(&t, "source: %s\n", p->rel);
+        add(&t, "filesize: %llu\n", (unsigned long long)p->size);
+        add(&t, "format: %s\n", pho_format_name(m->format));
+        add(&t, "dimensions: %ux%u\n", m->width, m->height);
+        add(&t, "orientation: %d\n", m->orientation);
+        pho_time_format(buf, sizeof(buf), &m->time);
+        add(&t, "captured: %s (%s)\n", m->time.source ? buf : "unknown",
+            pho_time_source_name(m->time.source));
+        if (m->make[0] || m->model[0])
+            add(&t, "camera: %s%s%s\n", m->make, m->make[0] && m->model[0] ? " " : "", m->model);
+        if (m->lens[0])
+            add(&t, "lens: %s\n", m->lens);
+        if (m->flags & PHO_META_EXPOSURE_TIME)
+            add(&t, "exposure_time: %.6g s\n", m->exposure_time);
+        if (m->flags & PHO_META_FNUMBER)
+            add(&t, "f_number: %.2g\n", m->fnumber);
+        if (m->flags & PHO_META_ISO)
+            add(&t, "iso: %u\n", m->iso);
+        if (m->flags & PHO_META_GPS)
+            add(&t, "gps: %.6f, %.6f\n", m->gps_lat, m->gps_lon);
+        pho_hash_format(buf, p->dhash);
+        add(&t, "dhash: %s\n", buf);
+        pho_hash_format(buf, p->phash);
+        add(&t, "phash: %s\n", buf);
+        const struct pho_quality *q = &p->quality;
+        add(&t, "quality_score: %.4f\n", q->score);
+        add(&t, "sharpness: %.1f\n", q->sharpness);
+        add(&t, "exposure: mean %.1f, clipped %.2f%% high / %.2f%% low\n", q->mean_luma,
+            q->clipped_high * 100, q->clipped_low * 100);
+        add(&t, "noise: %.2f\n", q->noise);
+        if (isfinite(q->brisque))
+            add(&t, "brisque: %.2f\n", q->brisque);
+        add(&t, "\n");
+    }
+    if (t.oom) {
+        pho_free(t.s);
+        return NULL;
+    }
+    return t.s;
+}
