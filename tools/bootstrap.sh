@@ -53,7 +53,7 @@ die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 APT_PACKAGES=(
     meson ninja-build pkg-config gcc g++ ca-certificates
     libvips-dev libheif-dev libraw-dev libexif-dev libsqlite3-dev libjansson-dev
-    libcmocka-dev opencv-data
+    libcmocka-dev opencv-data libdlib-dev libdlib-data libblas-dev liblapack-dev
     python3-onnx python3-numpy libvips-tools jq sqlite3 clang-14 libclang-rt-14-dev clang-format
 )
 command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)

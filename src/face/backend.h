@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/face: what a face backend is. Each backend is one file with
+ * one const struct pho_face_backend, listed in engine.c's ordered registry.
+ * The engine allocates priv_size zeroed bytes, calls open() once, analyze()
+ * from any number of threads, and close() exactly once (even after a failed
+ * open).
+ */
+#ifndef PHO_FACE_BACKEND_H
+#define PHO_FACE_BACKEND_H
+
+#include "core/common.h"
+
+#include <pthread.h>
+
+#include "pho/face.h"
+#include "pho/infer.h"
+#include "pho/models.h"
+
+enum face_stage {
+    FACE_STAGE_DETECT = 0,
+    FACE_STAGE_LANDMARKS,
+    FACE_STAGE_SMILE,
+    FACE_STAGE_EMBED,
+};
+
+/* What a backend gets from the engine. Shared by every thread; read-only after open. */
+struct face_ctx {
+    struct pho_infer *inf;
+    const struct pho_models *models;
+    const char *models_dir; /* NULL: the default folder */
+    struct pho_face_opts opts;
+    pthread_mutex_t stats_lock;
+    struct pho_face_stats stats;
+};
+
+struct pho_face_backend {
+    struct pho_face_backend_info p; /* must be first: the public view */
+    size_t priv_size;
+    /* Cheap check that the backend's models are installed and valid (no session). */
+    int (*probe)(const struct face_ctx *ctx, struct pho_err *err);
+    int (*open)(void *priv, struct face_ctx *ctx, struct pho_err *err);
+    /* Thread-safe. Fills every field the backend's caps promise; the rest stay
+     * unknown (NAN / -1 / 0). Coordinates normalised to the image. */
+    int (*analyze)(void *priv, const struct pho_image *img, struct pho_face_list *out,
+                   struct pho_err *err);
+    void (*close)(void *priv);
+    /* Embedding space, metric and calibrated same-person distance (after open). */
+    const char *(*embed_model)(const void *priv);
+    enum pho_face_metric (*metric)(const void *priv);
+    float (*same_person)(const void *priv);
+};
+
+extern const struct pho_face_backend pho_face_backend_mediapipe;
+extern const struct pho_face_backend pho_face_backend_face_recognition;
+extern const struct pho_face_backend pho_face_backend_facenet;
+extern const struct pho_face_backend pho_face_backend_insightface;
+extern const struct pho_face_backend pho_face_backend_yolov8;
+
+/* Adds @seconds to a stage's counter (thread-safe). */
+void face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds);
+
+/* Monotonic seconds, for the counters. */
+double face__now(void);
+
+/*
+ * Checks that each model named in @names (NULL-terminated) is installed and
+ * valid, as a probe does. @return 0 or PHO_EBACKEND with the first problem.
+ */
+int face__probe_models(const struct face_ctx *ctx, const char *const *names, struct pho_err *err);
+
+/* Opens one model through the manifest with the context's trust setting. */
+int face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *name,
+                     struct pho_err *err);
+
+/* Appends a zeroed face (unknown fields set: NAN, -1) to @list; NULL on OOM. */
+struct pho_face *face__list_add(struct pho_face_list *list);
+
+#endif /* PHO_FACE_BACKEND_H */

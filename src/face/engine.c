@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The face engine: the ordered registry of backends, selection ("auto" or a
+ * named backend, never a silent fallback), the shared ONNX Runtime and model
+ * manifest, per-stage counters, and what every backend gets for free (face
+ * sharpness, list handling, embedding distances).
+ */
+#include "core/common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "face/backend.h"
+#include "face/util.h"
+
+/* Array order = the order `backends` lists them; auto picks from its own lists below. */
+static const struct pho_face_backend *const backends[] = {
+    &pho_face_backend_mediapipe,   &pho_face_backend_face_recognition, &pho_face_backend_facenet,
+    &pho_face_backend_insightface, &pho_face_backend_yolov8,
+};
+
+/* DESIGN §3: with a GPU the seed's order (facenet, insightface) comes first;
+ * on the CPU mediapipe leads (faster, finds smaller faces, has embeddings). */
+static const char *const auto_cpu[] = { "mediapipe", "face_recognition" };
+static const char *const auto_gpu[] = { "facenet", "insightface", "mediapipe", "face_recognition" };
+
+struct pho_face_engine {
+    const struct pho_face_backend *be;
+    void *priv;
+    struct face_ctx ctx;
+    struct pho_models *models;
+    char models_dir[4096];
+};
+
+double face__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+void face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds)
+{
+    pthread_mutex_lock(&ctx->stats_lock);
+    switch (stage) {
+    case FACE_STAGE_DETECT:
+        ctx->stats.detect += seconds;
+        break;
+    case FACE_STAGE_LANDMARKS:
+        ctx->stats.landmarks += seconds;
+        break;
+    case FACE_STAGE_SMILE:
+        ctx->stats.smile += seconds;
+        break;
+    case FACE_STAGE_EMBED:
+        ctx->stats.embed += seconds;
+        break;
+    }
+    pthread_mutex_unlock(&ctx->stats_lock);
+}
+
+int face__probe_models(const struct face_ctx *ctx, const char *const *names, struct pho_err *err)
+{
+    for (size_t i = 0; names[i]; i++) {
+        const struct pho_model_spec *s = pho_models_find(ctx->models, names[i]);
+        char path[4200];
+        struct pho_err e = PHO_ERR_INIT;
+        if (!s)
+            return pho_err_set(err, PHO_EBACKEND, "face: model '%s' is not in the manifest",
+                               names[i]);
+        int rc = pho_models_locate(path, sizeof(path), s, ctx->models_dir, &e);
+        if (rc == 0 && ctx->opts.trust == 0)
+            rc = pho_models_verify(s, path, &e);
+        if (rc)
+            return pho_err_set(err, PHO_EBACKEND, "%s", e.msg);
+    }
+    return 0;
+}
+
+int face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *name,
+                     struct pho_err *err)
+{
+    return pho_models_open(out, ctx->inf, ctx->models, name, ctx->models_dir,
+                           ctx->opts.trust ? PHO_MODELS_CONTRACT_ONLY : PHO_MODELS_VERIFY, err);
+}
+
+struct pho_face *face__list_add(struct pho_face_list *list)
+{
+    /* Capacity is implicit: 8, then doubling, so growth happens at 0, 8, 16, 32 ... */
+    size_t n = list->count;
+    if (n == 0 || (n >= 8 && (n & (n - 1)) == 0)) {
+        void *p = pho_reallocarray(list->faces, n ? n * 2 : 8, sizeof(*list->faces));
+        if (!p)
+            return NULL;
+        list->faces = p;
+    }
+    struct pho_face *f = &list->faces[list->count++];
+    memset(f, 0, sizeof(*f));
+    f->ear_l = f->ear_r = f->smile = f->sharpness = f->yaw = NAN;
+    f->eyes_closed = f->winking = -1;
+    return f;
+}
+
+void pho_face_list_release(struct pho_face_list *list)
+{
+    if (!list)
+        return;
+    pho_free(list->faces);
+    pho_free(list->dense);
+    memset(list, 0, sizeof(*list));
+}
+
+const struct pho_face_backend_info *pho_face_backend_iterate(void **opaque)
+{
+    size_t i = (size_t)(uintptr_t)*opaque;
+    if (i >= PHO_ARRAY_LEN(backends))
+        return NULL;
+    *opaque = (void *)(uintptr_t)(i + 1);
+    return &backends[i]->p;
+}
+
+static const struct pho_face_backend *find(const char *name)
+{
+    for (size_t i = 0; i < PHO_ARRAY_LEN(backends); i++)
+        if (!strcmp(backends[i]->p.name, name))
+            return backends[i];
+    return NULL;
+}
+
+static int unknown_backend(const char *name, struct pho_err *err)
+{
+    return pho_err_set(err, PHO_EINVAL,
+                       "face: unknown backend '%s' (choose auto, mediapipe, face_recognition, "
+                       "facenet, insightface or yolov8)",
+                       name);
+}
+
+/* The context without ONNX Runtime: enough for probes. */
+static int ctx_init(struct pho_face_engine *fe, const struct pho_face_opts *o, struct pho_err *err)
+{
+    fe->ctx.opts = *o;
+    pthread_mutex_init(&fe->ctx.stats_lock, NULL);
+    int rc = pho_models_load(&fe->models, NULL, err);
+    if (rc)
+        return rc;
+    fe->ctx.models = fe->models;
+    if (o->models_dir) {
+        pho_strlcpy(fe->models_dir, o->models_dir, sizeof(fe->models_dir));
+        fe->ctx.models_dir = fe->models_dir;
+    }
+    return 0;
+}
+
+static void ctx_release(struct pho_face_engine *fe)
+{
+    pho_infer_close(fe->ctx.inf);
+    pho_models_free(fe->models);
+    pthread_mutex_destroy(&fe->ctx.stats_lock);
+}
+
+int pho_face_backend_probe(const char *name, const struct pho_face_opts *opts, struct pho_err *err)
+{
+    static const struct pho_face_opts defaults = PHO_FACE_OPTS_INIT;
+    const struct pho_face_backend *be = find(name);
+    if (!be)
+        return unknown_backend(name, err);
+    struct pho_face_engine fe = { 0 };
+    int rc = ctx_init(&fe, opts ? opts : &defaults, err);
+    if (rc == 0)
+        rc = be->probe(&fe.ctx, err);
+    ctx_release(&fe);
+    return rc;
+}
+
+static int try_open(struct pho_face_engine *fe, const struct pho_face_backend *be,
+                    struct pho_err *err)
+{
+    int rc = be->probe(&fe->ctx, err);
+    if (rc)
+        return rc;
+    fe->priv = pho_calloc(1, be->priv_size ? be->priv_size : 1);
+    if (!fe->priv)
+        return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+    rc = be->open(fe->priv, &fe->ctx, err);
+    if (rc) {
+        be->close(fe->priv);
+        pho_free(fe->priv);
+        fe->priv = NULL;
+        return rc;
+    }
+    fe->be = be;
+    return 0;
+}
+
+int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opts *opts,
+                         struct pho_err *err)
+{
+    static const struct pho_face_opts defaults = PHO_FACE_OPTS_INIT;
+    const struct pho_face_opts *o = opts ? opts : &defaults;
+    const char *name = o->backend && o->backend[0] ? o->backend : "auto";
+    *out = NULL;
+    if (strcmp(name, "auto") && !find(name))
+        return unknown_backend(name, err);
+    struct pho_face_engine *fe = pho_calloc(1, sizeof(*fe));
+    if (!fe)
+        return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+    int rc = ctx_init(fe, o, err);
+    struct pho_infer_opts io = PHO_INFER_OPTS_INIT;
+    io.intra_threads = o->threads ? o->threads : 1;
+    io.gpu = o->gpu;
+    io.gpu_device = o->gpu_device;
+    if (rc == 0)
+        rc = pho_infer_open(&fe->ctx.inf, &io, err);
+    if (rc)
+        goto fail;
+    if (strcmp(name, "auto")) {
+        struct pho_err why = PHO_ERR_INIT;
+        rc = try_open(fe, find(name), &why);
+        if (rc) {
+            rc = pho_err_set(err, PHO_EBACKEND, "face: the %s backend cannot run: %s", name,
+                             why.msg);
+            goto fail;
+        }
+    } else {
+        const char *const *order = o->gpu ? auto_gpu : auto_cpu;
+        size_t n = o->gpu ? PHO_ARRAY_LEN(auto_gpu) : PHO_ARRAY_LEN(auto_cpu);
+        char reasons[PHO_ERR_MSG_MAX] = "";
+        for (size_t i = 0; i < n && !fe->be; i++) {
+            struct pho_err why = PHO_ERR_INIT;
+            if (try_open(fe, find(order[i]), &why) == 0)
+                break;
+            pho_log(PHO_LOG_INFO, "face", "auto: %s skipped: %s", order[i], why.msg);
+            if (!reasons[0])
+                pho_strlcpy(reasons, why.msg, sizeof(reasons));
+        }
+        if (!fe->be) {
+            rc = pho_err_set(err, PHO_EBACKEND,
+                             "face: no face backend can run (first problem: %s); run "
+                             "'photo-organizer models install'",
+                             reasons);
+            goto fail;
+        }
+        pho_log(PHO_LOG_INFO, "face", "auto: using the %s backend on %s", fe->be->p.name,
+                pho_infer_device(fe->ctx.inf));
+    }
+    *out = fe;
+    return 0;
+fail:
+    ctx_release(fe);
+    pho_free(fe);
+    return rc;
+}
+
+void pho_face_engine_close(struct pho_face_engine *fe)
+{
+    if (!fe)
+        return;
+    if (fe->be)
+        fe->be->close(fe->priv);
+    pho_free(fe->priv);
+    ctx_release(fe);
+    pho_free(fe);
+}
+
+const char *pho_face_engine_backend(const struct pho_face_engine *fe)
+{
+    return fe->be->p.name;
+}
+
+unsigned pho_face_engine_caps(const struct pho_face_engine *fe)
+{
+    return fe->be->p.caps;
+}
+
+const char *pho_face_engine_device(const struct pho_face_engine *fe)
+{
+    return pho_infer_device(fe->ctx.inf);
+}
+
+const char *pho_face_engine_embed_model(const struct pho_face_engine *fe)
+{
+    return fe->be->embed_model ? fe->be->embed_model(fe->priv) : "";
+}
+
+enum pho_face_metric pho_face_engine_metric(const struct pho_face_engine *fe)
+{
+    return fe->be->metric ? fe->be->metric(fe->priv) : PHO_FACE_METRIC_NONE;
+}
+
+float pho_face_engine_same_person(const struct pho_face_engine *fe)
+{
+    return fe->be->same_person ? fe->be->same_person(fe->priv) : NAN;
+}
+
+int pho_face_analyze(struct pho_face_engine *fe, const struct pho_image *img,
+                     struct pho_face_list *out, struct pho_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!img || !img->width || !img->height)
+        return pho_err_set(err, PHO_EINVAL, "face: empty image");
+    out->image_w = img->width;
+    out->image_h = img->height;
+    int rc = fe->be->analyze(fe->priv, img, out, err);
+    if (rc) {
+        pho_face_list_release(out);
+        return rc;
+    }
+    for (size_t i = 0; i < out->count; i++) {
+        struct pho_face *f = &out->faces[i];
+        if (isnan(f->sharpness)) {
+            float px[4] = { f->box[0] * img->width, f->box[1] * img->height, f->box[2] * img->width,
+                            f->box[3] * img->height };
+            f->sharpness = face__crop_sharpness(img, px);
+        }
+    }
+    pthread_mutex_lock(&fe->ctx.stats_lock);
+    fe->ctx.stats.images++;
+    fe->ctx.stats.faces += out->count;
+    pthread_mutex_unlock(&fe->ctx.stats_lock);
+    return 0;
+}
+
+float pho_face_distance(enum pho_face_metric metric, const float *a, const float *b, size_t dim)
+{
+    double acc = 0;
+    if (metric == PHO_FACE_METRIC_COSINE) {
+        double na = 0, nb = 0;
+        for (size_t i = 0; i < dim; i++) {
+            acc += (double)a[i] * b[i];
+            na += (double)a[i] * a[i];
+            nb += (double)b[i] * b[i];
+        }
+        return na > 0 && nb > 0 ? (float)(1 - acc / sqrt(na * nb)) : NAN;
+    }
+    if (metric == PHO_FACE_METRIC_EUCLIDEAN) {
+        for (size_t i = 0; i < dim; i++)
+            acc += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        return (float)sqrt(acc);
+    }
+    return NAN;
+}
+
+void pho_face_engine_stats(const struct pho_face_engine *fe, struct pho_face_stats *out)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&fe->ctx.stats_lock);
+    *out = fe->ctx.stats;
+    pthread_mutex_unlock((pthread_mutex_t *)&fe->ctx.stats_lock);
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/face: the analysis stages several backends share, each
+ * working on faces a detector already found (box, and eye positions when the
+ * detector gives them):
+ *   mesh.c   FaceMesh 468 on a face crop turned upright: six eyelid points per
+ *            eye, EAR, open/closed (calibrated threshold), 5 points, yaw
+ *   smile.c  smile 0..1: the emotion model on the face plus mouth geometry
+ *   embed.c  identity: 5-point similarity alignment to the model's template,
+ *            then MobileFaceNet, ArcFace, InceptionResnetV1 or dlib's ResNet
+ * All run the faces of one image as one batch, are thread-safe once open,
+ * and add their time to the context's stage counters.
+ */
+#ifndef PHO_FACE_STAGES_H
+#define PHO_FACE_STAGES_H
+
+#include "core/common.h"
+
+#include "face/backend.h"
+#include "face/util.h"
+
+/* ---- FaceMesh (models: face_landmark) ---- */
+
+struct face_mesh;
+
+int face__mesh_open(struct face_mesh **out, struct face_ctx *ctx, struct pho_err *err);
+void face__mesh_close(struct face_mesh *m);
+
+/*
+ * For faces[first..count): crops 1.5x the box, rotated so the eyes are level
+ * (eye_hints[i - first] = image-left eye, image-right eye in image pixels;
+ * NULL: level crop), runs the mesh, and fills eye_l/eye_r, has_eyes,
+ * ear_l/ear_r, eyes_closed, winking, yaw and, when !has_pts5, pts5. When
+ * faces->dense_per_face is 468 on entry (caller asks for dense landmarks),
+ * also fills faces->dense for those faces. Coordinates normalised.
+ */
+int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
+                   size_t first, const float (*eye_hints)[2][2], struct pho_err *err);
+
+/* The closed-eye threshold on mean mesh EAR (calibrated on the test photos; docs/faces.md). */
+float face__mesh_closed_ear(void);
+
+/* ---- Smile (models: emotion) ---- */
+
+struct face_smile;
+
+int face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_err *err);
+void face__smile_close(struct face_smile *s);
+
+/* Fills smile for faces[first..count) (uses pts5 to align, and eye/mouth geometry when known). */
+int face__smile_run(struct face_smile *s, const struct pho_image *img, struct pho_face_list *faces,
+                    size_t first, struct pho_err *err);
+
+/* ---- Identity embeddings ---- */
+
+struct face_embedder;
+
+/* @model: "mobilefacenet", "arcface_r50", "arcface_mbf", "facenet_vggface2" or "dlib_resnet". */
+int face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const char *model,
+                     struct pho_err *err);
+void face__embed_close(struct face_embedder *e);
+
+/* Fills embed / embed_dim for faces[first..count) that have pts5 (others keep embed_dim 0). */
+int face__embed_run(struct face_embedder *e, const struct pho_image *img,
+                    struct pho_face_list *faces, size_t first, struct pho_err *err);
+
+/* "mobilefacenet-192" etc.; embeddings from different ids never compare. */
+const char *face__embed_id(const struct face_embedder *e);
+enum pho_face_metric face__embed_metric(const struct face_embedder *e);
+/* Calibrated same-person distance for this model (docs/faces.md). */
+float face__embed_same_person(const struct face_embedder *e);
+
+#endif /* PHO_FACE_STAGES_H */
