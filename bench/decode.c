@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchlib.h"
 #include "pho/image.h"
 #include "pho/parallel.h"
 #include "pho/scan.h"
@@ -22,13 +23,6 @@ struct run {
     bool allow_larger;
     int failures;
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void one(void *ud, size_t i, unsigned worker)
 {
@@ -90,9 +84,9 @@ int main(int argc, char **argv)
     for (int s = 0; s < 2; s++) {
         struct run r = { files, n, sizes[s], larger[s], 0 };
         size_t total = n * rounds;
-        double t0 = now();
+        double t0 = bench_now();
         pho_parallel_for(total, threads, one, &r);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         printf("  %-32s %7.1f photos/s  (%zu decodes in %.2f s, %d failed)\n", names[s], total / dt,
                total, dt, r.failures);
     }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchlib.h"
 #include "pho/parallel.h"
 
 #define TEN_YEARS (10.0 * 365.25 * 86400.0)
@@ -93,13 +94,6 @@ static void generate(struct pho_group_item *it, size_t n, uint64_t seed)
     }
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static double run(const char *label, const struct pho_group_item *it, size_t n, int t,
                   double window, unsigned threads)
 {
@@ -110,12 +104,12 @@ static double run(const char *label, const struct pho_group_item *it, size_t n, 
     o.threads = threads;
     struct pho_groups *g = NULL;
     struct pho_err err = PHO_ERR_INIT;
-    double t0 = now();
+    double t0 = bench_now();
     if (pho_group_run(&g, it, n, &o, &err)) {
         fprintf(stderr, "bench-group: %s\n", err.msg);
         exit(1);
     }
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     size_t grouped = g->offsets[g->count];
     printf("%-16s %8zu  %8.3f s  %14zu pairs (%7.1f/photo, all-pairs %.1e)  %9zu links  %7zu "
            "groups  %6zu photos grouped  %zu chains split\n",

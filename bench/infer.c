@@ -12,14 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchlib.h"
 #include "pho/models.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* Mean milliseconds per run (after two warm-up runs); -1 when the run failed. */
 static double time_model(struct pho_model *m, const char *name, int64_t batch, int runs)
@@ -41,14 +35,14 @@ static double time_model(struct pho_model *m, const char *name, int64_t batch, i
     for (int r = 0; r < runs + 2; r++) {
         memset(out, 0, sizeof(out));
         struct pho_err err = PHO_ERR_INIT;
-        double t0 = now();
+        double t0 = bench_now();
         if (pho_model_run(m, &in, 1, out, nout, &err)) {
             fprintf(stderr, "bench-infer: %s: %s\n", name, err.msg);
             free(in.data);
             return -1;
         }
         if (r >= 2)
-            total += now() - t0;
+            total += bench_now() - t0;
         for (size_t o = 0; o < nout; o++)
             pho_tensor_release(&out[o]);
     }

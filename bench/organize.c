@@ -20,41 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "benchlib.h"
 #include "pho/hash.h"
 #include "pho/image.h"
 #include "pho/parallel.h"
 #include "pho/scan.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void rm_rf(const char *path)
-{
-    char cmd[4200];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", path);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench-organize: could not remove %s\n", path);
-}
-
-/* Hard-links the given files n times in total into dir (names differ, bytes are shared). */
-static int make_library(const char *dir, const char **files, size_t nfiles, size_t n)
-{
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char sub[4200], path[4300];
-        snprintf(sub, sizeof(sub), "%s/d%03zu", dir, i / 500);
-        mkdir(sub, 0755);
-        snprintf(path, sizeof(path), "%s/IMG_%06zu.jpg", sub, i);
-        if (link(files[i % nfiles], path) < 0 && errno != EEXIST)
-            return -1;
-    }
-    return 0;
-}
 
 struct hash_run {
     struct pho_scan_list *list;
@@ -85,9 +55,9 @@ static double organize(const char *src, const char *out, unsigned threads, bool 
     o.dry_run = dry;
     struct pho_organize_result r;
     struct pho_err err = PHO_ERR_INIT;
-    double t0 = now();
+    double t0 = bench_now();
     int rc = pho_organize_run(&r, &o, &err);
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     if (rc)
         fprintf(stderr, "bench-organize: %s\n", err.msg);
     *n = r.nphotos;
@@ -145,7 +115,7 @@ int main(int argc, char **argv)
     char lib[4300], out[4300];
     snprintf(lib, sizeof(lib), "%s/library", work);
     snprintf(out, sizeof(out), "%s/out", work);
-    if (make_library(lib, big, nbig, photos)) {
+    if (bench_link_library(lib, big, nbig, photos)) {
         fprintf(stderr, "bench-organize: cannot build the library in %s\n", work);
         return 1;
     }
@@ -154,15 +124,15 @@ int main(int argc, char **argv)
     struct pho_scan_list *list = NULL;
     pho_scan_run(&list, lib, NULL, NULL);
     struct hash_run h = { list, 0 };
-    double t0 = now();
+    double t0 = bench_now();
     pho_parallel_for(list->count, t, hash_one, &h);
-    double th = now() - t0;
+    double th = bench_now() - t0;
     printf("  %-44s %7.1f photos/s  (%zu in %.2f s)\n", "hashing alone (decode + dHash)",
            list->count / th, list->count, th);
     double td_ = organize(lib, out, t, true, &n, &g);
     printf("  %-44s %7.1f photos/s  (%zu in %.2f s, %zu groups)\n",
            "scan + hash + group + quality (--dry-run)", n / td_, n, td_, g);
-    rm_rf(out);
+    bench_remove("bench-organize", out);
     double tf = organize(lib, out, t, false, &n, &g);
     printf("  %-44s %7.1f photos/s  (%zu in %.2f s, copies written)\n",
            "full run (output + report)", n / tf, n, tf);
@@ -174,7 +144,7 @@ int main(int argc, char **argv)
     if (memory_n && nsmall) {
         char mlib[4300];
         snprintf(mlib, sizeof(mlib), "%s/memlib", work);
-        make_library(mlib, small, nsmall, memory_n);
+        bench_link_library(mlib, small, nsmall, memory_n);
         double tm = organize(mlib, out, t, true, &n, &g);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
@@ -182,6 +152,6 @@ int main(int argc, char **argv)
                "memory run (small JPEGs, --dry-run)", n / tm, n, tm, ru.ru_maxrss / 1024.0);
     }
     pho_scan_list_free(all);
-    rm_rf(work);
+    bench_remove("bench-organize", work);
     return 0;
 }

@@ -8,8 +8,14 @@ SECONDS_EACH=${1:-30}
 BUILD="$ROOT/build-fuzz"
 TD=${PHO_TESTDATA:-$ROOT/../shared/testdata}
 command -v clang-14 >/dev/null || { echo "fuzz smoke: clang-14 is missing (tools/bootstrap.sh installs it)"; exit 1; }
+# libFuzzer links with clang; the C++ shim (src/face/dlib_shim.cpp) makes the
+# link a C++ one, so both compilers must be clang's. A folder set up with other
+# compilers is made again.
+if [ -f "$BUILD/build.ninja" ] && ! grep -q 'clang++' "$BUILD/meson-info/intro-compilers.json" 2>/dev/null; then
+    rm -rf "$BUILD"
+fi
 if [ ! -f "$BUILD/build.ninja" ]; then
-    CC=clang-14 meson setup "$BUILD" "$ROOT" -Dfuzzing=true -Dtests=disabled \
+    CC=clang-14 CXX=clang++-14 meson setup "$BUILD" "$ROOT" -Dfuzzing=true -Dtests=disabled \
         -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized >/dev/null || exit 1
 fi
 ninja -C "$BUILD" >/dev/null || ninja -C "$BUILD" || exit 1

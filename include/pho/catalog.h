@@ -75,7 +75,7 @@ PHO_API int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo,
 PHO_API int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *photo,
                             struct pho_err *err);
 
-/** Deletes every photo row (what --force-fresh does before a run). */
+/** Deletes every photo row and every cached face (what --force-fresh does before a run). */
 PHO_API int pho_catalog_forget_photos(struct pho_catalog *cat, struct pho_err *err);
 
 /** Records the start of a run with its settings (a JSON object as text). */
@@ -91,6 +91,26 @@ PHO_API int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, stru
  */
 PHO_API int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *finished,
                                  struct pho_err *err);
+
+struct pho_face_list;
+
+/**
+ * Records the faces found in photo @p rel (identified by its size and mtime)
+ * by the face configuration @p config (backend, embedding model, settings),
+ * replacing earlier ones.
+ */
+PHO_API int pho_catalog_faces_put(struct pho_catalog *cat, const char *rel, uint64_t size,
+                                  int64_t mtime_ns, const char *config,
+                                  const struct pho_face_list *faces, struct pho_err *err);
+
+/**
+ * Restores the faces of @p rel when size, mtime and config all match
+ * (*found = true); the caller releases @p out with pho_face_list_release().
+ * Dense landmarks are not kept.
+ */
+PHO_API int pho_catalog_faces_get(struct pho_catalog *cat, const char *rel, uint64_t size,
+                                  int64_t mtime_ns, const char *config, struct pho_face_list *out,
+                                  bool *found, struct pho_err *err);
 
 /** An output file the organizer wrote: path below OUT, size and SHA-256 (hex). */
 struct pho_output_file {

@@ -24,4 +24,12 @@
 #    define PHO_END_DECLS
 #endif
 
+PHO_BEGIN_DECLS
+
+/** Frees memory the library handed to the caller (where a function says so); NULL is a
+ *  no-op. */
+PHO_API void pho_free(void *p);
+
+PHO_END_DECLS
+
 #endif /* PHO_COMMON_H */

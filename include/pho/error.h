@@ -47,7 +47,7 @@ enum pho_status {
 };
 
 /** Size of the message buffer in struct pho_err, terminating NUL included. */
-#define PHO_ERR_MSG_MAX 256
+#define PHO_ERR_MSG_MAX 1024
 
 /** Error detail filled by a failing call. `code` mirrors the return value. */
 struct pho_err {

@@ -55,8 +55,9 @@ struct pho_face {
     /** ArcFace order: image-left eye, image-right eye, nose tip, left and right mouth corners. */
     float pts5[5][2];
     bool has_pts5;
-    /** Six eyelid points per eye in dlib's order (outer corner, upper, upper, inner corner,
-     *  lower, lower); eye_l is the image-left eye. */
+    /** Six eyelid points per eye in dlib's order (points 36-41 and 42-47): each eye runs
+     *  left to right across the image, upper lid then lower lid, so eye_l (the image-left
+     *  eye) starts at its outer corner and eye_r at its inner corner. */
     float eye_l[6][2], eye_r[6][2];
     bool has_eyes;
     float ear_l, ear_r; /**< eye aspect ratio of each eye; NAN when unknown */
@@ -81,6 +82,9 @@ struct pho_face_list {
     size_t dense_per_face;
 };
 
+/** "open", "closed", "wink" or "unknown": how reports and the CLI name a face's eyes. */
+PHO_API const char *pho_face_eyes_word(const struct pho_face *f);
+
 /** Frees what @p list owns and zeroes it; NULL is a no-op. */
 PHO_API void pho_face_list_release(struct pho_face_list *list);
 
@@ -101,11 +105,15 @@ struct pho_face_opts {
     bool encode;
     /** 0 = verify model checksums; 1 = contract only (synthetic test stand-ins). */
     int trust;
+    /** Keep the dense landmarks in pho_face_list.dense (default false): FaceMesh's 468
+     *  points with mediapipe, facenet and yolov8, dlib's 68 with face_recognition,
+     *  InsightFace's 106 with insightface. */
+    bool dense;
 };
 
-#define PHO_FACE_OPTS_INIT                           \
-    {                                                \
-        1, "auto", NULL, false, 0, 0, 0.02f, true, 0 \
+#define PHO_FACE_OPTS_INIT                                  \
+    {                                                       \
+        1, "auto", NULL, false, 0, 0, 0.02f, true, 0, false \
     }
 
 /** What pho_face_backend_iterate() describes. */
@@ -144,6 +152,15 @@ PHO_API void pho_face_engine_close(struct pho_face_engine *fe);
 /** The chosen backend's name and capabilities. */
 PHO_API const char *pho_face_engine_backend(const struct pho_face_engine *fe);
 PHO_API unsigned pho_face_engine_caps(const struct pho_face_engine *fe);
+/**
+ * Checks that the open backend can do @p caps (enum pho_face_caps) before a
+ * feature relies on them: identity comparison and face swap need
+ * PHO_FACE_CAP_ENCODE, which yolov8 lacks. @return 0, or PHO_EBACKEND with a
+ * message naming @p purpose and the installed backends that can.
+ */
+PHO_API int pho_face_engine_require(const struct pho_face_engine *fe, unsigned caps,
+                                    const char *purpose, struct pho_err *err);
+
 /** Where its models run ("CPU", "CUDA:0 (...)"). */
 PHO_API const char *pho_face_engine_device(const struct pho_face_engine *fe);
 /** Identifies the embedding space ("mobilefacenet-192"); embeddings of different models never
@@ -159,6 +176,15 @@ PHO_API float pho_face_engine_same_person(const struct pho_face_engine *fe);
  */
 PHO_API int pho_face_analyze(struct pho_face_engine *fe, const struct pho_image *img,
                              struct pho_face_list *out, struct pho_err *err);
+
+/**
+ * pho_face_analyze() for @p n photos at once: backends that can batch their
+ * model runs across photos do (the GPU pipeline relies on it); the results
+ * are the same as analysing each photo alone. outs[i] belongs to imgs[i];
+ * on failure every output is released. Thread-safe.
+ */
+PHO_API int pho_face_analyze_batch(struct pho_face_engine *fe, const struct pho_image *const *imgs,
+                                   size_t n, struct pho_face_list *outs, struct pho_err *err);
 
 /** Distance between two embeddings of the same model. */
 PHO_API float pho_face_distance(enum pho_face_metric metric, const float *a, const float *b,

@@ -31,6 +31,7 @@
 
 #include "pho/common.h"
 #include "pho/error.h"
+#include "pho/face.h"
 #include "pho/hash.h"
 #include "pho/photo.h"
 
@@ -41,6 +42,7 @@ enum pho_stage {
     PHO_STAGE_SCAN = 0,
     PHO_STAGE_ANALYSE,
     PHO_STAGE_GROUP,
+    PHO_STAGE_FACES,
     PHO_STAGE_WRITE,
     PHO_STAGE_REPORT,
     PHO_STAGE_DONE,
@@ -59,6 +61,13 @@ typedef void (*pho_progress_fn)(void *ud, const struct pho_progress *p);
 /** Called once per photo that failed, as soon as it failed (serialised). */
 typedef void (*pho_failure_fn)(void *ud, const struct pho_photo *photo);
 
+/** Which photos get face analysis. */
+enum pho_faces_mode {
+    PHO_FACES_GROUPS = 0, /**< members of groups: what picking their best shot needs (default) */
+    PHO_FACES_ALL,        /**< every readable photo (people across the whole library) */
+    PHO_FACES_NONE,       /**< none: best shots by image quality only */
+};
+
 struct pho_organize_opts {
     int version;
     const char *source;
@@ -75,6 +84,15 @@ struct pho_organize_opts {
     bool ml_quality;     /**< BRISQUE (the learned quality model); default on */
     bool include_hidden;
     bool follow_symlinks;
+    /* Faces */
+    enum pho_faces_mode faces;
+    const char *face_backend; /**< "auto" (default) or a backend name */
+    const char *models_dir;   /**< NULL: the default models folder */
+    bool gpu;
+    int gpu_device;
+    float min_face; /**< smallest face, fraction of the long side (default 0.02) */
+    /** Photos per face-model batch; 0 = automatic (1 on the CPU, 16 on a GPU). */
+    unsigned batch_size;
     const char *settings_json; /**< recorded in the catalog and report (may be NULL) */
     pho_progress_fn progress;
     pho_failure_fn on_failure;
@@ -83,10 +101,11 @@ struct pho_organize_opts {
     atomic_int *cancel;
 };
 
-#define PHO_ORGANIZE_OPTS_INIT                                                                \
-    {                                                                                         \
-        1, NULL, NULL, 5, 300.0, 3, PHO_HASH_DHASH, 0, 0, 0, false, false, true, false, true, \
-                NULL, NULL, NULL, NULL, NULL                                                  \
+#define PHO_ORGANIZE_OPTS_INIT                                                   \
+    {                                                                            \
+        .version = 1, .threshold = 5, .time_window = 300.0, .min_group_size = 3, \
+        .hash = PHO_HASH_DHASH, .ml_quality = true, .follow_symlinks = true,     \
+        .faces = PHO_FACES_GROUPS, .face_backend = "auto", .min_face = 0.02f     \
     }
 
 /** One planned group. */
@@ -102,12 +121,23 @@ struct pho_group_plan {
 struct pho_organize_result {
     struct pho_photo *photos; /**< every scanned photo, scan order */
     size_t nphotos;
+    /** Faces of each photo (parallel to photos); image_w == 0 means not analysed. */
+    struct pho_face_list *faces;
+    char face_backend[32]; /**< "" when faces were not analysed */
+    char face_device[160];
+    char embed_model[48];
+    size_t faces_analysed, faces_from_catalog;
+    struct pho_face_stats face_stats;
+    /** Face pipeline: decode workers, queue wait and inference (seconds, summed over
+     *  workers), batches run, batch size used. */
+    double t_face_decode, t_face_wait, t_face_infer;
+    size_t face_batches, face_batch_size;
     struct pho_group_plan *groups;
     size_t ngroups;
     size_t analysed, from_catalog, failed;
     size_t files_written, files_unchanged, files_removed;
     bool interrupted;
-    double t_scan, t_analyse, t_group, t_write, t_total;
+    double t_scan, t_analyse, t_group, t_faces, t_write, t_total;
     char report_path[4096]; /**< "" on a dry run */
 };
 

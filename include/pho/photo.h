@@ -20,6 +20,10 @@
 
 PHO_BEGIN_DECLS
 
+/** Room for a photo's error message: a photo's problem is one line, and a
+ *  library of 100k photos keeps them all in memory. */
+#define PHO_PHOTO_ERR_MAX 256
+
 struct pho_photo {
     char *path; /**< as scanned (source root joined with rel); owned */
     char *rel;  /**< path below the source root: the catalog key; owned */
@@ -33,7 +37,7 @@ struct pho_photo {
     bool from_catalog; /**< restored from the catalog, not recomputed this run */
 
     int error; /**< 0, or the PHO_E* status of the step that failed */
-    char error_msg[PHO_ERR_MSG_MAX];
+    char error_msg[PHO_PHOTO_ERR_MAX];
 };
 
 /** Zeroes @p p (no allocation). */

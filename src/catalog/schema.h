@@ -25,6 +25,7 @@
 #define REAL_COLUMN(name) name " CHECK (typeof(" name ") IN ('real', 'null'))"
 
 /* migrations[i] takes a database from user_version i to i + 1. */
+/* clang-format off */
 static const char *const catalog_migrations[] = {
     /* 0 -> 1: photos, runs and outputs. */
     "CREATE TABLE photos (\n"
@@ -51,47 +52,53 @@ static const char *const catalog_migrations[] = {
     "    make TEXT NOT NULL,\n"
     "    model TEXT NOT NULL,\n"
     "    lens TEXT NOT NULL,\n"
-    "    " REAL_COLUMN(
-            "exposure_time") ",\n"
-                             "    " REAL_COLUMN(
-                                     "fnumber") ",\n"
-                                                "    iso INTEGER NOT NULL,\n"
-                                                "    " REAL_COLUMN(
-                                                        "exposure_bias") ",\n"
-                                                                         "    " REAL_COLUMN(
-                                                                                 "focal_length") ","
-                                                                                                 "\n"
-                                                                                                 " "
-                                                                                                 " "
-                                                                                                 " "
-                                                                                                 " " REAL_COLUMN("gps_lat") ",\n"
-                                                                                                                            "    " REAL_COLUMN("gps_lon") ",\n"
-                                                                                                                                                          "    " REAL_COLUMN("gps_alt") ",\n"
-                                                                                                                                                                                        "    meta_flags INTEGER NOT NULL,\n"
-                                                                                                                                                                                        "    note TEXT NOT NULL,\n"
-                                                                                                                                                                                        "    dhash INTEGER NOT NULL,\n"
-                                                                                                                                                                                        "    phash INTEGER NOT NULL,\n"
-                                                                                                                                                                                        "    " REAL_COLUMN("q_sharpness") ",\n"
-                                                                                                                                                                                                                          "    " REAL_COLUMN("q_clipped_high") ",\n"
-                                                                                                                                                                                                                                                               "    " REAL_COLUMN("q_clipped_low") ",\n"
-                                                                                                                                                                                                                                                                                                   "    " REAL_COLUMN("q_mean_luma") ",\n"
-                                                                                                                                                                                                                                                                                                                                     "    " REAL_COLUMN("q_noise") ",\n"
-                                                                                                                                                                                                                                                                                                                                                                   "    " REAL_COLUMN("q_brisque") ",\n"
-                                                                                                                                                                                                                                                                                                                                                                                                   "    " REAL_COLUMN("q_megapixels") ",\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                      "    " REAL_COLUMN("q_score") "\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    ");\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "CREATE TABLE runs (\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    id INTEGER PRIMARY KEY,\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    started_at INTEGER NOT NULL,\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    finished_at INTEGER,\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    settings TEXT NOT NULL\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    ");\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "CREATE TABLE outputs (\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    rel TEXT PRIMARY KEY NOT NULL,\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    size INTEGER NOT NULL,\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    "    sha256 TEXT NOT NULL CHECK (length(sha256) = 64)\n"
-                                                                                                                                                                                                                                                                                                                                                                                                                                                                    ") WITHOUT ROWID;\n",
+    "    " REAL_COLUMN("exposure_time") ",\n"
+    "    " REAL_COLUMN("fnumber") ",\n"
+    "    iso INTEGER NOT NULL,\n"
+    "    " REAL_COLUMN("exposure_bias") ",\n"
+    "    " REAL_COLUMN("focal_length") ",\n"
+    "    " REAL_COLUMN("gps_lat") ",\n"
+    "    " REAL_COLUMN("gps_lon") ",\n"
+    "    " REAL_COLUMN("gps_alt") ",\n"
+    "    meta_flags INTEGER NOT NULL,\n"
+    "    note TEXT NOT NULL,\n"
+    "    dhash INTEGER NOT NULL,\n"
+    "    phash INTEGER NOT NULL,\n"
+    "    " REAL_COLUMN("q_sharpness") ",\n"
+    "    " REAL_COLUMN("q_clipped_high") ",\n"
+    "    " REAL_COLUMN("q_clipped_low") ",\n"
+    "    " REAL_COLUMN("q_mean_luma") ",\n"
+    "    " REAL_COLUMN("q_noise") ",\n"
+    "    " REAL_COLUMN("q_brisque") ",\n"
+    "    " REAL_COLUMN("q_megapixels") ",\n"
+    "    " REAL_COLUMN("q_score") "\n"
+    ");\n"
+    "CREATE TABLE runs (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    started_at INTEGER NOT NULL,\n"
+    "    finished_at INTEGER,\n"
+    "    settings TEXT NOT NULL\n"
+    ");\n"
+    "CREATE TABLE outputs (\n"
+    "    rel TEXT PRIMARY KEY NOT NULL,\n"
+    "    size INTEGER NOT NULL,\n"
+    "    sha256 TEXT NOT NULL CHECK (length(sha256) = 64)\n"
+    ") WITHOUT ROWID;\n",
+
+    /* 1 -> 2: the faces found in a photo, per face configuration (backend,
+     * embedding model, settings), as one record per photo (docs/catalog.md). */
+    "CREATE TABLE faces (\n"
+    "    rel TEXT PRIMARY KEY NOT NULL,\n"
+    "    size INTEGER NOT NULL,\n"
+    "    mtime_ns INTEGER NOT NULL,\n"
+    "    config TEXT NOT NULL,\n"
+    "    image_w INTEGER NOT NULL,\n"
+    "    image_h INTEGER NOT NULL,\n"
+    "    count INTEGER NOT NULL CHECK (count >= 0),\n"
+    "    data BLOB NOT NULL\n"
+    ") WITHOUT ROWID;\n",
 };
+/* clang-format on */
 
 #define CATALOG_SCHEMA_VERSION ((int)PHO_ARRAY_LEN(catalog_migrations))
 
@@ -177,6 +184,9 @@ enum catalog_stmt {
     ST_OUTPUT_PUT,
     ST_OUTPUT_FORGET,
     ST_OUTPUT_LIST,
+    ST_FACES_PUT,
+    ST_FACES_GET,
+    ST_FACES_FORGET_ALL,
     ST_COUNT
 };
 
@@ -203,6 +213,11 @@ static const char *const catalog_sql[ST_COUNT] = {
                       "sha256 = excluded.sha256",
     [ST_OUTPUT_FORGET] = "DELETE FROM outputs WHERE rel = ?1",
     [ST_OUTPUT_LIST] = "SELECT rel, size, sha256 FROM outputs ORDER BY rel",
+    [ST_FACES_PUT] = "INSERT OR REPLACE INTO faces (rel, size, mtime_ns, config, image_w, "
+                     "image_h, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_FACES_GET] = "SELECT image_w, image_h, count, data FROM faces "
+                     "WHERE rel = ?1 AND size = ?2 AND mtime_ns = ?3 AND config = ?4",
+    [ST_FACES_FORGET_ALL] = "DELETE FROM faces",
 };
 
 #endif /* PHO_CATALOG_SCHEMA_H */

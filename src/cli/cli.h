@@ -44,5 +44,7 @@ int cmd_info(int argc, char **argv);
 int cmd_organize(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
 int cmd_models(int argc, char **argv);
+int cmd_faces(int argc, char **argv);
+int cmd_backends(int argc, char **argv);
 
 #endif /* PHO_CLI_H */

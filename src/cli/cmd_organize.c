@@ -62,6 +62,24 @@ static void usage(FILE *f)
             "      --hash KIND         dhash (default; the original tool's hash) or phash\n"
             "\n"
             "Best shot:\n"
+            "      --faces WHICH       analyse faces of: groups (default: the photos whose best\n"
+            "                          shot depends on them), all, or none. A take where\n"
+            "                          everyone's eyes are open beats any smile; then smiles,\n"
+            "                          sharp faces and image quality decide (docs/best-shot.md)\n"
+            "      --face-backend NAME auto (default: mediapipe, then face_recognition; with\n"
+            "                          --gpu: facenet, insightface first), mediapipe,\n"
+            "                          face_recognition, facenet, insightface or yolov8. A\n"
+            "                          named backend that cannot run is an error, not a\n"
+            "                          silent fallback; see '%s backends'\n"
+            "      --min-face F        smallest face to look for, as a fraction of the\n"
+            "                          photo's long side (default 0.02)\n"
+            "      --models-dir DIR    face models folder (default: $XDG_DATA_HOME/\n"
+            "                          photo-organizer/models; '%s models install')\n"
+            "      --gpu               run the face models on a CUDA GPU (falls back to the\n"
+            "                          CPU with a warning when none can be used)\n"
+            "      --gpu-device N      which GPU (default 0; see '%s devices')\n"
+            "      --batch-size N      photos per face-model batch (default: 1 on the CPU,\n"
+            "                          16 on a GPU); results do not depend on it\n"
             "      --no-ml-quality     skip the learned quality model (BRISQUE); sharpness,\n"
             "                          exposure, noise and resolution still count\n"
             "\n"
@@ -82,7 +100,7 @@ static void usage(FILE *f)
             "Exit status: 0 when every photo could be read, 1 when some could not (each is\n"
             "one line on standard error and an entry in the report), 2 on a usage error,\n"
             "130 when interrupted (run again, or with --resume, to continue).\n",
-            cli_prog, PHO_DEFAULT_MAX_PIXELS);
+            cli_prog, cli_prog, cli_prog, cli_prog, PHO_DEFAULT_MAX_PIXELS);
 }
 
 struct ui {
@@ -123,6 +141,10 @@ enum {
     SET_FOLLOW = 1 << 8,
     SET_PIXELS = 1 << 9,
     SET_THREADS = 1 << 10,
+    SET_FACES = 1 << 11,
+    SET_BACKEND = 1 << 12,
+    SET_MIN_FACE = 1 << 13,
+    SET_GPU = 1 << 14,
 };
 
 static char *settings_json(const struct pho_organize_opts *o)
@@ -134,13 +156,22 @@ static char *settings_json(const struct pho_organize_opts *o)
                       (json_int_t)o->limit, "ml_quality", o->ml_quality, "include_hidden",
                       o->include_hidden, "follow_symlinks", o->follow_symlinks, "max_pixels",
                       (json_int_t)o->max_pixels, "threads", (int)o->threads);
+    static const char *const modes[] = { "groups", "all", "none" };
+    if (j) {
+        json_object_set_new(j, "faces", json_string(modes[o->faces]));
+        json_object_set_new(j, "face_backend", json_string(o->face_backend));
+        json_object_set_new(j, "min_face", json_real(o->min_face));
+        json_object_set_new(j, "gpu", json_boolean(o->gpu));
+        json_object_set_new(j, "gpu_device", json_integer(o->gpu_device));
+    }
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     return s;
 }
 
 /* Fills the options the user did not type from the last run recorded in OUTPUT. */
-static int apply_resume(struct pho_organize_opts *o, unsigned set, char **source_keep)
+static int apply_resume(struct pho_organize_opts *o, unsigned set, char **source_keep,
+                        char **backend_keep)
 {
     char db[4096];
     snprintf(db, sizeof(db), "%s/.photo-organizer/catalog.db", o->output);
@@ -196,6 +227,21 @@ static int apply_resume(struct pho_organize_opts *o, unsigned set, char **source
         o->max_pixels = (uint64_t)json_integer_value(v);
     if (!(set & SET_THREADS) && json_is_integer(v = json_object_get(j, "threads")))
         o->threads = (unsigned)json_integer_value(v);
+    if (!(set & SET_FACES) && json_is_string(v = json_object_get(j, "faces"))) {
+        const char *m = json_string_value(v);
+        o->faces = !strcmp(m, "all")    ? PHO_FACES_ALL
+                   : !strcmp(m, "none") ? PHO_FACES_NONE
+                                        : PHO_FACES_GROUPS;
+    }
+    if (!(set & SET_BACKEND) && json_is_string(v = json_object_get(j, "face_backend")))
+        *backend_keep = strdup(json_string_value(v));
+    if (!(set & SET_MIN_FACE) && json_is_number(v = json_object_get(j, "min_face")))
+        o->min_face = (float)json_number_value(v);
+    if (!(set & SET_GPU) && json_is_boolean(v = json_object_get(j, "gpu"))) {
+        o->gpu = json_is_true(v);
+        json_t *d = json_object_get(j, "gpu_device");
+        o->gpu_device = json_is_integer(d) ? (int)json_integer_value(d) : 0;
+    }
     json_decref(j);
     return EXIT_OK;
 }
@@ -229,6 +275,10 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
            dry_run ? "Planned" : "Organized", r->nphotos, r->ngroups, r->ngroups == 1 ? "" : "s",
            grouped, ok - grouped, r->failed, r->t_total,
            r->t_total > 0 ? r->nphotos / r->t_total : 0, r->from_catalog);
+    if (r->face_backend[0])
+        printf("Faces: %s backend on %s, %zu photos analysed (%zu from the catalog)\n",
+               r->face_backend, r->face_device, r->faces_analysed + r->faces_from_catalog,
+               r->faces_from_catalog);
     if (!dry_run)
         printf("Files: %zu written, %zu unchanged, %zu removed. Report: %s\n", r->files_written,
                r->files_unchanged, r->files_removed, r->report_path);
@@ -249,6 +299,13 @@ int cmd_organize(int argc, char **argv)
         OPT_NO_ML,
         OPT_HIDDEN,
         OPT_NO_FOLLOW,
+        OPT_FACES,
+        OPT_FACE_BACKEND,
+        OPT_MIN_FACE,
+        OPT_MODELS_DIR,
+        OPT_GPU,
+        OPT_GPU_DEVICE,
+        OPT_BATCH,
     };
     static const struct option longopts[] = {
         { "source", required_argument, NULL, 's' },
@@ -266,6 +323,13 @@ int cmd_organize(int argc, char **argv)
         { "no-ml-quality", no_argument, NULL, OPT_NO_ML },
         { "include-hidden", no_argument, NULL, OPT_HIDDEN },
         { "no-follow-symlinks", no_argument, NULL, OPT_NO_FOLLOW },
+        { "faces", required_argument, NULL, OPT_FACES },
+        { "face-backend", required_argument, NULL, OPT_FACE_BACKEND },
+        { "min-face", required_argument, NULL, OPT_MIN_FACE },
+        { "models-dir", required_argument, NULL, OPT_MODELS_DIR },
+        { "gpu", no_argument, NULL, OPT_GPU },
+        { "gpu-device", required_argument, NULL, OPT_GPU_DEVICE },
+        { "batch-size", required_argument, NULL, OPT_BATCH },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -355,6 +419,63 @@ int cmd_organize(int argc, char **argv)
             o.follow_symlinks = false;
             set |= SET_FOLLOW;
             break;
+        case OPT_FACES:
+            if (!strcmp(optarg, "groups"))
+                o.faces = PHO_FACES_GROUPS;
+            else if (!strcmp(optarg, "all"))
+                o.faces = PHO_FACES_ALL;
+            else if (!strcmp(optarg, "none"))
+                o.faces = PHO_FACES_NONE;
+            else
+                return cli_usage_error("organize", "--faces takes groups, all or none, got '%s'",
+                                       optarg);
+            set |= SET_FACES;
+            break;
+        case OPT_FACE_BACKEND: {
+            static const char *const names[] = { "auto",    "mediapipe",   "face_recognition",
+                                                 "facenet", "insightface", "yolov8" };
+            bool ok = false;
+            for (size_t i = 0; i < PHO_ARRAY_LEN(names); i++)
+                ok |= !strcmp(optarg, names[i]);
+            if (!ok)
+                return cli_usage_error("organize",
+                                       "--face-backend takes auto, mediapipe, face_recognition, "
+                                       "facenet, insightface or yolov8, got '%s'",
+                                       optarg);
+            o.face_backend = optarg;
+            set |= SET_BACKEND;
+            break;
+        }
+        case OPT_MIN_FACE: {
+            char *end = NULL;
+            double f = strtod(optarg, &end);
+            if (!*optarg || *end || !(f > 0 && f < 1))
+                return cli_usage_error("organize",
+                                       "--min-face takes a fraction between 0 and 1, got '%s'",
+                                       optarg);
+            o.min_face = (float)f;
+            set |= SET_MIN_FACE;
+            break;
+        }
+        case OPT_MODELS_DIR:
+            o.models_dir = optarg;
+            break;
+        case OPT_GPU:
+            o.gpu = true;
+            set |= SET_GPU;
+            break;
+        case OPT_GPU_DEVICE:
+            if (!cli_parse_uint("--gpu-device", optarg, 64, &v))
+                return EXIT_USAGE;
+            o.gpu_device = (int)v;
+            o.gpu = true;
+            set |= SET_GPU;
+            break;
+        case OPT_BATCH:
+            if (!cli_parse_uint("--batch-size", optarg, 256, &v) || v == 0)
+                return cli_usage_error("organize", "--batch-size takes 1..256");
+            o.batch_size = (unsigned)v;
+            break;
         case 'v':
             verbosity = 2;
             break;
@@ -375,16 +496,19 @@ int cmd_organize(int argc, char **argv)
         return cli_usage_error("organize", "--resume and --force-fresh exclude each other");
     if (!o.output)
         return cli_usage_error("organize", "give an output folder with -o");
-    char *resumed_source = NULL;
+    char *resumed_source = NULL, *resumed_backend = NULL;
     if (resume) {
-        int rc = apply_resume(&o, set, &resumed_source);
+        int rc = apply_resume(&o, set, &resumed_source, &resumed_backend);
         if (rc)
             return rc;
         if (resumed_source)
             o.source = resumed_source;
+        if (resumed_backend)
+            o.face_backend = resumed_backend;
     }
     if (!o.source) {
         free(resumed_source);
+        free(resumed_backend);
         return cli_usage_error("organize", "give a source folder with -s");
     }
     cli_log_init(verbosity);
@@ -425,5 +549,6 @@ int cmd_organize(int argc, char **argv)
     pho_organize_result_release(&r);
     free(settings);
     free(resumed_source);
+    free(resumed_backend);
     return status;
 }

@@ -14,7 +14,7 @@ void *pho_calloc(size_t n, size_t size);
 /* realloc(p, n * size) with an overflow check; on failure p is untouched. */
 void *pho_reallocarray(void *p, size_t n, size_t size);
 char *pho_strdup(const char *s);
-void pho_free(void *p);
+void pho_free(void *p); /* public: pho/common.h */
 
 /*
  * Test hook: fail the allocation whose 1-based ordinal (counted from this

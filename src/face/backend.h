@@ -44,6 +44,10 @@ struct pho_face_backend {
      * unknown (NAN / -1 / 0). Coordinates normalised to the image. */
     int (*analyze)(void *priv, const struct pho_image *img, struct pho_face_list *out,
                    struct pho_err *err);
+    /* Optional: several photos at once, so model runs can be batched across
+     * photos (what a GPU needs). Same results as analyze() on each. */
+    int (*analyze_batch)(void *priv, const struct pho_image *const *imgs, size_t n,
+                         struct pho_face_list *outs, struct pho_err *err);
     void (*close)(void *priv);
     /* Embedding space, metric and calibrated same-person distance (after open). */
     const char *(*embed_model)(const void *priv);
@@ -75,5 +79,11 @@ int face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *n
 
 /* Appends a zeroed face (unknown fields set: NAN, -1) to @list; NULL on OOM. */
 struct pho_face *face__list_add(struct pho_face_list *list);
+
+/* Dense landmarks for the faces already in @list, @per_face points each, all NAN.
+ * @return 0, or PHO_ENOMEM. */
+int face__dense_alloc(struct pho_face_list *list, size_t per_face);
+/* Frees the dense landmarks (when the caller did not ask to keep them). */
+void face__dense_drop(struct pho_face_list *list);
 
 #endif /* PHO_FACE_BACKEND_H */

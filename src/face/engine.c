@@ -103,6 +103,36 @@ struct pho_face *face__list_add(struct pho_face_list *list)
     return f;
 }
 
+int face__dense_alloc(struct pho_face_list *list, size_t per_face)
+{
+    face__dense_drop(list);
+    if (list->count == 0)
+        return 0;
+    list->dense = pho_reallocarray(NULL, list->count * per_face, sizeof(*list->dense));
+    if (!list->dense)
+        return PHO_ENOMEM;
+    for (size_t i = 0; i < list->count * per_face; i++)
+        list->dense[i][0] = list->dense[i][1] = NAN;
+    list->dense_per_face = per_face;
+    return 0;
+}
+
+void face__dense_drop(struct pho_face_list *list)
+{
+    pho_free(list->dense);
+    list->dense = NULL;
+    list->dense_per_face = 0;
+}
+
+const char *pho_face_eyes_word(const struct pho_face *f)
+{
+    if (f->eyes_closed < 0)
+        return "unknown";
+    if (f->winking == 1)
+        return "wink";
+    return f->eyes_closed ? "closed" : "open";
+}
+
 void pho_face_list_release(struct pho_face_list *list)
 {
     if (!list)
@@ -129,6 +159,12 @@ static const struct pho_face_backend *find(const char *name)
     return NULL;
 }
 
+/* A backend's reason without its own "face: " prefix, which the engine's message already has. */
+static const char *unprefixed(const char *msg)
+{
+    return strncmp(msg, "face: ", 6) ? msg : msg + 6;
+}
+
 static int unknown_backend(const char *name, struct pho_err *err)
 {
     return pho_err_set(err, PHO_EINVAL,
@@ -150,6 +186,9 @@ static int ctx_init(struct pho_face_engine *fe, const struct pho_face_opts *o, s
         pho_strlcpy(fe->models_dir, o->models_dir, sizeof(fe->models_dir));
         fe->ctx.models_dir = fe->models_dir;
     }
+    /* The caller's strings may not outlive the engine: keep only our copies. */
+    fe->ctx.opts.models_dir = fe->ctx.models_dir;
+    fe->ctx.opts.backend = NULL;
     return 0;
 }
 
@@ -220,26 +259,31 @@ int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opt
         rc = try_open(fe, find(name), &why);
         if (rc) {
             rc = pho_err_set(err, PHO_EBACKEND, "face: the %s backend cannot run: %s", name,
-                             why.msg);
+                             unprefixed(why.msg));
             goto fail;
         }
     } else {
         const char *const *order = o->gpu ? auto_gpu : auto_cpu;
         size_t n = o->gpu ? PHO_ARRAY_LEN(auto_gpu) : PHO_ARRAY_LEN(auto_cpu);
-        char reasons[PHO_ERR_MSG_MAX] = "";
+        struct pho_err first = PHO_ERR_INIT;
+        const char *first_name = NULL;
         for (size_t i = 0; i < n && !fe->be; i++) {
             struct pho_err why = PHO_ERR_INIT;
             if (try_open(fe, find(order[i]), &why) == 0)
                 break;
             pho_log(PHO_LOG_INFO, "face", "auto: %s skipped: %s", order[i], why.msg);
-            if (!reasons[0])
-                pho_strlcpy(reasons, why.msg, sizeof(reasons));
+            if (!first_name) {
+                first = why;
+                first_name = order[i];
+            }
         }
         if (!fe->be) {
-            rc = pho_err_set(err, PHO_EBACKEND,
-                             "face: no face backend can run (first problem: %s); run "
-                             "'photo-organizer models install'",
-                             reasons);
+            /* The first backend's reason says what to install; the rest were logged. */
+            rc = pho_err_set(err, PHO_EBACKEND, "face: no face backend can run (%s: %s)%s",
+                             first_name, unprefixed(first.msg),
+                             strstr(first.msg, "models install")
+                                     ? ""
+                                     : "; run 'photo-organizer models install'");
             goto fail;
         }
         pho_log(PHO_LOG_INFO, "face", "auto: using the %s backend on %s", fe->be->p.name,
@@ -274,6 +318,49 @@ unsigned pho_face_engine_caps(const struct pho_face_engine *fe)
     return fe->be->p.caps;
 }
 
+static const char *cap_words(unsigned caps)
+{
+    if (caps & PHO_FACE_CAP_ENCODE)
+        return "compute identity embeddings";
+    if (caps & PHO_FACE_CAP_SMILE)
+        return "score smiles";
+    if (caps & PHO_FACE_CAP_EYES)
+        return "judge eyes";
+    return "do that";
+}
+
+int pho_face_engine_require(const struct pho_face_engine *fe, unsigned caps, const char *purpose,
+                            struct pho_err *err)
+{
+    unsigned have = fe->be->p.caps;
+    if (caps & PHO_FACE_CAP_ENCODE && !fe->be->embed_model)
+        have &= ~(unsigned)PHO_FACE_CAP_ENCODE;
+    if ((have & caps) == caps &&
+        (!(caps & PHO_FACE_CAP_ENCODE) || pho_face_engine_metric(fe) != PHO_FACE_METRIC_NONE))
+        return 0;
+    /* Name the backends that could, installed ones first. */
+    char can[160] = "";
+    size_t at = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < PHO_ARRAY_LEN(backends); i++) {
+            const struct pho_face_backend *b = backends[i];
+            if ((b->p.caps & caps) != caps || b == fe->be)
+                continue;
+            struct pho_err why = PHO_ERR_INIT;
+            bool ok = pho_face_backend_probe(b->p.name, &fe->ctx.opts, &why) == 0;
+            if (ok != (pass == 0))
+                continue;
+            int w = snprintf(can + at, sizeof(can) - at, "%s%s%s", at ? ", " : "", b->p.name,
+                             ok ? "" : " (not installed)");
+            if (w > 0 && (size_t)w < sizeof(can) - at)
+                at += (size_t)w;
+        }
+    return pho_err_set(err, PHO_EBACKEND,
+                       "face: the %s backend cannot %s, which %s needs; choose another with "
+                       "--face-backend: %s",
+                       fe->be->p.name, cap_words(caps & ~have), purpose, can);
+}
+
 const char *pho_face_engine_device(const struct pho_face_engine *fe)
 {
     return pho_infer_device(fe->ctx.inf);
@@ -294,6 +381,24 @@ float pho_face_engine_same_person(const struct pho_face_engine *fe)
     return fe->be->same_person ? fe->be->same_person(fe->priv) : NAN;
 }
 
+/* What every backend's output gets from the engine: sharpness, counters. */
+static void finish_list(struct pho_face_engine *fe, const struct pho_image *img,
+                        struct pho_face_list *out)
+{
+    for (size_t i = 0; i < out->count; i++) {
+        struct pho_face *f = &out->faces[i];
+        if (isnan(f->sharpness)) {
+            float px[4] = { f->box[0] * img->width, f->box[1] * img->height, f->box[2] * img->width,
+                            f->box[3] * img->height };
+            f->sharpness = face__crop_sharpness(img, px);
+        }
+    }
+    pthread_mutex_lock(&fe->ctx.stats_lock);
+    fe->ctx.stats.images++;
+    fe->ctx.stats.faces += out->count;
+    pthread_mutex_unlock(&fe->ctx.stats_lock);
+}
+
 int pho_face_analyze(struct pho_face_engine *fe, const struct pho_image *img,
                      struct pho_face_list *out, struct pho_err *err)
 {
@@ -307,19 +412,41 @@ int pho_face_analyze(struct pho_face_engine *fe, const struct pho_image *img,
         pho_face_list_release(out);
         return rc;
     }
-    for (size_t i = 0; i < out->count; i++) {
-        struct pho_face *f = &out->faces[i];
-        if (isnan(f->sharpness)) {
-            float px[4] = { f->box[0] * img->width, f->box[1] * img->height, f->box[2] * img->width,
-                            f->box[3] * img->height };
-            f->sharpness = face__crop_sharpness(img, px);
-        }
-    }
-    pthread_mutex_lock(&fe->ctx.stats_lock);
-    fe->ctx.stats.images++;
-    fe->ctx.stats.faces += out->count;
-    pthread_mutex_unlock(&fe->ctx.stats_lock);
+    finish_list(fe, img, out);
     return 0;
+}
+
+int pho_face_analyze_batch(struct pho_face_engine *fe, const struct pho_image *const *imgs,
+                           size_t n, struct pho_face_list *outs, struct pho_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&outs[i], 0, sizeof(outs[i]));
+        if (!imgs[i] || !imgs[i]->width || !imgs[i]->height)
+            return pho_err_set(err, PHO_EINVAL, "face: empty image in a batch");
+    }
+    if (!fe->be->analyze_batch) {
+        for (size_t i = 0; i < n; i++) {
+            int rc = pho_face_analyze(fe, imgs[i], &outs[i], err);
+            if (rc) {
+                for (size_t k = 0; k < n; k++)
+                    pho_face_list_release(&outs[k]);
+                return rc;
+            }
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        outs[i].image_w = imgs[i]->width;
+        outs[i].image_h = imgs[i]->height;
+    }
+    int rc = fe->be->analyze_batch(fe->priv, imgs, n, outs, err);
+    for (size_t i = 0; i < n; i++) {
+        if (rc)
+            pho_face_list_release(&outs[i]);
+        else
+            finish_list(fe, imgs[i], &outs[i]);
+    }
+    return rc;
 }
 
 float pho_face_distance(enum pho_face_metric metric, const float *a, const float *b, size_t dim)

@@ -21,6 +21,8 @@
 
 /* ---- FaceMesh (models: face_landmark) ---- */
 
+enum { FACE_MESH_POINTS = 468 };
+
 struct face_mesh;
 
 int face__mesh_open(struct face_mesh **out, struct face_ctx *ctx, struct pho_err *err);
@@ -32,12 +34,21 @@ void face__mesh_close(struct face_mesh *m);
  * NULL: level crop), runs the mesh, and fills eye_l/eye_r, has_eyes,
  * ear_l/ear_r, eyes_closed, winking, yaw and, when !has_pts5, pts5. When
  * faces->dense_per_face is 468 on entry (caller asks for dense landmarks),
- * also fills faces->dense for those faces. Coordinates normalised.
+ * also fills faces->dense for those faces (NAN where the mesh found no face).
+ * Coordinates normalised.
+ * A face whose eye line comes out more than 10 degrees off level in its crop
+ * (no hints, poor hints) is cropped again along the mesh's eye line. The
+ * eyelids (eye_l/eye_r, EAR) come from the eye-contour model "iris" when it
+ * is installed (the mesh's own eyelids barely close; without it a warning is
+ * logged once per open). A face the mesh finds no face in (presence < 0.5:
+ * profiles, hands, non-faces) gets none of these fields: has_eyes stays
+ * false, so callers can drop or keep it.
  */
 int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
                    size_t first, const float (*eye_hints)[2][2], struct pho_err *err);
 
-/* The closed-eye threshold on mean mesh EAR (calibrated on the test photos; docs/faces.md). */
+/* The closed-eye threshold on each eye's EAR (eye-contour model eyelids; calibrated on the
+ * test photos, docs/faces.md). */
 float face__mesh_closed_ear(void);
 
 /* ---- Smile (models: emotion) ---- */

@@ -164,8 +164,7 @@ float face__iou(const struct face_det *a, const struct face_det *b)
     return ua > 0 ? inter / ua : 0;
 }
 
-/* Higher score first; ties by position so the order never depends on qsort. */
-static int by_score(const void *pa, const void *pb)
+int face__det_by_score(const void *pa, const void *pb)
 {
     const struct face_det *a = pa, *b = pb;
     if (a->score != b->score)
@@ -179,7 +178,7 @@ size_t face__nms(struct face_det *dets, size_t n, float iou)
 {
     if (n == 0)
         return 0;
-    qsort(dets, n, sizeof(*dets), by_score);
+    qsort(dets, n, sizeof(*dets), face__det_by_score);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         bool keep = true;
@@ -195,7 +194,7 @@ size_t face__nms_weighted(struct face_det *dets, size_t n, float iou)
 {
     if (n == 0)
         return 0;
-    qsort(dets, n, sizeof(*dets), by_score);
+    qsort(dets, n, sizeof(*dets), face__det_by_score);
     bool *used = calloc(n, sizeof(*used));
     struct face_det *out = malloc(n * sizeof(*out));
     if (!used || !out) {

@@ -69,6 +69,10 @@ float face__iou(const struct face_det *a, const struct face_det *b);
 
 /* Plain NMS: sorts by score, keeps boxes overlapping a kept one by at most @iou. Returns the count
  * kept (in place). */
+/* qsort order of detections: higher score first, ties by position, so the order never
+ * depends on qsort. */
+int face__det_by_score(const void *a, const void *b);
+
 size_t face__nms(struct face_det *dets, size_t n, float iou);
 
 /*

@@ -187,6 +187,24 @@ void pho_models_default_dir(char *buf, size_t size)
                  home && home[0] ? home : "/tmp");
 }
 
+/*
+ * A user-supplied model's how-to with the manifest's MODELS_DIR placeholder
+ * replaced by the folder actually searched, so the advice can be followed as
+ * printed.
+ */
+static const char *how_to_get(const struct pho_model_spec *s, const char *dir, char *buf,
+                              size_t size)
+{
+    const char *at = strstr(s->how_to_get, "MODELS_DIR");
+    if (!s->how_to_get[0])
+        return "see docs/backends.md";
+    if (!at)
+        return s->how_to_get;
+    int n = snprintf(buf, size, "%.*s%s%s", (int)(at - s->how_to_get), s->how_to_get, dir,
+                     at + strlen("MODELS_DIR"));
+    return n > 0 && (size_t)n < size ? buf : s->how_to_get;
+}
+
 int pho_models_locate(char *path, size_t size, const struct pho_model_spec *s,
                       const char *models_dir, struct pho_err *err)
 {
@@ -219,14 +237,22 @@ int pho_models_locate(char *path, size_t size, const struct pho_model_spec *s,
                            s->file, s->name, cand[0], custom ? " --models-dir " : "",
                            custom ? models_dir : "");
     }
+    char how[PHO_ERR_MSG_MAX];
     return pho_err_set(err, PHO_EMODEL, "models: %s (%s) not found in %s%s%s; %s", s->file, s->name,
                        models_dir, s->user_pack[0] ? ", " : "",
                        s->user_pack[0] ? "its pack folder or ~/.insightface/models" : "",
-                       s->how_to_get[0] ? s->how_to_get : "see docs/backends.md");
+                       how_to_get(s, models_dir, how, sizeof(how)));
 }
 
 int pho_models_verify(const struct pho_model_spec *s, const char *path, struct pho_err *err)
 {
+    char dir[4096], how[PHO_ERR_MSG_MAX];
+    pho_strlcpy(dir, path, sizeof(dir));
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = 0;
+    else
+        pho_strlcpy(dir, ".", sizeof(dir));
     struct stat st;
     if (stat(path, &st) < 0)
         return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, strerror(errno));
@@ -235,7 +261,8 @@ int pho_models_verify(const struct pho_model_spec *s, const char *path, struct p
                            "models: %s is %lld bytes, expected %llu (truncated or a different "
                            "version); %s",
                            path, (long long)st.st_size, (unsigned long long)s->size,
-                           s->shipped ? "run 'photo-organizer models install'" : s->how_to_get);
+                           s->shipped ? "run 'photo-organizer models install'"
+                                      : how_to_get(s, dir, how, sizeof(how)));
     if (!s->sha256[0])
         return 0;
     FILE *f = fopen(path, "rb");

@@ -44,6 +44,11 @@ int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct 
 /* Removes temporary files a crashed run left under @dir (one level of group folders deep). */
 void pho_out__sweep_temps(const char *dir);
 
+/* Sets g->best and g->why from the photos' quality and (when analysed) their faces
+ * (@faces parallel to @photos, or NULL). See best.c. */
+void pho_out__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
+                          const struct pho_face_list *faces);
+
 /* metadata.txt of one group, as text. Caller frees. */
 char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct pho_group_plan *g);
 

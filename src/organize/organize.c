@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "organize/internal.h"
+#include "organize/pipeline.h"
+#include "pho/face.h"
 #include "pho/group.h"
 #include "pho/image.h"
 #include "pho/parallel.h"
@@ -54,7 +56,8 @@ static double now(void)
 
 const char *pho_stage_name(enum pho_stage stage)
 {
-    static const char *const names[] = { "scan", "analyse", "group", "write", "report", "done" };
+    static const char *const names[] = { "scan",  "analyse", "group", "faces",
+                                         "write", "report",  "done" };
     return stage <= PHO_STAGE_DONE ? names[stage] : "?";
 }
 
@@ -198,18 +201,6 @@ static double capture_seconds(const struct pho_photo *p)
     return (double)p->meta.time.local + p->meta.time.nsec / 1e9;
 }
 
-/* Better shot first: higher score, then earlier capture, then path. */
-static int better(const struct pho_photo *a, const struct pho_photo *b)
-{
-    double sa = a->quality.score, sb = b->quality.score;
-    if (fabs(sa - sb) > 1e-9)
-        return sa > sb ? -1 : 1;
-    double ta = capture_seconds(a), tb = capture_seconds(b);
-    if (ta != tb)
-        return ta < tb ? -1 : 1;
-    return strcmp(a->rel, b->rel);
-}
-
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -228,6 +219,7 @@ static char *numbered(const char *name, int n)
     return s;
 }
 
+/* Folder, members and unique file names of a group; the best shot is chosen later. */
 static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
                       const size_t *members, size_t count, size_t index)
 {
@@ -237,7 +229,6 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
     g->names = pho_calloc(count, sizeof(*g->names));
     if (!g->members || !g->names)
         return PHO_ENOMEM;
-    size_t best = members[0], second = SIZE_MAX;
     for (size_t k = 0; k < count; k++) {
         g->members[k] = members[k];
         const char *name = base_name(photos[members[k]].rel);
@@ -255,27 +246,8 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
         if (!unique)
             return PHO_ENOMEM;
         g->names[k] = unique;
-        if (k > 0 && better(&photos[members[k]], &photos[best]) < 0) {
-            second = best;
-            best = members[k];
-        } else if (k > 0 &&
-                   (second == SIZE_MAX || better(&photos[members[k]], &photos[second]) < 0)) {
-            second = members[k];
-        }
     }
-    g->best = best;
-    const struct pho_photo *b = &photos[best];
-    const struct pho_photo *s = second != SIZE_MAX ? &photos[second] : NULL;
-    if (s && fabs(b->quality.score - s->quality.score) <= 1e-9)
-        snprintf(g->why, sizeof(g->why), "image quality ties with %s (%.3f); the earlier shot wins",
-                 base_name(s->rel), b->quality.score);
-    else
-        snprintf(g->why, sizeof(g->why),
-                 "highest image quality score %.3f (next: %s, %.3f): sharpness %.0f, "
-                 "clipped %.1f%%, noise %.1f%s",
-                 b->quality.score, s ? base_name(s->rel) : "-", s ? s->quality.score : 0.0,
-                 b->quality.sharpness, (b->quality.clipped_high + b->quality.clipped_low) * 100,
-                 b->quality.noise, isfinite(b->quality.brisque) ? ", BRISQUE considered" : "");
+    g->best = members[0];
     return 0;
 }
 
@@ -334,6 +306,190 @@ out:
     pho_groups_free(groups);
     pho_free(items);
     pho_free(map);
+    return rc;
+}
+
+/* ---- faces ------------------------------------------------------------------------- */
+
+/* Face working decode: JPEG DCT scaling to a long side of 1600..3199, no resample. */
+#define FACE_SIZE 1600
+
+struct face_chunk {
+    struct run *run;
+    struct pho_face_engine *fe;
+    const size_t *todo;
+};
+
+/* Pipeline stage 1: the face working decode of one photo. */
+static int face_decode(void *ud, size_t i, struct pho_image **out)
+{
+    struct face_chunk *c = ud;
+    const struct pho_photo *p = &c->run->r->photos[c->todo[i]];
+    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
+    io.max_size = FACE_SIZE;
+    io.allow_larger = true;
+    io.max_pixels = c->run->o->max_pixels;
+    struct pho_meta m;
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_image_load(out, p->path, &io, &m, &err) == 0)
+        return 0;
+    /* Not analysed (image_w stays 0): the best-shot rule treats its faces as not found. */
+    pho_log(PHO_LOG_WARN, "faces", "%s: %s; its faces are left out", p->path, err.msg);
+    step_done(c->run, 1, p->rel);
+    return -1;
+}
+
+/* Pipeline stage 2: one batch of photos through the face engine. */
+static void face_infer(void *ud, const size_t *idx, struct pho_image *const *imgs, size_t n)
+{
+    struct face_chunk *c = ud;
+    struct pho_organize_result *r = c->run->r;
+    struct pho_face_list outs[PIPE_MAX_BATCH];
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_face_analyze_batch(c->fe, (const struct pho_image *const *)imgs, n, outs, &err) == 0) {
+        for (size_t k = 0; k < n; k++)
+            r->faces[c->todo[idx[k]]] = outs[k];
+    } else {
+        /* Find out which photo failed: one at a time. */
+        for (size_t k = 0; k < n; k++) {
+            struct pho_face_list *fl = &r->faces[c->todo[idx[k]]];
+            if (pho_face_analyze(c->fe, imgs[k], fl, &err) < 0)
+                pho_log(PHO_LOG_WARN, "faces", "%s: %s; its faces are left out",
+                        r->photos[c->todo[idx[k]]].path, err.msg);
+        }
+    }
+    for (size_t k = 0; k < n; k++)
+        step_done(c->run, 1, r->photos[c->todo[idx[k]]].rel);
+}
+
+static int open_faces(struct run *run, struct pho_face_engine **fe, struct pho_err *err)
+{
+    const struct pho_organize_opts *o = run->o;
+    struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
+    fo.backend = o->face_backend ? o->face_backend : "auto";
+    fo.models_dir = o->models_dir;
+    fo.gpu = o->gpu;
+    fo.gpu_device = o->gpu_device;
+    fo.threads = 1; /* photos run in parallel; one ORT thread each */
+    if (o->min_face > 0)
+        fo.min_face = o->min_face;
+    int rc = pho_face_engine_open(fe, &fo, err);
+    if (rc && !strcmp(fo.backend, "auto")) {
+        /* Nothing can run: the organizer still works, by image quality alone. */
+        /* The engine's message already says what to install. */
+        const char *why = strncmp(err->msg, "face: ", 6) ? err->msg : err->msg + 6;
+        pho_log(PHO_LOG_WARN, "faces", "%s; best shots are chosen by image quality only", why);
+        pho_err_clear(err);
+        *fe = NULL;
+        return 0;
+    }
+    return rc;
+}
+
+static int analyse_faces(struct run *run, struct pho_err *err)
+{
+    struct pho_organize_result *r = run->r;
+    const struct pho_organize_opts *o = run->o;
+    if (o->faces == PHO_FACES_NONE || r->nphotos == 0)
+        return 0;
+    r->faces = pho_calloc(r->nphotos, sizeof(*r->faces));
+    if (!r->faces)
+        return pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+    /* Which photos: group members, or every readable photo. */
+    size_t *todo = pho_calloc(r->nphotos, sizeof(*todo));
+    bool *want = pho_calloc(r->nphotos, sizeof(*want));
+    struct pho_face_engine *fe = NULL;
+    int rc = 0;
+    if (!todo || !want) {
+        rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+        goto out;
+    }
+    size_t nwant = 0;
+    for (size_t g = 0; g < r->ngroups; g++)
+        for (size_t k = 0; k < r->groups[g].count; k++)
+            want[r->groups[g].members[k]] = true;
+    for (size_t i = 0; i < r->nphotos; i++) {
+        if (o->faces == PHO_FACES_ALL && r->photos[i].analysed)
+            want[i] = true;
+        nwant += want[i];
+    }
+    if (nwant == 0)
+        goto out;
+    rc = open_faces(run, &fe, err);
+    if (rc || !fe)
+        goto out;
+    pho_strlcpy(r->face_backend, pho_face_engine_backend(fe), sizeof(r->face_backend));
+    pho_strlcpy(r->face_device, pho_face_engine_device(fe), sizeof(r->face_device));
+    pho_strlcpy(r->embed_model, pho_face_engine_embed_model(fe), sizeof(r->embed_model));
+    char config[160];
+    snprintf(config, sizeof(config), "%s;%s;min_face=%.4f", r->face_backend, r->embed_model,
+             o->min_face > 0 ? o->min_face : 0.02);
+
+    stage_begin(run, PHO_STAGE_FACES, nwant);
+    size_t ntodo = 0;
+    for (size_t i = 0; i < r->nphotos && rc == 0; i++) {
+        if (!want[i])
+            continue;
+        bool found = false;
+        if (run->cat)
+            rc = pho_catalog_faces_get(run->cat, r->photos[i].rel, r->photos[i].size,
+                                       r->photos[i].mtime_ns, config, &r->faces[i], &found, err);
+        if (found) {
+            r->faces_from_catalog++;
+            step_done(run, 1, r->photos[i].rel);
+        } else {
+            todo[ntodo++] = i;
+        }
+    }
+    /* Decoding on every core feeds inference; on a GPU the models take
+     * batches of photos from one consumer, on the CPU each core runs its own. */
+    bool gpu = strncmp(r->face_device, "CUDA", 4) == 0;
+    struct pipe_opts po = {
+        .decoders = run->threads,
+        .inferers = gpu ? 1 : run->threads,
+        .batch = o->batch_size ? PHO_MIN(o->batch_size, (unsigned)PIPE_MAX_BATCH)
+                 : gpu         ? 16
+                               : 1,
+        .cancel = o->cancel,
+    };
+    po.queue_cap = po.batch * 2 + po.decoders;
+    r->face_batch_size = po.batch;
+    /* Chunks bound what a kill loses; each is one catalog transaction. */
+    size_t chunk = PHO_MAX((size_t)64, po.batch * 4);
+    for (size_t first = 0; rc == 0 && first < ntodo; first += chunk) {
+        if (cancelled(run)) {
+            rc = PHO_EINTR;
+            break;
+        }
+        struct face_chunk c = { run, fe, todo + first };
+        size_t n = PHO_MIN(chunk, ntodo - first);
+        struct pipe_stats ps;
+        pho_out__pipe_run(n, &po, face_decode, face_infer, &c, &ps);
+        r->t_face_decode += ps.decode;
+        r->t_face_wait += ps.wait;
+        r->t_face_infer += ps.infer;
+        r->face_batches += ps.batches;
+        if (run->cat && (rc = pho_catalog_begin(run->cat, err)) == 0) {
+            for (size_t k = 0; rc == 0 && k < n; k++) {
+                const struct pho_photo *p = &r->photos[todo[first + k]];
+                const struct pho_face_list *fl = &r->faces[todo[first + k]];
+                if (fl->image_w)
+                    rc = pho_catalog_faces_put(run->cat, p->rel, p->size, p->mtime_ns, config, fl,
+                                               err);
+            }
+            if (rc == 0)
+                rc = pho_catalog_commit(run->cat, err);
+        }
+        for (size_t k = 0; k < n; k++)
+            r->faces_analysed += r->faces[todo[first + k]].image_w != 0;
+    }
+    if (rc == 0 && cancelled(run))
+        rc = PHO_EINTR;
+    pho_face_engine_stats(fe, &r->face_stats);
+out:
+    pho_face_engine_close(fe);
+    pho_free(todo);
+    pho_free(want);
     return rc;
 }
 
@@ -831,6 +987,20 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     if (rc)
         goto out;
 
+    /* Faces of the photos whose best shot depends on them, then the choice. */
+    t = now();
+    rc = analyse_faces(&run, err);
+    out->t_faces = now() - t;
+    if (rc == PHO_EINTR) {
+        out->interrupted = true;
+        pho_err_set(err, rc,
+                    "organize: interrupted; what was analysed is saved, run again to continue");
+    }
+    if (rc)
+        goto out;
+    for (size_t g = 0; g < out->ngroups; g++)
+        pho_out__choose_best(&out->groups[g], out->photos, out->faces);
+
     if (!opts->dry_run) {
         t = now();
         rc = write_all(&run, err);
@@ -864,6 +1034,9 @@ void pho_organize_result_release(struct pho_organize_result *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; r->faces && i < r->nphotos; i++)
+        pho_face_list_release(&r->faces[i]);
+    pho_free(r->faces);
     for (size_t i = 0; i < r->nphotos; i++)
         pho_photo_release(&r->photos[i]);
     pho_free(r->photos);

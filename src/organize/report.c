@@ -50,7 +50,43 @@ static json_t *quality_json(const struct pho_quality *q)
     return o;
 }
 
-static json_t *photo_json(const struct pho_photo *p, long group, bool best)
+static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list *fl,
+                          const char *embed_model)
+{
+    json_t *arr = json_array();
+    /* Pixel boxes in the photo as displayed (upright, full size). */
+    bool swap = p->meta.orientation >= 5 && p->meta.orientation <= 8;
+    double w = swap ? p->meta.height : p->meta.width, h = swap ? p->meta.width : p->meta.height;
+    for (size_t i = 0; i < fl->count; i++) {
+        const struct pho_face *f = &fl->faces[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "box",
+                            json_pack("[f,f,f,f]", f->box[0], f->box[1], f->box[2], f->box[3]));
+        json_object_set_new(o, "box_px",
+                            json_pack("[i,i,i,i]", (int)lround(f->box[0] * w),
+                                      (int)lround(f->box[1] * h), (int)lround(f->box[2] * w),
+                                      (int)lround(f->box[3] * h)));
+        json_object_set_new(o, "score", real_or_null(f->score));
+        json_object_set_new(o, "eyes", json_string(pho_face_eyes_word(f)));
+        json_object_set_new(o, "ear_left", real_or_null(f->ear_l));
+        json_object_set_new(o, "ear_right", real_or_null(f->ear_r));
+        json_object_set_new(o, "smile", real_or_null(f->smile));
+        json_object_set_new(o, "sharpness", real_or_null(f->sharpness));
+        json_object_set_new(o, "yaw", real_or_null(f->yaw));
+        if (f->embed_dim) {
+            char ref[4200];
+            snprintf(ref, sizeof(ref), "%s:%s#%zu", embed_model, p->rel, i);
+            json_object_set_new(o, "embedding", json_string(ref));
+        } else {
+            json_object_set_new(o, "embedding", json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static json_t *photo_json(const struct pho_photo *p, long group, bool best,
+                          const struct pho_face_list *fl, const char *embed_model)
 {
     const struct pho_meta *m = &p->meta;
     json_t *o = json_object();
@@ -100,6 +136,8 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best)
     pho_hash_format(buf, p->phash);
     json_object_set_new(o, "phash", json_string(buf));
     json_object_set_new(o, "quality", quality_json(&p->quality));
+    json_object_set_new(o, "faces",
+                        fl && fl->image_w ? faces_json(p, fl, embed_model) : json_null());
     json_object_set_new(o, "group", group >= 0 ? json_integer(group) : json_null());
     json_object_set_new(o, "is_best", json_boolean(best));
     return o;
@@ -127,6 +165,12 @@ static json_t *settings_json(const struct pho_organize_opts *o)
             json_integer((json_int_t)(o->max_pixels ? o->max_pixels : PHO_DEFAULT_MAX_PIXELS)));
     json_object_set_new(s, "include_hidden", json_boolean(o->include_hidden));
     json_object_set_new(s, "follow_symlinks", json_boolean(o->follow_symlinks));
+    static const char *const modes[] = { "groups", "all", "none" };
+    json_object_set_new(s, "faces", json_string(modes[o->faces <= PHO_FACES_NONE ? o->faces : 0]));
+    json_object_set_new(s, "face_backend", json_string(o->face_backend ? o->face_backend : "auto"));
+    json_object_set_new(s, "gpu", json_boolean(o->gpu));
+    json_object_set_new(s, "gpu_device", json_integer(o->gpu_device));
+    json_object_set_new(s, "min_face", json_real(o->min_face > 0 ? o->min_face : 0.02));
     return s;
 }
 
@@ -164,15 +208,32 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
                                   (json_int_t)r->failed, "groups", (json_int_t)r->ngroups,
                                   "grouped_photos", (json_int_t)grouped, "ungrouped_photos",
                                   (json_int_t)(r->nphotos - r->failed - grouped)));
-    json_object_set_new(
-            root, "run",
-            json_pack("{s:I,s:I,s:I,s:I,s:I,s:b,s:{s:f,s:f,s:f,s:f,s:f}}", "computed",
-                      (json_int_t)r->analysed, "from_catalog", (json_int_t)r->from_catalog,
-                      "files_written", (json_int_t)r->files_written, "files_unchanged",
-                      (json_int_t)r->files_unchanged, "files_removed", (json_int_t)r->files_removed,
-                      "interrupted", r->interrupted, "timings", "scan_s", r->t_scan, "analyse_s",
-                      r->t_analyse, "group_s", r->t_group, "write_s", r->t_write, "total_s",
-                      r->t_total));
+    json_object_set_new(root, "faces",
+                        json_pack("{s:s?,s:s?,s:I}", "backend",
+                                  r->face_backend[0] ? r->face_backend : NULL, "embedding_model",
+                                  r->embed_model[0] ? r->embed_model : NULL, "photos",
+                                  (json_int_t)(r->faces_analysed + r->faces_from_catalog)));
+    json_t *run = json_pack("{s:I,s:I,s:I,s:I,s:I,s:b}", "computed", (json_int_t)r->analysed,
+                            "from_catalog", (json_int_t)r->from_catalog, "files_written",
+                            (json_int_t)r->files_written, "files_unchanged",
+                            (json_int_t)r->files_unchanged, "files_removed",
+                            (json_int_t)r->files_removed, "interrupted", r->interrupted);
+    json_object_set_new(run, "faces_computed", json_integer((json_int_t)r->faces_analysed));
+    json_object_set_new(run, "faces_from_catalog", json_integer((json_int_t)r->faces_from_catalog));
+    json_object_set_new(run, "face_device", json_string(r->face_device));
+    json_object_set_new(run, "face_pipeline",
+                        json_pack("{s:I,s:I,s:f,s:f,s:f}", "batch_size",
+                                  (json_int_t)r->face_batch_size, "batches",
+                                  (json_int_t)r->face_batches, "decode_s", r->t_face_decode,
+                                  "queue_wait_s", r->t_face_wait, "inference_s", r->t_face_infer));
+    json_object_set_new(run, "timings",
+                        json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:{s:f,s:f,s:f,s:f}}", "scan_s",
+                                  r->t_scan, "analyse_s", r->t_analyse, "group_s", r->t_group,
+                                  "faces_s", r->t_faces, "write_s", r->t_write, "total_s",
+                                  r->t_total, "face_stages_s", "detect", r->face_stats.detect,
+                                  "landmarks", r->face_stats.landmarks, "smile",
+                                  r->face_stats.smile, "embed", r->face_stats.embed));
+    json_object_set_new(root, "run", run);
 
     json_t *groups = json_array();
     char buf[64];
@@ -212,7 +273,8 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
     json_t *errors = json_array();
     for (size_t i = 0; i < r->nphotos; i++) {
         const struct pho_photo *p = &r->photos[i];
-        json_array_append_new(photos, photo_json(p, group_of[i], is_best[i]));
+        json_array_append_new(photos, photo_json(p, group_of[i], is_best[i],
+                                                 r->faces ? &r->faces[i] : NULL, r->embed_model));
         if (p->error)
             json_array_append_new(errors,
                                   json_pack("{s:s,s:s,s:s}", "path", p->rel, "code",
@@ -329,6 +391,27 @@ char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct ph
         add(&t, "noise: %.2f\n", q->noise);
         if (isfinite(q->brisque))
             add(&t, "brisque: %.2f\n", q->brisque);
+        const struct pho_face_list *fl = r->faces ? &r->faces[g->members[k]] : NULL;
+        if (fl && fl->image_w) {
+            int open = 0, closed = 0, unknown = 0;
+            for (size_t i = 0; i < fl->count; i++) {
+                open += fl->faces[i].eyes_closed == 0;
+                closed += fl->faces[i].eyes_closed == 1;
+                unknown += fl->faces[i].eyes_closed < 0;
+            }
+            add(&t, "faces: %zu (eyes open %d, closed %d, unknown %d)\n", fl->count, open, closed,
+                unknown);
+            for (size_t i = 0; i < fl->count; i++) {
+                const struct pho_face *f = &fl->faces[i];
+                add(&t,
+                    "  face %zu: eyes %s (EAR %.3f / %.3f), smile %.2f, sharpness %.0f, "
+                    "box %.3f,%.3f-%.3f,%.3f\n",
+                    i + 1, pho_face_eyes_word(f), f->ear_l, f->ear_r, f->smile, f->sharpness,
+                    f->box[0], f->box[1], f->box[2], f->box[3]);
+            }
+        } else if (r->faces) {
+            add(&t, "faces: not analysed\n");
+        }
         add(&t, "\n");
     }
     if (t.oom) {

@@ -460,7 +460,7 @@ static int read_decision_functions(struct yml *y, int parent, struct pho_brisque
         return rc;
     while ((more = block_line(y, item, &indent)) == 1) {
         char key[32];
-        size_t count;
+        size_t count = 0;
         if ((rc = read_key(y, key, sizeof(key))))
             return rc;
         skip_spaces(y);
@@ -525,7 +525,7 @@ static int read_model(struct yml *y, struct pho_brisque *m)
     int indent = -1, more;
     while ((more = block_line(y, 0, &indent)) == 1) {
         double v;
-        size_t n;
+        size_t n = 0;
         if ((rc = read_key(y, key, sizeof(key))))
             return rc;
         skip_spaces(y);
@@ -615,7 +615,7 @@ static int read_range(struct yml *y, struct pho_brisque *m)
         return rc;
     int indent = -1, more;
     while ((more = block_line(y, 0, &indent)) == 1) {
-        size_t n;
+        size_t n = 0;
         if ((rc = read_key(y, key, sizeof(key))))
             return rc;
         skip_spaces(y);

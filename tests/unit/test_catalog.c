@@ -26,8 +26,12 @@
 
 #include "../lib/testlib.h"
 #include "pho/catalog.h"
+#include "pho/face.h"
 
 /* ------------------------------------------------------------- helpers */
+
+/* The schema version this build writes (migrations in src/catalog/schema.h). */
+#define CATALOG_VERSION 2
 
 struct fixture {
     char *dir;
@@ -352,7 +356,7 @@ static void test_truncated_strings_on_load(void **state)
     probe_for(&q, &p);
     assert_true(lookup(cat, &q));
     assert_int_equal(strlen(q.meta.make), PHO_META_STR - 2); /* 47 whole "é" */
-    assert_int_equal(strlen(q.error_msg), PHO_ERR_MSG_MAX - 1);
+    assert_int_equal(strlen(q.error_msg), PHO_PHOTO_ERR_MAX - 1);
     assert_true((unsigned char)q.meta.make[PHO_META_STR - 3] == 0xa9);
 
     /* A value that does not fit its field makes the row unusable: not found,
@@ -565,20 +569,20 @@ static void test_wal_and_schema_version(void **state)
     char text[64];
     sql_text(f->db, "PRAGMA journal_mode", text, sizeof(text));
     assert_string_equal(text, "wal");
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
     assert_int_equal(sql_int(f->db, "PRAGMA application_id"), 0x50484f43);
     pho_catalog_close(cat);
     /* Reopening a current catalog changes nothing. */
     cat = open_ok(f->db);
     pho_catalog_close(cat);
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
 }
 
 static void test_newer_schema_refused(void **state)
 {
     struct fixture *f = *state;
     pho_catalog_close(open_ok(f->db));
-    sql_exec(f->db, "PRAGMA user_version = 7; CREATE TABLE faces (id INTEGER PRIMARY KEY)");
+    sql_exec(f->db, "PRAGMA user_version = 7; CREATE TABLE widgets (id INTEGER PRIMARY KEY)");
     struct pho_catalog *cat = (struct pho_catalog *)f;
     struct pho_err err = PHO_ERR_INIT;
     assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
@@ -588,7 +592,8 @@ static void test_newer_schema_refused(void **state)
     assert_non_null(strstr(err.msg, "--force-fresh"));
     /* Left exactly as it was. */
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 7);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'faces'"), 1);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'widgets'"),
+                     1);
 
     /* A negative version is no version of ours. */
     sql_exec(f->db, "PRAGMA user_version = -3");
@@ -598,9 +603,9 @@ static void test_newer_schema_refused(void **state)
 
     /* A bare database with only a newer version number is refused the same way. */
     remove_db(f->db);
-    sql_exec(f->db, "PRAGMA user_version = 2");
+    sql_exec(f->db, "PRAGMA user_version = 99");
     assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
-    assert_non_null(strstr(err.msg, "schema 2"));
+    assert_non_null(strstr(err.msg, "schema 99"));
 }
 
 static void test_foreign_and_garbage_files(void **state)
@@ -687,7 +692,7 @@ static void test_zero_byte_file_is_new(void **state)
     probe_for(&q, &p);
     assert_true(lookup(cat, &q));
     pho_catalog_close(cat);
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 1);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
 }
 
 static void test_damaged_file(void **state)
@@ -1222,11 +1227,119 @@ static void test_volume(void **state)
                   n, (double)n / t_put, (double)n / t_lookup, batch, (double)n / t_lookup_auto);
 }
 
+static void test_faces_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_face_list in = { 0 };
+    in.image_w = 1600;
+    in.image_h = 1200;
+    in.count = 3;
+    in.faces = calloc(3, sizeof(*in.faces));
+    for (size_t i = 0; i < 3; i++) {
+        struct pho_face *fc = &in.faces[i];
+        for (int k = 0; k < 4; k++)
+            fc->box[k] = 0.1f * (float)(i + k) + 0.001f;
+        fc->score = 0.9f - 0.1f * (float)i;
+        for (int k = 0; k < 5; k++)
+            fc->pts5[k][0] = fc->pts5[k][1] = 0.05f * k;
+        for (int k = 0; k < 6; k++) {
+            fc->eye_l[k][0] = 0.3f + 0.01f * k;
+            fc->eye_r[k][1] = -0.0f;
+        }
+        fc->has_pts5 = true;
+        fc->has_eyes = i != 1;
+        fc->ear_l = 0.25f;
+        fc->ear_r = i == 2 ? NAN : 0.05f;
+        fc->eyes_closed = (int8_t)(i == 0 ? 0 : i == 1 ? -1 : 1);
+        fc->winking = (int8_t)(i == 2 ? 1 : -1);
+        fc->smile = i == 1 ? NAN : 0.75f;
+        fc->sharpness = 123.5f;
+        fc->yaw = -0.25f;
+        fc->embed_dim = i == 1 ? 0 : (uint16_t)(i == 0 ? 192 : 512);
+        for (int k = 0; k < fc->embed_dim; k++)
+            fc->embed[k] = (float)k / 1000.0f - 0.1f;
+    }
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_catalog_faces_put(cat, "a/b.jpg", 100, 5, "mediapipe/v1", &in, &err), 0);
+    struct pho_face_list out;
+    bool found = false;
+    /* Another configuration or a changed file: not found. */
+    assert_int_equal(
+            pho_catalog_faces_get(cat, "a/b.jpg", 100, 5, "insightface/v1", &out, &found, &err), 0);
+    assert_false(found);
+    assert_int_equal(
+            pho_catalog_faces_get(cat, "a/b.jpg", 101, 5, "mediapipe/v1", &out, &found, &err), 0);
+    assert_false(found);
+    assert_int_equal(
+            pho_catalog_faces_get(cat, "a/b.jpg", 100, 5, "mediapipe/v1", &out, &found, &err), 0);
+    assert_true(found);
+    assert_int_equal(out.count, 3);
+    assert_int_equal(out.image_w, 1600);
+    assert_int_equal(out.image_h, 1200);
+    for (size_t i = 0; i < 3; i++) {
+        const struct pho_face *a = &in.faces[i], *b = &out.faces[i];
+        assert_memory_equal(a->box, b->box, sizeof(a->box));
+        assert_memory_equal(a->pts5, b->pts5, sizeof(a->pts5));
+        assert_memory_equal(a->eye_l, b->eye_l, sizeof(a->eye_l));
+        assert_memory_equal(a->eye_r, b->eye_r, sizeof(a->eye_r));
+        assert_true(a->score == b->score && a->ear_l == b->ear_l && a->sharpness == b->sharpness);
+        assert_true(isnan(a->ear_r) ? isnan(b->ear_r) : a->ear_r == b->ear_r);
+        assert_true(isnan(a->smile) ? isnan(b->smile) : a->smile == b->smile);
+        assert_int_equal(a->eyes_closed, b->eyes_closed);
+        assert_int_equal(a->winking, b->winking);
+        assert_int_equal(a->has_eyes, b->has_eyes);
+        assert_int_equal(a->embed_dim, b->embed_dim);
+        assert_memory_equal(a->embed, b->embed, sizeof(float) * a->embed_dim);
+    }
+    pho_face_list_release(&out);
+    /* No faces is an answer worth keeping too. */
+    struct pho_face_list none = { 0 };
+    none.image_w = 10;
+    none.image_h = 20;
+    assert_int_equal(pho_catalog_faces_put(cat, "empty.jpg", 1, 1, "c", &none, &err), 0);
+    assert_int_equal(pho_catalog_faces_get(cat, "empty.jpg", 1, 1, "c", &out, &found, &err), 0);
+    assert_true(found);
+    assert_int_equal(out.count, 0);
+    /* --force-fresh forgets faces too. */
+    assert_int_equal(pho_catalog_forget_photos(cat, &err), 0);
+    assert_int_equal(
+            pho_catalog_faces_get(cat, "a/b.jpg", 100, 5, "mediapipe/v1", &out, &found, &err), 0);
+    assert_false(found);
+    free(in.faces);
+    pho_catalog_close(cat);
+}
+
+/* A catalog written by the first release (schema 1) opens, keeps its photos and gains faces. */
+static void test_upgrade_from_schema_1(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_photo p;
+    char rel[] = "old/photo.jpg";
+    photo_extreme(&p, rel);
+    put_ok(cat, &p);
+    pho_catalog_close(cat);
+    sql_exec(f->db, "DROP TABLE faces; PRAGMA user_version = 1");
+    cat = open_ok(f->db);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
+    struct pho_photo q;
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    assert_restored(&p, &q);
+    struct pho_face_list none = { 0 };
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_catalog_faces_put(cat, "old/photo.jpg", 1, 1, "c", &none, &err), 0);
+    pho_catalog_close(cat);
+}
+
 int main(void)
 {
     install_sqlite_fault_hook();
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
+        T(test_faces_round_trip),
+        T(test_upgrade_from_schema_1),
         T(test_round_trip_every_field),
         T(test_truncated_strings_on_load),
         T(test_key_semantics),

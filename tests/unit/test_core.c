@@ -26,7 +26,7 @@ static void test_err_set_returns_code_and_truncates(void **state)
 {
     (void)state;
     struct pho_err err = PHO_ERR_INIT;
-    char big[1000];
+    char big[PHO_ERR_MSG_MAX * 2];
     memset(big, 'x', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     assert_int_equal(pho_err_set(&err, PHO_EIO, "scan: %s", big), PHO_EIO);

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Two private parts of src/organize that the end-to-end tests only see
+ * through their results: the face pipeline (decode workers, bounded queue,
+ * batched consumers) and the best-shot rule (best.c, docs/best-shot.md).
+ * The whole organizer is driven by tests/e2e.
+ */
+#include "core/common.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../lib/testlib.h"
+#include "organize/internal.h"
+#include "organize/pipeline.h"
+
+/* ---- pipeline ------------------------------------------------------------ */
+
+struct pipe_probe {
+    size_t n;
+    atomic_int *seen;      /* times each item reached the consumer */
+    atomic_int queued;     /* decoded and not yet consumed */
+    atomic_int max_queued; /* the most ever waiting (bounded by the queue) */
+    atomic_int max_batch;
+    size_t fail_every; /* decode fails for items i % fail_every == 1 (0: never) */
+    atomic_int *cancel;
+    size_t cancel_after;
+    atomic_size_t consumed;
+    atomic_int wrong; /* images that reached the consumer under another index */
+};
+
+static int probe_decode(void *ud, size_t i, struct pho_image **out)
+{
+    struct pipe_probe *pp = ud;
+    if (pp->fail_every && i % pp->fail_every == 1)
+        return -1;
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_image_new(out, 4, 4, &err))
+        return -1;
+    (*out)->pixels[0] = (uint8_t)i;
+    int q = atomic_fetch_add(&pp->queued, 1) + 1;
+    int m = atomic_load(&pp->max_queued);
+    while (q > m && !atomic_compare_exchange_weak(&pp->max_queued, &m, q))
+        ;
+    return 0;
+}
+
+static void probe_infer(void *ud, const size_t *idx, struct pho_image *const *imgs, size_t n)
+{
+    struct pipe_probe *pp = ud;
+    int m = atomic_load(&pp->max_batch);
+    while ((int)n > m && !atomic_compare_exchange_weak(&pp->max_batch, &m, (int)n))
+        ;
+    /* Worker threads: no cmocka asserts here, the test checks the counters after. */
+    for (size_t k = 0; k < n; k++) {
+        if (idx[k] >= pp->n || imgs[k]->pixels[0] != (uint8_t)idx[k]) {
+            atomic_fetch_add(&pp->wrong, 1);
+            continue;
+        }
+        atomic_fetch_add(&pp->seen[idx[k]], 1);
+        atomic_fetch_sub(&pp->queued, 1);
+    }
+    size_t done = atomic_fetch_add(&pp->consumed, n) + n;
+    if (pp->cancel && done >= pp->cancel_after)
+        atomic_store(pp->cancel, 1);
+}
+
+static void run_pipe(struct pipe_probe *pp, size_t n, unsigned dec, unsigned inf, size_t batch,
+                     size_t qcap, struct pipe_stats *st)
+{
+    memset(pp, 0, sizeof(*pp));
+    pp->n = n;
+    pp->seen = calloc(n ? n : 1, sizeof(*pp->seen));
+    struct pipe_opts o = { .decoders = dec, .inferers = inf, .batch = batch, .queue_cap = qcap };
+    pho_out__pipe_run(n, &o, probe_decode, probe_infer, pp, st);
+}
+
+static void test_pipe_every_item_once(void **state)
+{
+    (void)state;
+    static const struct {
+        unsigned dec, inf;
+        size_t batch, qcap;
+    } cases[] = {
+        { 1, 1, 1, 1 }, { 1, 1, 16, 34 }, { 4, 1, 8, 20 }, { 2, 3, 5, 13 }, { 3, 2, 300, 0 },
+    };
+    for (size_t c = 0; c < PHO_ARRAY_LEN(cases); c++) {
+        struct pipe_probe pp;
+        struct pipe_stats st;
+        run_pipe(&pp, 500, cases[c].dec, cases[c].inf, cases[c].batch, cases[c].qcap, &st);
+        for (size_t i = 0; i < 500; i++)
+            if (pp.seen[i] != 1)
+                fail_msg("case %zu: item %zu consumed %d times", c, i, (int)pp.seen[i]);
+        size_t want_batch = PHO_MIN(cases[c].batch, (size_t)PIPE_MAX_BATCH);
+        size_t cap = PHO_MAX(cases[c].qcap, want_batch);
+        printf("# case %zu: %zu batches, largest %d, most queued %d (cap %zu)\n", c, st.batches,
+               (int)pp.max_batch, (int)pp.max_queued, cap);
+        assert_int_equal(pp.wrong, 0);
+        assert_int_equal(st.items, 500);
+        assert_true((size_t)pp.max_batch <= want_batch);
+        assert_true(st.batches >= (500 + want_batch - 1) / want_batch);
+        /* Memory stays bounded: decoded images alive at once never exceed the queue, the
+         * batches consumers hold and one image per decoder waiting for room. */
+        assert_true((size_t)pp.max_queued <= cap + cases[c].inf * want_batch + cases[c].dec);
+        free(pp.seen);
+    }
+}
+
+static void test_pipe_failed_decodes_and_empty(void **state)
+{
+    (void)state;
+    struct pipe_probe pp;
+    struct pipe_stats st;
+    memset(&pp, 0, sizeof(pp));
+    pp.n = 100;
+    pp.fail_every = 3;
+    pp.seen = calloc(100, sizeof(*pp.seen));
+    struct pipe_opts o = { .decoders = 2, .inferers = 2, .batch = 4, .queue_cap = 8 };
+    pho_out__pipe_run(100, &o, probe_decode, probe_infer, &pp, &st);
+    for (size_t i = 0; i < 100; i++)
+        assert_int_equal(pp.seen[i], i % 3 == 1 ? 0 : 1);
+    assert_int_equal(st.items, 100 - 33);
+    free(pp.seen);
+
+    run_pipe(&pp, 0, 2, 2, 4, 8, &st);
+    assert_int_equal(st.items, 0);
+    assert_int_equal(st.batches, 0);
+    free(pp.seen);
+}
+
+static void test_pipe_cancel(void **state)
+{
+    (void)state;
+    atomic_int cancel = 0;
+    struct pipe_probe pp;
+    struct pipe_stats st;
+    memset(&pp, 0, sizeof(pp));
+    pp.n = 10000;
+    pp.seen = calloc(pp.n, sizeof(*pp.seen));
+    pp.cancel = &cancel;
+    pp.cancel_after = 50;
+    struct pipe_opts o = {
+        .decoders = 2, .inferers = 1, .batch = 4, .queue_cap = 8, .cancel = &cancel
+    };
+    pho_out__pipe_run(pp.n, &o, probe_decode, probe_infer, &pp, &st);
+    printf("# cancelled after %zu of %zu items\n", st.items, pp.n);
+    /* What was decoded is still consumed (and freed); nothing new is started. */
+    assert_true(st.items >= 50 && st.items < 50 + 8 + 2 + 4);
+    assert_int_equal(pp.queued, 0);
+    free(pp.seen);
+}
+
+/* ---- best shot ------------------------------------------------------------ */
+
+struct take {
+    const char *rel;
+    double quality;
+    int64_t time;
+    int faces;   /* -1: faces not analysed */
+    int closed;  /* of them, eyes closed */
+    int unknown; /* of them, eyes not judged */
+    float smile; /* every face's smile */
+};
+
+static size_t choose(const struct take *t, size_t n, char *why, size_t why_size)
+{
+    struct pho_photo *photos = calloc(n, sizeof(*photos));
+    struct pho_face_list *faces = calloc(n, sizeof(*faces));
+    size_t *members = calloc(n, sizeof(*members));
+    bool with_faces = false;
+    for (size_t i = 0; i < n; i++) {
+        pho_photo_init(&photos[i]);
+        photos[i].rel = (char *)t[i].rel;
+        photos[i].quality.score = t[i].quality;
+        photos[i].meta.time.local = t[i].time;
+        members[i] = i;
+        if (t[i].faces < 0)
+            continue;
+        with_faces = true;
+        faces[i].image_w = faces[i].image_h = 1000;
+        faces[i].count = (size_t)t[i].faces;
+        faces[i].faces = calloc((size_t)t[i].faces + 1, sizeof(struct pho_face));
+        for (int k = 0; k < t[i].faces; k++) {
+            struct pho_face *f = &faces[i].faces[k];
+            f->eyes_closed = k < t[i].closed ? 1 : k < t[i].closed + t[i].unknown ? -1 : 0;
+            f->winking = 0;
+            f->smile = t[i].smile;
+            f->sharpness = 500;
+            f->yaw = 0;
+        }
+    }
+    struct pho_group_plan g = { .members = members, .count = n };
+    pho_out__choose_best(&g, photos, with_faces ? faces : NULL);
+    snprintf(why, why_size, "%s", g.why);
+    for (size_t i = 0; i < n; i++)
+        free(faces[i].faces);
+    free(faces);
+    free(members);
+    free(photos);
+    return g.best;
+}
+
+static void test_best_open_eyes_beat_smiles_and_quality(void **state)
+{
+    (void)state;
+    char why[256];
+    const struct take t[] = {
+        { "a.jpg", 0.95, 100, 3, 1, 0, 1.0f }, /* sharpest, everyone smiling, one blink */
+        { "b.jpg", 0.60, 101, 3, 0, 0, 0.1f }, /* duller, no smiles, all eyes open */
+        { "c.jpg", 0.90, 102, 2, 0, 0, 0.9f }, /* one person turned away */
+    };
+    assert_int_equal(choose(t, 3, why, sizeof(why)), 1);
+    printf("# %s\n", why);
+    assert_non_null(strstr(why, "eyes"));
+}
+
+static void test_best_missing_and_unknown_faces(void **state)
+{
+    (void)state;
+    char why[256];
+    /* A missing face (0.5) is better than a closed one (1), an unjudged one (0.25) better
+     * than a missing one. */
+    const struct take t1[] = {
+        { "a.jpg", 0.9, 100, 4, 1, 0, 0.5f },
+        { "b.jpg", 0.5, 101, 3, 0, 0, 0.5f },
+    };
+    assert_int_equal(choose(t1, 2, why, sizeof(why)), 1);
+    const struct take t2[] = {
+        { "a.jpg", 0.5, 100, 3, 0, 0, 0.5f },
+        { "b.jpg", 0.5, 101, 4, 0, 1, 0.5f },
+    };
+    assert_int_equal(choose(t2, 2, why, sizeof(why)), 1);
+}
+
+static void test_best_smile_then_quality_then_time(void **state)
+{
+    (void)state;
+    char why[256];
+    /* Equal eyes: smiles decide over a small image-quality difference. */
+    const struct take t1[] = {
+        { "a.jpg", 0.80, 100, 2, 0, 0, 0.1f },
+        { "b.jpg", 0.75, 101, 2, 0, 0, 0.9f },
+    };
+    assert_int_equal(choose(t1, 2, why, sizeof(why)), 1);
+    /* Everything equal: the earlier capture, then the path. */
+    const struct take t2[] = {
+        { "b.jpg", 0.8, 101, 2, 0, 0, 0.5f },
+        { "c.jpg", 0.8, 100, 2, 0, 0, 0.5f },
+        { "a.jpg", 0.8, 100, 2, 0, 0, 0.5f },
+    };
+    assert_int_equal(choose(t2, 3, why, sizeof(why)), 2);
+    /* Order of the members does not matter. */
+    const struct take t3[] = {
+        { "a.jpg", 0.8, 100, 2, 0, 0, 0.5f },
+        { "c.jpg", 0.8, 100, 2, 0, 0, 0.5f },
+        { "b.jpg", 0.8, 101, 2, 0, 0, 0.5f },
+    };
+    assert_int_equal(choose(t3, 3, why, sizeof(why)), 0);
+}
+
+static void test_best_without_faces(void **state)
+{
+    (void)state;
+    char why[256];
+    const struct take t[] = {
+        { "a.jpg", 0.4, 100, -1, 0, 0, 0 },
+        { "b.jpg", 0.7, 101, -1, 0, 0, 0 },
+        { "c.jpg", 0.6, 99, -1, 0, 0, 0 },
+    };
+    assert_int_equal(choose(t, 3, why, sizeof(why)), 1);
+    printf("# %s\n", why);
+    assert_non_null(strstr(why, "image quality"));
+    /* Faces analysed but none found anywhere: image quality too. */
+    const struct take t2[] = {
+        { "a.jpg", 0.4, 100, 0, 0, 0, 0 },
+        { "b.jpg", 0.7, 101, 0, 0, 0, 0 },
+    };
+    assert_int_equal(choose(t2, 2, why, sizeof(why)), 1);
+    assert_non_null(strstr(why, "no faces"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pipe_every_item_once),
+        cmocka_unit_test(test_pipe_failed_decodes_and_empty),
+        cmocka_unit_test(test_pipe_cancel),
+        cmocka_unit_test(test_best_open_eyes_beat_smiles_and_quality),
+        cmocka_unit_test(test_best_missing_and_unknown_faces),
+        cmocka_unit_test(test_best_smile_then_quality_then_time),
+        cmocka_unit_test(test_best_without_faces),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
