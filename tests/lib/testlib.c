@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pho/infer.h"
+#include "pho/models.h"
+
 bool td_available(void)
 {
     const char *root = getenv("PHO_TESTDATA");
@@ -92,6 +95,37 @@ uint8_t *read_file(const char *path, size_t *len)
     fclose(f);
     *len = (size_t)n;
     return b;
+}
+
+const char *fixture_models_dir(void)
+{
+    const char *md = getenv("PHO_MODELS_DIR");
+    return md && *md ? md : PHO_SOURCE_ROOT "/.cache/models";
+}
+
+const char *fixture_standins_dir(void)
+{
+    static char dir[4096];
+    const char *root = getenv("PHO_SOURCE_ROOT");
+    if (!dir[0])
+        snprintf(dir, sizeof(dir), "%s/.cache/standins", root && *root ? root : PHO_SOURCE_ROOT);
+    return dir;
+}
+
+int infer_setup(struct pho_models **manifest, struct pho_infer **inf)
+{
+    struct pho_err err = PHO_ERR_INIT;
+    if (pho_models_load(manifest, NULL, &err) || pho_infer_open(inf, NULL, &err)) {
+        fprintf(stderr, "setup: %s\n", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+void infer_teardown(struct pho_models *manifest, struct pho_infer *inf)
+{
+    pho_infer_close(inf);
+    pho_models_free(manifest);
 }
 
 /* ---- TIFF fixture builder ---- */

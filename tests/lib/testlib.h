@@ -23,6 +23,18 @@ void write_file(const char *path, const void *data, size_t len);
 /* Whole file into a malloc'd buffer with a NUL after the last byte (caller frees), or NULL. */
 uint8_t *read_file(const char *path, size_t *len);
 
+/* The shipped models: PHO_MODELS_DIR, which meson sets; else where the fixtures put them. */
+const char *fixture_models_dir(void);
+/* The synthetic stand-ins of user-supplied models (tools/models/make_standins.py). */
+const char *fixture_standins_dir(void);
+
+struct pho_infer;
+struct pho_models;
+/* For group setups, where no cmocka assertion may run: the model manifest and a default
+ * inference session, 0, or -1 with the reason on stderr. */
+int infer_setup(struct pho_models **manifest, struct pho_infer **inf);
+void infer_teardown(struct pho_models *manifest, struct pho_infer *inf);
+
 /* A little-endian TIFF/EXIF block built entry by entry, for fixtures. */
 enum { T_BYTE = 1, T_ASCII = 2, T_SHORT = 3, T_LONG = 4, T_RATIONAL = 5, T_SRATIONAL = 10 };
 enum { IFD0 = 0, IFD_EXIF = 1, IFD_GPS = 2 };

@@ -8,14 +8,12 @@
  */
 #include "core/common.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "../lib/testlib.h"
+#include "../lib/facetest.h"
 #include "pho/face.h"
 #include "pho/image.h"
 #include "pho/log.h"
@@ -39,7 +37,7 @@ static void capture(void *ud, enum pho_log_level level, const char *domain, cons
 static int setup(void **state)
 {
     (void)state;
-    models_dir = getenv("PHO_MODELS_DIR");
+    models_dir = fixture_models_dir();
     empty_dir = make_tempdir();
     return models_dir && empty_dir ? 0 : -1;
 }
@@ -52,16 +50,10 @@ static int teardown(void **state)
     return 0;
 }
 
+/* As the organizer decodes a photo for faces: long side 1600..3199. */
 static struct pho_image *load(const char *rel)
 {
-    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
-    o.max_size = 1600;
-    o.allow_larger = true;
-    struct pho_image *img = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_image_load(&img, td(rel), &o, NULL, &err))
-        fail_msg("%s: %s", rel, err.msg);
-    return img;
+    return ft_load(rel, 1600, true);
 }
 
 static void test_registry_order(void **state)
@@ -104,21 +96,18 @@ static void test_named_backend_cannot_run(void **state)
     (void)state;
     static const char *const names[] = { "mediapipe", "facenet", "insightface", "yolov8" };
     for (size_t i = 0; i < PHO_ARRAY_LEN(names); i++) {
-        struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
-        fo.backend = names[i];
-        fo.models_dir = empty_dir;
-        struct pho_face_engine *fe = NULL;
         struct pho_err err = PHO_ERR_INIT;
-        assert_int_equal(pho_face_engine_open(&fe, &fo, &err), PHO_EBACKEND);
-        assert_null(fe);
+        ft_assert_refused(names[i], empty_dir, 0, &err);
         printf("# %s: %s\n", names[i], err.msg);
-        assert_non_null(strstr(err.msg, names[i]));
         /* The cure, with the folder it was looked for in: the models command for shipped
          * models, where to unzip InsightFace's packs, where to put a YOLOv8-face export. */
         assert_non_null(strstr(err.msg, empty_dir));
         assert_true(strstr(err.msg, "models install") || strstr(err.msg, "unzip buffalo_l.zip") ||
                     strstr(err.msg, "put it at"));
         assert_null(strstr(err.msg, "face: face:"));
+        struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
+        fo.backend = names[i];
+        fo.models_dir = empty_dir;
         struct pho_err perr = PHO_ERR_INIT;
         assert_int_equal(pho_face_backend_probe(names[i], &fo, &perr), PHO_EBACKEND);
     }
@@ -210,10 +199,8 @@ static void test_batch_equals_single(void **state)
     enum { N = PHO_ARRAY_LEN(rels) };
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
     fo.models_dir = models_dir;
-    struct pho_face_engine *fe = NULL;
+    struct pho_face_engine *fe = ft_engine(&fo);
     struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err))
-        fail_msg("%s", err.msg);
     struct pho_image *imgs[N];
     struct pho_face_list single[N], batch[N];
     size_t faces = 0;
@@ -265,10 +252,8 @@ static void test_face_sharpness_ranks_blur(void **state)
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
     fo.models_dir = models_dir;
     fo.encode = false;
-    struct pho_face_engine *fe = NULL;
+    struct pho_face_engine *fe = ft_engine(&fo);
     struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err))
-        fail_msg("%s", err.msg);
     struct pho_image *img = load("faces/eyes/woman_eyes_open.png");
     struct pho_image *soft = NULL;
     assert_int_equal(pho_image_new(&soft, img->width, img->height, &err), 0);
@@ -362,32 +347,15 @@ static void test_dense_landmarks(void **state)
 static void test_require_caps(void **state)
 {
     (void)state;
-    char *dir = make_tempdir();
-    char src[4096], dst[4096];
-    DIR *d = opendir(models_dir);
-    assert_non_null(d);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(src, sizeof(src), "%s/%s", models_dir, e->d_name);
-        snprintf(dst, sizeof(dst), "%s/%s", dir, e->d_name);
-        assert_int_equal(symlink(src, dst), 0);
-    }
-    closedir(d);
-    const char *root = getenv("PHO_SOURCE_ROOT");
-    snprintf(src, sizeof(src), "%s/.cache/standins/yolov8n-face.onnx", root ? root : ".");
-    snprintf(dst, sizeof(dst), "%s/yolov8n-face.onnx", dir);
-    assert_int_equal(symlink(src, dst), 0);
+    char *dir = ft_models_folder(NULL, NULL);
+    ft_link_standin(dir, "yolov8n-face.onnx");
 
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
     fo.backend = "yolov8";
     fo.models_dir = dir;
     fo.trust = 1;
-    struct pho_face_engine *fe = NULL;
+    struct pho_face_engine *fe = ft_engine(&fo);
     struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err))
-        fail_msg("%s", err.msg);
     assert_int_equal(
             pho_face_engine_require(fe, PHO_FACE_CAP_DETECT | PHO_FACE_CAP_EYES, "x", &err), 0);
     assert_int_equal(pho_face_engine_require(fe, PHO_FACE_CAP_ENCODE, "face swap", &err),
@@ -400,8 +368,7 @@ static void test_require_caps(void **state)
     pho_face_engine_close(fe);
 
     fo.backend = "mediapipe";
-    if (pho_face_engine_open(&fe, &fo, &err))
-        fail_msg("%s", err.msg);
+    fe = ft_engine(&fo);
     assert_int_equal(pho_face_engine_require(fe, PHO_FACE_CAP_ENCODE, "face swap", &err), 0);
     pho_face_engine_close(fe);
     rm_rf(dir);

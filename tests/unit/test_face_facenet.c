@@ -10,7 +10,6 @@
  */
 #include "core/common.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "../lib/testlib.h"
+#include "../lib/facetest.h"
 #include "face/backend.h"
 #include "face/stages.h"
 #include "pho/face.h"
@@ -30,23 +29,14 @@
 
 static struct pho_face_engine *fe; /* facenet on the shipped models, default options */
 static const char *models_dir;
-static char standin_dir[4096];
+static const char *standin_dir;
 
 static int setup(void **state)
 {
     (void)state;
-    models_dir = getenv("PHO_MODELS_DIR");
-    const char *root = getenv("PHO_SOURCE_ROOT");
-    snprintf(standin_dir, sizeof(standin_dir), "%s/.cache/standins", root ? root : ".");
-    struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
-    fo.backend = "facenet";
-    fo.models_dir = models_dir;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    models_dir = fixture_models_dir();
+    standin_dir = fixture_standins_dir();
+    return ft_engine_setup(&fe, "facenet", models_dir);
 }
 
 static int teardown(void **state)
@@ -56,51 +46,15 @@ static int teardown(void **state)
     return 0;
 }
 
+/* At most 1600 px on the long side: the decode every expectation here was measured at. */
 static struct pho_image *load(const char *rel)
 {
-    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
-    io.max_size = 1600;
-    struct pho_image *img = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    int rc = pho_image_load(&img, td(rel), &io, NULL, &err);
-    if (rc)
-        fail_msg("%s: %s", rel, err.msg);
-    return img;
+    return ft_load(rel, 1600, false);
 }
 
 static void analyze_with(struct pho_face_engine *e, const char *rel, struct pho_face_list *out)
 {
-    struct pho_image *img = load(rel);
-    struct pho_err err = PHO_ERR_INIT;
-    int rc = pho_face_analyze(e, img, out, &err);
-    pho_image_free(img);
-    if (rc)
-        fail_msg("%s: %s", rel, err.msg);
-}
-
-/* A models folder holding links to every installed model except @skip, plus @extra (or NULL). */
-static char *models_folder(const char *skip, const char *extra)
-{
-    char *dir = make_tempdir();
-    char src[4096], dst[4096];
-    DIR *d = opendir(models_dir);
-    assert_non_null(d);
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n < 5 || strcmp(de->d_name + n - 5, ".onnx") || (skip && !strcmp(skip, de->d_name)))
-            continue;
-        snprintf(src, sizeof(src), "%s/%s", models_dir, de->d_name);
-        snprintf(dst, sizeof(dst), "%s/%s", dir, de->d_name);
-        assert_int_equal(symlink(src, dst), 0);
-    }
-    closedir(d);
-    if (extra) {
-        const char *base = strrchr(extra, '/');
-        snprintf(dst, sizeof(dst), "%s/%s", dir, base ? base + 1 : extra);
-        assert_int_equal(symlink(extra, dst), 0);
-    }
-    return dir;
+    ft_analyze_photo(e, rel, 1600, false, out);
 }
 
 static float dist2(const float a[2], const float b[2])
@@ -168,7 +122,7 @@ static void test_probe_messages(void **state)
     /* Each required model is required: the embedder and the mesh too. */
     const char *each[] = { "mtcnn_onet.onnx", "face_landmark.onnx", "mobilefacenet.onnx" };
     for (size_t i = 0; i < PHO_ARRAY_LEN(each); i++) {
-        dir = models_folder(each[i], NULL);
+        dir = ft_models_folder(each[i], NULL);
         fo.models_dir = dir;
         assert_int_equal(pho_face_backend_probe("facenet", &fo, &err), PHO_EBACKEND);
         assert_non_null(strstr(err.msg, each[i]));
@@ -177,7 +131,7 @@ static void test_probe_messages(void **state)
     }
 
     /* A truncated net fails its pinned size, unless only the contract is trusted. */
-    dir = models_folder("mtcnn_rnet.onnx", NULL);
+    dir = ft_models_folder("mtcnn_rnet.onnx", NULL);
     char src[4096], dst[4096];
     snprintf(src, sizeof(src), "%s/mtcnn_rnet.onnx", models_dir);
     snprintf(dst, sizeof(dst), "%s/mtcnn_rnet.onnx", dir);
@@ -254,22 +208,6 @@ static const struct count_case count_cases[] = {
     { "bursts/IMG_20191112_111035.jpg", 4, 4, 5 },
 };
 
-/* On a one-person photo the subject's face is the largest one found. */
-static size_t largest(const struct pho_face_list *l)
-{
-    size_t best = 0;
-    float area = -1;
-    for (size_t i = 0; i < l->count; i++) {
-        const float *b = l->faces[i].box;
-        float a = (b[2] - b[0]) * (b[3] - b[1]);
-        if (a > area) {
-            area = a;
-            best = i;
-        }
-    }
-    return best;
-}
-
 static void test_face_counts(void **state)
 {
     (void)state;
@@ -310,7 +248,7 @@ static void test_face_counts(void **state)
             fail_msg("%s: %d faces, expected %d..%d", c->path, n, c->min, c->max);
         if (c->labelled == 1 && n > 1) {
             /* A second "face" on a portrait must be the smaller, less certain one. */
-            const struct pho_face *subject = &l.faces[largest(&l)];
+            const struct pho_face *subject = ft_largest(&l);
             for (size_t k = 0; k < l.count; k++)
                 assert_true(l.faces[k].score <= subject->score);
         }
@@ -485,7 +423,7 @@ static void test_mobilefacenet(void **state)
         struct pho_face_list l = { 0 };
         analyze_with(fe, who[i].path, &l);
         assert_true(l.count >= 1);
-        const struct pho_face *f = &l.faces[largest(&l)];
+        const struct pho_face *f = ft_largest(&l);
         assert_int_equal(f->embed_dim, 192);
         double n2 = 0;
         for (int k = 0; k < 192; k++)
@@ -542,12 +480,8 @@ static void uniform_face(struct pho_face_list *l, uint32_t size)
 
 static struct pho_image *uniform_image(uint32_t size, const uint8_t rgb[3])
 {
-    struct pho_image *img = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(pho_image_new(&img, size, size, &err), 0);
-    for (uint32_t y = 0; y < size; y++)
-        for (uint32_t x = 0; x < size; x++)
-            memcpy(img->pixels + y * img->stride + x * 3, rgb, 3);
+    struct pho_image *img = ft_canvas(size, size);
+    ft_paint(img, 0, 0, (int)size, (int)size, rgb[0], rgb[1], rgb[2]);
     return img;
 }
 
@@ -574,15 +508,13 @@ static void test_inception_standin(void **state)
     snprintf(standin, sizeof(standin), "%s/inception_resnet_v1_vggface2.onnx", standin_dir);
     if (access(standin, R_OK))
         skip();
-    char *dir = models_folder(NULL, standin);
+    char *dir = ft_models_folder(NULL, standin);
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
     fo.backend = "facenet";
     fo.models_dir = dir;
     fo.trust = 1;
     struct pho_err err = PHO_ERR_INIT;
-    struct pho_face_engine *e = NULL;
-    if (pho_face_engine_open(&e, &fo, &err))
-        fail_msg("%s", err.msg);
+    struct pho_face_engine *e = ft_engine(&fo);
     /* Installed and valid: used instead of MobileFaceNet, and said so. */
     assert_string_equal(pho_face_engine_embed_model(e), "facenet_vggface2-512");
     assert_int_equal(pho_face_engine_metric(e), PHO_FACE_METRIC_COSINE);
@@ -694,7 +626,7 @@ static void test_inception_invalid(void **state)
     (void)state;
     char wrong[4200];
     snprintf(wrong, sizeof(wrong), "%s/mtcnn_rnet.onnx", models_dir);
-    char *dir = models_folder(NULL, NULL);
+    char *dir = ft_models_folder(NULL, NULL);
     char dst[4200];
     snprintf(dst, sizeof(dst), "%s/inception_resnet_v1_vggface2.onnx", dir);
     assert_int_equal(symlink(wrong, dst), 0);
@@ -762,26 +694,6 @@ static const char *const thread_photos[] = {
     "faces/portraits/stallone.jpg",
 };
 
-struct job {
-    const struct pho_image *img;
-    struct pho_face_list out;
-    int rc;
-};
-
-static void *worker(void *arg)
-{
-    struct job *j = arg;
-    struct pho_err err = PHO_ERR_INIT;
-    j->rc = pho_face_analyze(fe, j->img, &j->out, &err);
-    return NULL;
-}
-
-static void same_faces(const struct pho_face_list *a, const struct pho_face_list *b)
-{
-    assert_int_equal(a->count, b->count);
-    assert_memory_equal(a->faces, b->faces, a->count * sizeof(*a->faces));
-}
-
 static void test_deterministic_and_thread_safe(void **state)
 {
     (void)state;
@@ -800,22 +712,18 @@ static void test_deterministic_and_thread_safe(void **state)
     /* Twice in a row: the same bytes. */
     struct pho_face_list again = { 0 };
     assert_int_equal(pho_face_analyze(fe, img[0], &again, &err), 0);
-    same_faces(&ref[0], &again);
+    ft_assert_same_faces(&ref[0], &again);
     pho_face_list_release(&again);
 
     /* All at once from as many threads, twice over: the same bytes again. */
     for (int round = 0; round < 2; round++) {
-        struct job jobs[N];
-        pthread_t th[N];
+        struct ft_job jobs[N];
+        for (size_t i = 0; i < N; i++)
+            jobs[i] = (struct ft_job){ fe, img[(i + (size_t)round) % N], 1 };
+        ft_run_jobs(jobs, N);
         for (size_t i = 0; i < N; i++) {
-            memset(&jobs[i], 0, sizeof(jobs[i]));
-            jobs[i].img = img[(i + (size_t)round) % N];
-            assert_int_equal(pthread_create(&th[i], NULL, worker, &jobs[i]), 0);
-        }
-        for (size_t i = 0; i < N; i++) {
-            pthread_join(th[i], NULL);
             assert_int_equal(jobs[i].rc, 0);
-            same_faces(&ref[(i + (size_t)round) % N], &jobs[i].out);
+            ft_assert_same_faces(&ref[(i + (size_t)round) % N], &jobs[i].out);
             pho_face_list_release(&jobs[i].out);
         }
     }

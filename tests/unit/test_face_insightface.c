@@ -12,27 +12,22 @@
 #include "core/common.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/testlib.h"
+#include "../lib/facetest.h"
 #include "face/scrfd.h"
 #include "pho/face.h"
 #include "pho/image.h"
 #include "pho/infer.h"
 #include "pho/models.h"
 
-static struct pho_infer *inf;
-static struct pho_models *manifest;
-static char standins[4096], shipped[4096];
-static char *models;    /* shipped models + both stand-in packs */
-static char *home;      /* $HOME for the tests: no ~/.insightface unless a test makes one */
-static char *scratch;   /* folder for the probe tests' partial installs */
-static int scratch_seq; /* names inside it */
+/* Its models folder holds the shipped models and both stand-in packs; its $HOME has no
+ * ~/.insightface unless a test makes one. */
+static struct ft_sandbox sb;
 
 /* The generator's constants (standins.json "constants"). */
 static const float box_d[4] = { 1.0f, 1.25f, 1.5f, 1.75f };
@@ -50,108 +45,30 @@ static float tmpl_y(int k)
     return ((float)(k / 11) - 4.5f) / 32.0f;
 }
 
-static void link_or_die(const char *target, const char *dir, const char *name)
-{
-    char path[8400];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (symlink(target, path) != 0)
-        fail_msg("symlink %s -> %s failed", path, target);
-}
-
-static void link_shipped(const char *dir, bool emotion)
-{
-    static const char *const files[] = { "face_landmark.onnx", "iris_landmark.onnx",
-                                         "emotion.onnx" };
-    for (size_t i = 0; i < PHO_ARRAY_LEN(files); i++) {
-        char src[4300];
-        snprintf(src, sizeof(src), "%s/%s", shipped, files[i]);
-        if ((!emotion && i == 2) || access(src, R_OK) != 0)
-            continue;
-        link_or_die(src, dir, files[i]);
-    }
-}
-
-static void link_pack(const char *dir, const char *pack)
-{
-    char src[4300];
-    snprintf(src, sizeof(src), "%s/%s", standins, pack);
-    link_or_die(src, dir, pack);
-}
-
 /* A fresh folder under scratch holding the shipped models (and emotion.onnx when asked). */
 static char *new_models_dir(bool emotion)
 {
-    char *dir = malloc(4300);
-    snprintf(dir, 4300, "%s/m%d", scratch, scratch_seq++);
-    if (mkdir(dir, 0755) != 0)
-        fail_msg("mkdir %s failed", dir);
-    link_shipped(dir, emotion);
+    char *dir = ft_sandbox_dir(&sb);
+    ft_link_shipped(dir, emotion ? NULL : "emotion.onnx");
     return dir;
 }
 
 static int setup(void **state)
 {
     (void)state;
-    const char *root = getenv("PHO_SOURCE_ROOT");
-    const char *md = getenv("PHO_MODELS_DIR");
-    snprintf(standins, sizeof(standins), "%s/.cache/standins", root ? root : PHO_SOURCE_ROOT);
-    snprintf(shipped, sizeof(shipped), "%s", md ? md : PHO_SOURCE_ROOT "/.cache/models");
-    char probe_file[4300];
-    snprintf(probe_file, sizeof(probe_file), "%s/buffalo_l/det_10g.onnx", standins);
-    if (access(probe_file, R_OK) != 0) {
-        fprintf(stderr, "setup: %s missing (run tools/models/make_standins.py)\n", probe_file);
+    if (ft_sandbox_setup(&sb, "buffalo_l/det_10g.onnx"))
         return -1;
-    }
-    home = make_tempdir();
-    scratch = make_tempdir();
-    models = make_tempdir();
-    setenv("HOME", home, 1);
-    link_shipped(models, true);
-    link_pack(models, "buffalo_l");
-    link_pack(models, "buffalo_s");
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_models_load(&manifest, NULL, &err) || pho_infer_open(&inf, NULL, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return -1;
-    }
+    ft_link_shipped(sb.models, NULL);
+    ft_link_standin(sb.models, "buffalo_l");
+    ft_link_standin(sb.models, "buffalo_s");
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    pho_infer_close(inf);
-    pho_models_free(manifest);
-    rm_rf(models);
-    rm_rf(scratch);
-    rm_rf(home);
-    free(models);
-    free(scratch);
-    free(home);
+    ft_sandbox_teardown(&sb);
     return 0;
-}
-
-/* ---- images ---- */
-
-static struct pho_image *canvas(uint32_t w, uint32_t h)
-{
-    struct pho_image *img = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(pho_image_new(&img, w, h, &err), 0);
-    return img;
-}
-
-static void paint(struct pho_image *img, int x0, int y0, int x1, int y1, uint8_t r, uint8_t g,
-                  uint8_t b)
-{
-    for (int y = y0; y < y1; y++) {
-        uint8_t *p = img->pixels + (size_t)y * img->stride + (size_t)x0 * 3;
-        for (int x = x0; x < x1; x++, p += 3) {
-            p[0] = r;
-            p[1] = g;
-            p[2] = b;
-        }
-    }
 }
 
 /* ---- SCRFD, straight on the stand-in ---- */
@@ -168,21 +85,6 @@ static float *scrfd_input(uint8_t r, uint8_t g, uint8_t b)
                 t[((size_t)c * 640 + y) * 640 + x] = ((in ? rgb[c] : 0) - 127.5f) / 128.0f;
             }
     return t;
-}
-
-static void run_scrfd(const char *name, float *input, struct pho_tensor out[9])
-{
-    struct pho_err err = PHO_ERR_INIT;
-    struct pho_model *m = NULL;
-    int rc = pho_models_open(&m, inf, manifest, name, models, PHO_MODELS_CONTRACT_ONLY, &err);
-    if (rc)
-        fail_msg("%s", err.msg);
-    struct pho_tensor in = { input, { 1, 3, 640, 640 }, 4, false };
-    memset(out, 0, sizeof(*out) * 9);
-    rc = pho_model_run(m, &in, 1, out, 9, &err);
-    if (rc)
-        fail_msg("%s", err.msg);
-    pho_model_close(m);
 }
 
 static void release9(struct pho_tensor out[9])
@@ -220,7 +122,7 @@ static void test_scrfd_strides(void **state)
     for (int n = 0; n < 2; n++) {
         float *input = scrfd_input(255, 255, 255);
         struct pho_tensor out[9];
-        run_scrfd(names[n], input, out);
+        ft_run_standin(&sb, names[n], input, 640, out, 9);
         struct face_scrfd_level lv[3];
         size_t bad = 99;
         assert_true(face__scrfd_bind(lv, out, 9, 640, 640, &bad));
@@ -275,7 +177,7 @@ static void test_scrfd_anchor_colours(void **state)
     for (int c = 0; c < 3; c++) {
         float *input = scrfd_input(colours[c][0], colours[c][1], colours[c][2]);
         struct pho_tensor out[9];
-        run_scrfd("scrfd_10g", input, out);
+        ft_run_standin(&sb, "scrfd_10g", input, 640, out, 9);
         struct face_scrfd_level lv[3];
         size_t bad;
         assert_true(face__scrfd_bind(lv, out, 9, 640, 640, &bad));
@@ -296,7 +198,7 @@ static void test_scrfd_bind_by_shape(void **state)
     (void)state;
     float *input = scrfd_input(255, 255, 255);
     struct pho_tensor out[9];
-    run_scrfd("scrfd_10g", input, out);
+    ft_run_standin(&sb, "scrfd_10g", input, 640, out, 9);
     struct face_scrfd_level ref[3], lv[3];
     size_t bad;
     assert_true(face__scrfd_bind(ref, out, 9, 640, 640, &bad));
@@ -353,18 +255,9 @@ static void test_lmk106_standin_and_crop(void **state)
 {
     (void)state;
     /* standins.json: a 192x192 crop, black but a white block rows [0,48), columns [144,192). */
-    float *t = calloc(3 * 192 * 192, sizeof(float));
-    for (int c = 0; c < 3; c++)
-        for (int y = 0; y < 48; y++)
-            for (int x = 144; x < 192; x++)
-                t[((size_t)c * 192 + y) * 192 + x] = 255;
-    struct pho_err err = PHO_ERR_INIT;
-    struct pho_model *m = NULL;
-    assert_int_equal(pho_models_open(&m, inf, manifest, "landmark_2d106_l", models,
-                                     PHO_MODELS_CONTRACT_ONLY, &err),
-                     0);
-    struct pho_tensor in = { t, { 1, 3, 192, 192 }, 4, false }, out = { 0 };
-    assert_int_equal(pho_model_run(m, &in, 1, &out, 1, &err), 0);
+    float *t = ft_planes(192, 144, 0, 192, 48, 255);
+    struct pho_tensor out;
+    ft_run_standin(&sb, "landmark_2d106_l", t, 192, &out, 1);
     assert_int_equal(out.shape[1], 212);
     assert_float_equal(out.data[0], 0.5937499987234477, 1e-5);
     assert_float_equal(out.data[1], -0.8906249987234477, 1e-5);
@@ -398,7 +291,6 @@ static void test_lmk106_standin_and_crop(void **state)
     assert_false(face__lmk106_crop(empty, &crop));
 
     pho_tensor_release(&out);
-    pho_model_close(m);
     free(t);
 }
 
@@ -523,41 +415,7 @@ static struct pho_face_engine *open_engine(const char *dir, bool encode)
     fo.models_dir = dir;
     fo.trust = 1;
     fo.encode = encode;
-    struct pho_face_engine *fe = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err) != 0)
-        fail_msg("%s", err.msg);
-    return fe;
-}
-
-static void analyze(struct pho_face_engine *fe, const struct pho_image *img,
-                    struct pho_face_list *fl)
-{
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_analyze(fe, img, fl, &err) != 0)
-        fail_msg("%s", err.msg);
-}
-
-struct ref {
-    float x0, y0, x1, y1, kp[5][2];
-};
-
-static int ref_order(const void *pa, const void *pb)
-{
-    const struct ref *a = pa, *b = pb;
-    if (a->y0 != b->y0)
-        return a->y0 < b->y0 ? -1 : 1;
-    return a->x0 < b->x0 ? -1 : a->x0 > b->x0;
-}
-
-static float ref_iou(const struct ref *a, const struct ref *b)
-{
-    float ix = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0);
-    float iy = fminf(a->y1, b->y1) - fmaxf(a->y0, b->y0);
-    if (ix <= 0 || iy <= 0)
-        return 0;
-    float u = (a->x1 - a->x0) * (a->y1 - a->y0) + (b->x1 - b->x0) * (b->y1 - b->y0) - ix * iy;
-    return ix * iy / u;
+    return ft_engine(&fo);
 }
 
 /*
@@ -567,7 +425,7 @@ static float ref_iou(const struct ref *a, const struct ref *b)
  * stride, mapped back by x = (u - ox) / scale, then InsightFace's NMS (IoU
  * 0.4; equal scores keep the upper, then the left box first).
  */
-static size_t reference(struct ref *out, int u0, int v0, int u1, int v1, float scale, float ox,
+static size_t reference(struct ft_ref *out, int u0, int v0, int u1, int v1, float scale, float ox,
                         float oy)
 {
     size_t n = 0;
@@ -575,7 +433,7 @@ static size_t reference(struct ref *out, int u0, int v0, int u1, int v1, float s
         for (int cy = v0; cy < v1; cy += s) {
             for (int cx = u0; cx < u1; cx += s) {
                 for (int a = 0; a < 2; a++) {
-                    struct ref *r = &out[n++];
+                    struct ft_ref *r = &out[n++];
                     r->x0 = ((float)cx - box_d[0] * s - ox) / scale;
                     r->y0 = ((float)cy - box_d[1] * s - oy) / scale;
                     r->x1 = ((float)cx + box_d[2] * s - ox) / scale;
@@ -588,16 +446,7 @@ static size_t reference(struct ref *out, int u0, int v0, int u1, int v1, float s
             }
         }
     }
-    qsort(out, n, sizeof(*out), ref_order);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool keep = true;
-        for (size_t k = 0; k < kept && keep; k++)
-            keep = ref_iou(&out[i], &out[k]) <= 0.4f;
-        if (keep)
-            out[kept++] = out[i];
-    }
-    return kept;
+    return ft_ref_nms(out, n, 0.4f);
 }
 
 /* 1280x960 -> letterbox scale 0.5, 80 px of padding above and below. The white square
@@ -606,24 +455,11 @@ enum { W = 1280, H = 960, SQ_X0 = 512, SQ_Y0 = 288, SQ_X1 = 768, SQ_Y1 = 544 };
 
 static void check_faces_match_reference(const struct pho_face_list *fl)
 {
-    struct ref *want = calloc(4096, sizeof(*want));
+    struct ft_ref *want = calloc(4096, sizeof(*want));
     size_t n = reference(want, 256, 224, 384, 352, 0.5f, 0, 80);
-    assert_int_equal(fl->count, n);
     assert_int_equal(fl->image_w, W);
     assert_int_equal(fl->image_h, H);
-    for (size_t i = 0; i < n; i++) {
-        const struct pho_face *f = &fl->faces[i];
-        assert_float_equal(f->box[0] * W, want[i].x0, 1e-2);
-        assert_float_equal(f->box[1] * H, want[i].y0, 1e-2);
-        assert_float_equal(f->box[2] * W, want[i].x1, 1e-2);
-        assert_float_equal(f->box[3] * H, want[i].y1, 1e-2);
-        assert_float_equal(f->score, score_lit, 1e-5);
-        assert_true(f->has_pts5);
-        for (int k = 0; k < 5; k++) {
-            assert_float_equal(f->pts5[k][0] * W, want[i].kp[k][0], 1e-2);
-            assert_float_equal(f->pts5[k][1] * H, want[i].kp[k][1], 1e-2);
-        }
-    }
+    ft_check_ref(fl, want, n, score_lit);
     free(want);
 }
 
@@ -681,20 +517,20 @@ static void check_106_eyes(const struct pho_face_list *fl)
 static void test_analyze_letterbox_nms_106(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models, false);
+    struct pho_face_engine *fe = open_engine(sb.models, false);
     assert_string_equal(pho_face_engine_backend(fe), "insightface");
     unsigned caps = pho_face_engine_caps(fe);
     assert_int_equal(caps, PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS | PHO_FACE_CAP_EYES |
                                    PHO_FACE_CAP_SMILE | PHO_FACE_CAP_ENCODE);
 
-    struct pho_image *img = canvas(W, H);
+    struct pho_image *img = ft_canvas(W, H);
     struct pho_face_list fl = { 0 };
-    analyze(fe, img, &fl);
+    ft_analyze(fe, img, &fl);
     assert_int_equal(fl.count, 0);
     pho_face_list_release(&fl);
 
-    paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
-    analyze(fe, img, &fl);
+    ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    ft_analyze(fe, img, &fl);
     check_faces_match_reference(&fl);
     check_106_eyes(&fl);
     for (size_t i = 0; i < fl.count; i++)
@@ -715,18 +551,15 @@ static void test_dense_landmarks(void **state)
     (void)state;
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
     fo.backend = "insightface";
-    fo.models_dir = models;
+    fo.models_dir = sb.models;
     fo.trust = 1;
     fo.encode = false;
     fo.dense = true;
-    struct pho_face_engine *fe = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err) != 0)
-        fail_msg("%s", err.msg);
-    struct pho_image *img = canvas(W, H);
-    paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    struct pho_face_engine *fe = ft_engine(&fo);
+    struct pho_image *img = ft_canvas(W, H);
+    ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
     struct pho_face_list fl = { 0 };
-    analyze(fe, img, &fl);
+    ft_analyze(fe, img, &fl);
     assert_true(fl.count > 0);
     assert_int_equal(fl.dense_per_face, FACE_LMK106_POINTS);
     assert_non_null(fl.dense);
@@ -750,13 +583,13 @@ static void test_dense_landmarks(void **state)
 static void test_analyze_rgb_order(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models, false);
+    struct pho_face_engine *fe = open_engine(sb.models, false);
     const uint8_t colours[3][3] = { { 255, 0, 0 }, { 0, 255, 0 }, { 0, 0, 255 } };
     for (int c = 0; c < 3; c++) {
-        struct pho_image *img = canvas(W, H);
-        paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, colours[c][0], colours[c][1], colours[c][2]);
+        struct pho_image *img = ft_canvas(W, H);
+        ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, colours[c][0], colours[c][1], colours[c][2]);
         struct pho_face_list fl = { 0 };
-        analyze(fe, img, &fl);
+        ft_analyze(fe, img, &fl);
         if (c == 2)
             assert_int_equal(fl.count, 0);
         else
@@ -767,51 +600,14 @@ static void test_analyze_rgb_order(void **state)
     pho_face_engine_close(fe);
 }
 
-struct job {
-    struct pho_face_engine *fe;
-    const struct pho_image *img;
-    struct pho_face_list fl;
-    int rc;
-};
-
-static void *worker(void *arg)
-{
-    struct job *j = arg;
-    struct pho_err err = PHO_ERR_INIT;
-    for (int r = 0; r < 3 && j->rc == 0; r++) {
-        pho_face_list_release(&j->fl);
-        j->rc = pho_face_analyze(j->fe, j->img, &j->fl, &err);
-    }
-    return NULL;
-}
-
-static void assert_same_faces(const struct pho_face_list *a, const struct pho_face_list *b)
-{
-    assert_int_equal(a->count, b->count);
-    assert_memory_equal(a->faces, b->faces, a->count * sizeof(*a->faces));
-}
-
 static void test_analyze_two_threads(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models, true);
-    struct pho_image *img = canvas(W, H);
-    paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
-    paint(img, 64, 64, 192, 192, 255, 255, 255);
-    struct pho_face_list one = { 0 };
-    analyze(fe, img, &one);
-    assert_true(one.count > 0);
-    struct job jobs[2] = { { fe, img, { 0 }, 0 }, { fe, img, { 0 }, 0 } };
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, worker, &jobs[i]), 0);
-    for (int i = 0; i < 2; i++) {
-        pthread_join(th[i], NULL);
-        assert_int_equal(jobs[i].rc, 0);
-        assert_same_faces(&one, &jobs[i].fl);
-        pho_face_list_release(&jobs[i].fl);
-    }
-    pho_face_list_release(&one);
+    struct pho_face_engine *fe = open_engine(sb.models, true);
+    struct pho_image *img = ft_canvas(W, H);
+    ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    ft_paint(img, 64, 64, 192, 192, 255, 255, 255);
+    ft_assert_two_threads_agree(fe, img);
     pho_image_free(img);
     pho_face_engine_close(fe);
 }
@@ -871,26 +667,26 @@ static void check_embeddings(const struct pho_face_list *fl, const int pat[4])
 static void test_embeddings(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models, true);
+    struct pho_face_engine *fe = open_engine(sb.models, true);
     assert_string_equal(pho_face_engine_embed_model(fe), "arcface_r50-512");
     assert_int_equal(pho_face_engine_metric(fe), PHO_FACE_METRIC_COSINE);
     float same = pho_face_engine_same_person(fe);
     assert_true(same > 0 && same < 2);
 
-    struct pho_image *one = canvas(W, H), *two = canvas(W, H);
-    paint(one, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
-    paint(two, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
-    paint(two, 64, 64, 192, 192, 255, 255, 255);
+    struct pho_image *one = ft_canvas(W, H), *two = ft_canvas(W, H);
+    ft_paint(one, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    ft_paint(two, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    ft_paint(two, 64, 64, 192, 192, 255, 255, 255);
     struct pho_face_list a = { 0 }, b = { 0 }, again = { 0 };
-    analyze(fe, one, &a);
+    ft_analyze(fe, one, &a);
     check_faces_match_reference(&a);
     static const int r50[4] = { 7, 13, 17, 8 };
     check_embeddings(&a, r50);
-    analyze(fe, one, &again);
-    assert_same_faces(&a, &again);
+    ft_analyze(fe, one, &again);
+    ft_assert_same_faces(&a, &again);
 
     /* The same faces in a bigger batch (the second square adds its own) embed the same. */
-    analyze(fe, two, &b);
+    ft_analyze(fe, two, &b);
     assert_true(b.count > a.count);
     size_t matched = 0;
     for (size_t i = 0; i < a.count; i++) {
@@ -910,10 +706,10 @@ static void test_embeddings(void **state)
 
     /* buffalo_s alone: its detector and its own recogniser. */
     char *dir = new_models_dir(true);
-    link_pack(dir, "buffalo_s");
+    ft_link_standin(dir, "buffalo_s");
     fe = open_engine(dir, true);
     assert_string_equal(pho_face_engine_embed_model(fe), "arcface_mbf-512");
-    analyze(fe, one, &a);
+    ft_analyze(fe, one, &a);
     check_faces_match_reference(&a);
     static const int mbf[4] = { 5, 11, 13, 6 };
     check_embeddings(&a, mbf);
@@ -941,15 +737,15 @@ static void link_file(const char *dir, const char *pack, const char *file)
     char sub[4300], src[4300];
     snprintf(sub, sizeof(sub), "%s/%s", dir, pack);
     mkdir(sub, 0755);
-    snprintf(src, sizeof(src), "%s/%s/%s", standins, pack, file);
-    link_or_die(src, sub, file);
+    snprintf(src, sizeof(src), "%s/%s/%s", fixture_standins_dir(), pack, file);
+    ft_link(src, sub, file);
 }
 
 static void test_probe_messages(void **state)
 {
     (void)state;
     struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(probe(models, 1, true, &err), 0);
+    assert_int_equal(probe(sb.models, 1, true, &err), 0);
 
     /* Nothing installed: what to get and where to put it. */
     char *dir = new_models_dir(true);
@@ -973,11 +769,11 @@ static void test_probe_messages(void **state)
     /* The standard InsightFace layout under $HOME is found. */
     dir = new_models_dir(true);
     char ins[4300];
-    snprintf(ins, sizeof(ins), "%s/.insightface", home);
+    snprintf(ins, sizeof(ins), "%s/.insightface", sb.home);
     mkdir(ins, 0755);
-    snprintf(ins, sizeof(ins), "%s/.insightface/models", home);
+    snprintf(ins, sizeof(ins), "%s/.insightface/models", sb.home);
     mkdir(ins, 0755);
-    link_pack(ins, "buffalo_l");
+    ft_link_standin(ins, "buffalo_l");
     assert_int_equal(probe(dir, 1, true, &err), 0);
     char link[4400];
     snprintf(link, sizeof(link), "%s/buffalo_l", ins);
@@ -985,27 +781,20 @@ static void test_probe_messages(void **state)
     free(dir);
 
     /* The stand-ins are not the official files: checked, they are refused with the reason. */
-    assert_int_equal(probe(models, 0, true, &err), PHO_EBACKEND);
+    assert_int_equal(probe(sb.models, 0, true, &err), PHO_EBACKEND);
     assert_non_null(strstr(err.msg, "buffalo_l"));
     assert_non_null(strstr(err.msg, "det_10g.onnx"));
     assert_non_null(strstr(err.msg, "expected"));
 
     /* The shipped smile model is needed too. */
     dir = new_models_dir(false);
-    link_pack(dir, "buffalo_l");
+    ft_link_standin(dir, "buffalo_l");
     assert_int_equal(probe(dir, 1, true, &err), PHO_EBACKEND);
     assert_non_null(strstr(err.msg, "emotion.onnx"));
     assert_non_null(strstr(err.msg, "models install"));
 
     /* Named explicitly, the engine refuses with the same reason (no silent fallback). */
-    struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
-    fo.backend = "insightface";
-    fo.models_dir = dir;
-    fo.trust = 1;
-    struct pho_face_engine *fe = NULL;
-    assert_int_equal(pho_face_engine_open(&fe, &fo, &err), PHO_EBACKEND);
-    assert_null(fe);
-    assert_non_null(strstr(err.msg, "insightface"));
+    ft_assert_refused("insightface", dir, 1, &err);
     free(dir);
 }
 
@@ -1014,7 +803,7 @@ static void test_pack_fallback(void **state)
 {
     (void)state;
     char *dir = new_models_dir(true);
-    link_pack(dir, "buffalo_s");
+    ft_link_standin(dir, "buffalo_s");
     link_file(dir, "buffalo_l", "2d106det.onnx");
     link_file(dir, "buffalo_l", "w600k_r50.onnx");
     char bad[4400];

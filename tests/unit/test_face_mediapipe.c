@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/testlib.h"
+#include "../lib/facetest.h"
 #include "face/backend.h"
 #include "face/stages.h"
 #include "face/tensor_io.h"
@@ -29,23 +29,14 @@
 
 static struct pho_face_engine *fe; /* mediapipe, shipped models, default options */
 static const char *models_dir;
-static char standin_dir[4096];
+static const char *standin_dir;
 
 static int setup(void **state)
 {
     (void)state;
-    models_dir = getenv("PHO_MODELS_DIR");
-    const char *root = getenv("PHO_SOURCE_ROOT");
-    snprintf(standin_dir, sizeof(standin_dir), "%s/.cache/standins", root ? root : ".");
-    struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
-    fo.backend = "mediapipe";
-    fo.models_dir = models_dir;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    models_dir = fixture_models_dir();
+    standin_dir = fixture_standins_dir();
+    return ft_engine_setup(&fe, "mediapipe", models_dir);
 }
 
 static int teardown(void **state)
@@ -58,39 +49,12 @@ static int teardown(void **state)
 /* A test photo as the organizer decodes it for faces (long side 1600..3199, upright). */
 static struct pho_image *load(const char *rel)
 {
-    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
-    o.max_size = 1600;
-    o.allow_larger = true;
-    struct pho_image *img = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_image_load(&img, td(rel), &o, NULL, &err))
-        fail_msg("%s: %s", rel, err.msg);
-    return img;
+    return ft_load(rel, 1600, true);
 }
 
 static void analyze(struct pho_face_engine *e, const char *rel, struct pho_face_list *out)
 {
-    struct pho_image *img = load(rel);
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_analyze(e, img, out, &err))
-        fail_msg("%s: %s", rel, err.msg);
-    pho_image_free(img);
-}
-
-/* The largest face of a list (single-face photos). */
-static const struct pho_face *largest(const struct pho_face_list *l)
-{
-    const struct pho_face *best = NULL;
-    float area = -1;
-    for (size_t i = 0; i < l->count; i++) {
-        const float *b = l->faces[i].box;
-        float a = (b[2] - b[0]) * (b[3] - b[1]);
-        if (a > area) {
-            area = a;
-            best = &l->faces[i];
-        }
-    }
-    return best;
+    ft_analyze_photo(e, rel, 1600, true, out);
 }
 
 /* A face context on @dir, like the engine's, for the stages' own tests. */
@@ -443,7 +407,7 @@ static void test_eyes(void **state)
     for (size_t i = 0; i < PHO_ARRAY_LEN(cases); i++) {
         struct pho_face_list l;
         analyze(fe, cases[i].path, &l);
-        const struct pho_face *f = largest(&l);
+        const struct pho_face *f = ft_largest(&l);
         assert_non_null(f);
         print_message("# %-38s %7.3f %7.3f %6d %5d\n", cases[i].path + 6, (double)f->ear_l,
                       (double)f->ear_r, f->eyes_closed, f->winking);
@@ -535,7 +499,7 @@ static float smile_of(const char *rel)
 {
     struct pho_face_list l;
     analyze(fe, rel, &l);
-    const struct pho_face *f = largest(&l);
+    const struct pho_face *f = ft_largest(&l);
     assert_non_null(f);
     float s = f->smile;
     pho_face_list_release(&l);
@@ -560,57 +524,22 @@ static void test_smile(void **state)
 
 /* ---- identity -------------------------------------------------------------------------- */
 
-struct id_face {
-    const char *path, *person;
-    struct pho_face f;
-};
-
 static void test_identity(void **state)
 {
     (void)state;
-    static struct id_face faces[] = {
-        { "faces/portraits/obama.jpg", "obama" },
-        { "faces/portraits/obama2.jpg", "obama" },
-        { "faces/portraits/obama_small.jpg", "obama" },
-        { "faces/portraits/biden.jpg", "biden" },
-        { "faces/portraits/biden2.jpg", "biden" },
-        { "faces/portraits/tom_hanks_1.png", "hanks" },
-        { "faces/portraits/tom_hanks_2.jpg", "hanks" },
-        { "faces/portraits/tom_cruise_smiling.jpg", "cruise" },
-        { "faces/portraits/lin_manuel_miranda.png", "miranda" },
-        { "faces/portraits/niaz.jpg", "niaz" },
-        { "faces/portraits/stallone.jpg", "stallone" },
-        { "faces/identity/bezos_1.jpg", "bezos" },
-        { "faces/identity/bezos_2.jpg", "bezos" },
-        { "faces/identity/mayer_1.jpg", "mayer" },
-        { "faces/identity/mayer_2.jpg", "mayer" },
-        { "faces/identity/pichai_1.jpg", "pichai" },
-        { "faces/identity/pichai_2.jpg", "pichai" },
-        { "faces/identity/musk_1.jpg", "musk" },
-        { "faces/identity/musk_2.jpg", "musk" },
-        { "faces/identity/musk_3.jpg", "musk" },
-        { "faces/identity/pv_boy_1.jpg", "boy" },
-        { "faces/identity/pv_boy_2.jpg", "boy" },
-        { "faces/identity/pv_girl_blond_1.jpg", "blond" },
-        { "faces/identity/pv_girl_blond_2.jpg", "blond" },
-        { "faces/identity/pv_girl_blond_3.jpg", "blond" },
-        { "faces/identity/pv_girl_black_hair.jpg", "black_hair" },
-        { "faces/eyes/woman_eyes_closed.jpeg", "woman" },
-        { "faces/eyes/woman_wink.jpeg", "woman" },
-        { "faces/eyes/woman_eyes_open.png", "woman" },
-    };
-    const size_t n = PHO_ARRAY_LEN(faces);
+    static struct pho_face found[FT_PEOPLE]; /* each photo's face */
+    const size_t n = FT_PEOPLE;
     for (size_t i = 0; i < n; i++) {
         struct pho_face_list l;
-        analyze(fe, faces[i].path, &l);
-        const struct pho_face *f = largest(&l);
+        analyze(fe, ft_people[i].rel, &l);
+        const struct pho_face *f = ft_largest(&l);
         assert_non_null(f);
         assert_int_equal(f->embed_dim, 192);
         double norm = 0;
         for (int k = 0; k < 192; k++)
             norm += (double)f->embed[k] * f->embed[k];
         assert_true(fabs(norm - 1) < 1e-4); /* L2-normalised */
-        faces[i].f = *f;
+        found[i] = *f;
         pho_face_list_release(&l);
     }
     float thr = pho_face_engine_same_person(fe), same_max = 0, diff_min = 2;
@@ -618,9 +547,9 @@ static void test_identity(void **state)
     int same = 0, diff = 0, correct = 0;
     for (size_t i = 0; i < n; i++) {
         for (size_t j = i + 1; j < n; j++) {
-            float d = pho_face_distance(PHO_FACE_METRIC_COSINE, faces[i].f.embed, faces[j].f.embed,
-                                        192);
-            bool is_same = !strcmp(faces[i].person, faces[j].person);
+            float d =
+                    pho_face_distance(PHO_FACE_METRIC_COSINE, found[i].embed, found[j].embed, 192);
+            bool is_same = !strcmp(ft_people[i].person, ft_people[j].person);
             if (is_same) {
                 same++;
                 same_sum += d;
@@ -655,9 +584,9 @@ static void test_identity(void **state)
     int dcorrect = 0;
     struct pho_face *emb = calloc(n, sizeof(*emb));
     for (size_t i = 0; i < n; i++) {
-        struct pho_image *img = load(faces[i].path);
+        struct pho_image *img = load(ft_people[i].rel);
         struct pho_face_list one = { emb + i, 1, img->width, img->height, NULL, 0 };
-        emb[i] = faces[i].f;
+        emb[i] = found[i];
         assert_int_equal(face__embed_run(dl, img, &one, 0, &err), 0);
         assert_int_equal(emb[i].embed_dim, 128);
         pho_image_free(img);
@@ -665,7 +594,7 @@ static void test_identity(void **state)
     for (size_t i = 0; i < n; i++) {
         for (size_t j = i + 1; j < n; j++) {
             float d = pho_face_distance(PHO_FACE_METRIC_EUCLIDEAN, emb[i].embed, emb[j].embed, 128);
-            bool is_same = !strcmp(faces[i].person, faces[j].person);
+            bool is_same = !strcmp(ft_people[i].person, ft_people[j].person);
             if (is_same)
                 dsame_max = fmaxf(dsame_max, d);
             else
@@ -798,20 +727,6 @@ static void test_orientation(void **state)
     pho_face_list_release(&b);
 }
 
-struct thread_job {
-    const struct pho_image *img;
-    struct pho_face_list out;
-    int rc;
-};
-
-static void *thread_main(void *arg)
-{
-    struct thread_job *j = arg;
-    struct pho_err err = PHO_ERR_INIT;
-    j->rc = pho_face_analyze(fe, j->img, &j->out, &err);
-    return NULL;
-}
-
 static bool same_faces(const struct pho_face_list *a, const struct pho_face_list *b)
 {
     if (a->count != b->count)
@@ -831,21 +746,17 @@ static void test_two_threads_identical(void **state)
 {
     (void)state;
     struct pho_image *img = load("faces/groups/girl_group_11.jpg");
-    struct thread_job ref = { img, { 0 }, 0 };
-    thread_main(&ref);
-    assert_int_equal(ref.rc, 0);
-    assert_true(ref.out.count >= 10);
-    struct thread_job jobs[2] = { { img, { 0 }, 0 }, { img, { 0 }, 0 } };
-    pthread_t t[2];
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&t[i], NULL, thread_main, &jobs[i]), 0);
+    struct pho_face_list ref = { 0 };
+    ft_analyze(fe, img, &ref);
+    assert_true(ref.count >= 10);
+    struct ft_job jobs[2] = { { fe, img, 1 }, { fe, img, 1 } };
+    ft_run_jobs(jobs, 2);
     for (int i = 0; i < 2; i++) {
-        pthread_join(t[i], NULL);
         assert_int_equal(jobs[i].rc, 0);
-        assert_true(same_faces(&ref.out, &jobs[i].out));
+        assert_true(same_faces(&ref, &jobs[i].out));
         pho_face_list_release(&jobs[i].out);
     }
-    pho_face_list_release(&ref.out);
+    pho_face_list_release(&ref);
     pho_image_free(img);
     struct pho_face_stats st;
     pho_face_engine_stats(fe, &st);

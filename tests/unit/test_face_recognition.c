@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/testlib.h"
+#include "../lib/facetest.h"
 #include "face/dlib_shim.h"
 #include "face/util.h"
 #include "pho/face.h"
@@ -80,24 +80,16 @@ static struct pho_face_engine *need_engine(void)
     return engine;
 }
 
+/* At most @max_size px on the long side (0: full size), not shrink-on-load's up to twice that:
+ * the counts and the scan-size rule were measured at exactly these decodes. */
 static struct pho_image *load(const char *rel, uint32_t max_size)
 {
-    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
-    struct pho_err err = PHO_ERR_INIT;
-    struct pho_image *img = NULL;
-    io.max_size = max_size;
-    if (pho_image_load(&img, td(rel), &io, NULL, &err))
-        fail_msg("%s: %s", rel, err.msg);
-    return img;
+    return ft_load(rel, max_size, false);
 }
 
 static void analyze(struct pho_face_engine *fe, const char *rel, struct pho_face_list *out)
 {
-    struct pho_err err = PHO_ERR_INIT;
-    struct pho_image *img = load(rel, 1600);
-    if (pho_face_analyze(fe, img, out, &err))
-        fail_msg("%s: %s", rel, err.msg);
-    pho_image_free(img);
+    ft_analyze_photo(fe, rel, 1600, false, out);
 }
 
 static const struct pho_face_list *faces_of(const char *rel)
@@ -331,56 +323,18 @@ static void test_yaw_sign(void **state)
 
 /* ---- identity ----------------------------------------------------------- */
 
-struct who {
-    const char *rel;
-    const char *person;
-};
-
-/* The single-face photos with a person label, one descriptor each. */
-static const struct who people[] = {
-    { "faces/identity/bezos_1.jpg", "bezos" },
-    { "faces/identity/bezos_2.jpg", "bezos" },
-    { "faces/identity/mayer_1.jpg", "mayer" },
-    { "faces/identity/mayer_2.jpg", "mayer" },
-    { "faces/identity/pichai_1.jpg", "pichai" },
-    { "faces/identity/pichai_2.jpg", "pichai" },
-    { "faces/identity/musk_1.jpg", "musk" },
-    { "faces/identity/musk_2.jpg", "musk" },
-    { "faces/identity/musk_3.jpg", "musk" },
-    { "faces/identity/pv_boy_1.jpg", "pv_boy" },
-    { "faces/identity/pv_boy_2.jpg", "pv_boy" },
-    { "faces/identity/pv_girl_blond_1.jpg", "pv_girl_blond" },
-    { "faces/identity/pv_girl_blond_2.jpg", "pv_girl_blond" },
-    { "faces/identity/pv_girl_blond_3.jpg", "pv_girl_blond" },
-    { "faces/identity/pv_girl_black_hair.jpg", "pv_girl_black_hair" },
-    { "faces/portraits/obama.jpg", "obama" },
-    { "faces/portraits/obama2.jpg", "obama" },
-    { "faces/portraits/obama_small.jpg", "obama" },
-    { "faces/portraits/biden.jpg", "biden" },
-    { "faces/portraits/biden2.jpg", "biden" },
-    { "faces/portraits/tom_cruise_smiling.jpg", "cruise" },
-    { "faces/portraits/lin_manuel_miranda.png", "miranda" },
-    { "faces/portraits/niaz.jpg", "niaz" },
-    { "faces/portraits/stallone.jpg", "stallone" },
-    { "faces/portraits/tom_hanks_1.png", "hanks" },
-    { "faces/portraits/tom_hanks_2.jpg", "hanks" },
-    { "faces/eyes/woman_eyes_closed.jpeg", "woman" },
-    { "faces/eyes/woman_wink.jpeg", "woman" },
-    { "faces/eyes/woman_eyes_open.png", "woman" },
-};
-
 static void test_identity(void **state)
 {
     (void)state;
     struct pho_face_engine *fe = need_engine();
-    enum { N = PHO_ARRAY_LEN(people) };
+    enum { N = FT_PEOPLE };
     static float emb[N][128];
     assert_string_equal(pho_face_engine_embed_model(fe), "dlib_resnet-128");
     assert_int_equal(pho_face_engine_metric(fe), PHO_FACE_METRIC_EUCLIDEAN);
     const float same = pho_face_engine_same_person(fe);
     assert_float_equal(same, 0.6, 1e-6);
     for (size_t i = 0; i < N; i++) {
-        const struct pho_face_list *fl = faces_of(people[i].rel);
+        const struct pho_face_list *fl = faces_of(ft_people[i].rel);
         assert_true(fl->count >= 1);
         assert_int_equal(fl->faces[0].embed_dim, 128);
         memcpy(emb[i], fl->faces[0].embed, sizeof(emb[i]));
@@ -390,7 +344,7 @@ static void test_identity(void **state)
     for (size_t i = 0; i < N; i++) {
         for (size_t j = i + 1; j < N; j++) {
             float d = pho_face_distance(PHO_FACE_METRIC_EUCLIDEAN, emb[i], emb[j], 128);
-            if (!strcmp(people[i].person, people[j].person)) {
+            if (!strcmp(ft_people[i].person, ft_people[j].person)) {
                 n_same++;
                 ok_same += d <= same;
                 max_same = PHO_MAX(max_same, d);
@@ -755,8 +709,8 @@ static void prefetch(void)
 {
     for (size_t i = 0; i < PHO_ARRAY_LEN(counts); i++)
         add_corpus(counts[i].rel);
-    for (size_t i = 0; i < PHO_ARRAY_LEN(people); i++)
-        add_corpus(people[i].rel);
+    for (size_t i = 0; i < FT_PEOPLE; i++)
+        add_corpus(ft_people[i].rel);
     for (size_t i = 0; i < PHO_ARRAY_LEN(corpus_extra); i++)
         add_corpus(corpus_extra[i]);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);

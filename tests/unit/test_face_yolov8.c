@@ -12,64 +12,35 @@
 #include "core/common.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "../lib/testlib.h"
+#include "../lib/facetest.h"
 #include "face/yolo.h"
 #include "pho/face.h"
 #include "pho/image.h"
 #include "pho/infer.h"
 #include "pho/models.h"
 
-static struct pho_infer *inf;
-static struct pho_models *manifest;
-static char standins[4096], shipped[4096];
-static char *models, *home, *scratch;
-static int scratch_seq;
+static struct ft_sandbox sb;
 
 /* The generator's keypoint offsets (stride units) and the lit score sigmoid(16 - 8). */
 static const float kps_d[10] = { -0.5f, -0.25f,  0.5f,  -0.25f, 0.0f,
                                  0.25f, -0.375f, 0.75f, 0.375f, 0.75f };
 static const float score_lit = 0.9996646498695336f;
 
-static void link_or_die(const char *target, const char *dir, const char *name)
-{
-    char path[4300];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (symlink(target, path) != 0)
-        fail_msg("symlink %s -> %s failed", path, target);
-}
-
 /* Links the shipped models except @skip, and the stand-in detector unless @no_det. */
 static void populate(const char *dir, const char *skip, bool no_det)
 {
-    static const char *const files[] = { "face_landmark.onnx", "iris_landmark.onnx",
-                                         "emotion.onnx" };
-    for (size_t i = 0; i < PHO_ARRAY_LEN(files); i++) {
-        char src[4300];
-        snprintf(src, sizeof(src), "%s/%s", shipped, files[i]);
-        if ((skip && !strcmp(skip, files[i])) || access(src, R_OK) != 0)
-            continue;
-        link_or_die(src, dir, files[i]);
-    }
-    if (!no_det) {
-        char src[4300];
-        snprintf(src, sizeof(src), "%s/yolov8n-face.onnx", standins);
-        link_or_die(src, dir, "yolov8n-face.onnx");
-    }
+    ft_link_shipped(dir, skip);
+    if (!no_det)
+        ft_link_standin(dir, "yolov8n-face.onnx");
 }
 
 static char *new_models_dir(const char *skip, bool no_det)
 {
-    char *dir = malloc(4300);
-    snprintf(dir, 4300, "%s/m%d", scratch, scratch_seq++);
-    if (mkdir(dir, 0755) != 0)
-        fail_msg("mkdir %s failed", dir);
+    char *dir = ft_sandbox_dir(&sb);
     populate(dir, skip, no_det);
     return dir;
 }
@@ -77,62 +48,17 @@ static char *new_models_dir(const char *skip, bool no_det)
 static int setup(void **state)
 {
     (void)state;
-    const char *root = getenv("PHO_SOURCE_ROOT");
-    const char *md = getenv("PHO_MODELS_DIR");
-    snprintf(standins, sizeof(standins), "%s/.cache/standins", root ? root : PHO_SOURCE_ROOT);
-    snprintf(shipped, sizeof(shipped), "%s", md ? md : PHO_SOURCE_ROOT "/.cache/models");
-    char det[4300];
-    snprintf(det, sizeof(det), "%s/yolov8n-face.onnx", standins);
-    if (access(det, R_OK) != 0) {
-        fprintf(stderr, "setup: %s missing (run tools/models/make_standins.py)\n", det);
+    if (ft_sandbox_setup(&sb, "yolov8n-face.onnx"))
         return -1;
-    }
-    home = make_tempdir();
-    scratch = make_tempdir();
-    models = make_tempdir();
-    setenv("HOME", home, 1);
-    populate(models, NULL, false);
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_models_load(&manifest, NULL, &err) || pho_infer_open(&inf, NULL, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return -1;
-    }
+    populate(sb.models, NULL, false);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    pho_infer_close(inf);
-    pho_models_free(manifest);
-    rm_rf(models);
-    rm_rf(scratch);
-    rm_rf(home);
-    free(models);
-    free(scratch);
-    free(home);
+    ft_sandbox_teardown(&sb);
     return 0;
-}
-
-static struct pho_image *canvas(uint32_t w, uint32_t h)
-{
-    struct pho_image *img = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(pho_image_new(&img, w, h, &err), 0);
-    return img;
-}
-
-static void paint(struct pho_image *img, int x0, int y0, int x1, int y1, uint8_t r, uint8_t g,
-                  uint8_t b)
-{
-    for (int y = y0; y < y1; y++) {
-        uint8_t *p = img->pixels + (size_t)y * img->stride + (size_t)x0 * 3;
-        for (int x = x0; x < x1; x++, p += 3) {
-            p[0] = r;
-            p[1] = g;
-            p[2] = b;
-        }
-    }
 }
 
 /* ---- decoding, straight on the stand-in ---- */
@@ -141,19 +67,9 @@ static void test_decode_strides(void **state)
 {
     (void)state;
     /* standins.json: 640x640 black, white square x [256,384), y [192,320), input pixel / 255. */
-    float *t = calloc(3 * 640 * 640, sizeof(float));
-    for (int c = 0; c < 3; c++)
-        for (int y = 192; y < 320; y++)
-            for (int x = 256; x < 384; x++)
-                t[((size_t)c * 640 + y) * 640 + x] = 1.0f;
-    struct pho_err err = PHO_ERR_INIT;
-    struct pho_model *m = NULL;
-    int rc = pho_models_open(&m, inf, manifest, "yolov8n_face", models, PHO_MODELS_CONTRACT_ONLY,
-                             &err);
-    if (rc)
-        fail_msg("%s", err.msg);
-    struct pho_tensor in = { t, { 1, 3, 640, 640 }, 4, false }, out = { 0 };
-    assert_int_equal(pho_model_run(m, &in, 1, &out, 1, &err), 0);
+    float *t = ft_planes(640, 256, 192, 384, 320, 1.0f);
+    struct pho_tensor out;
+    ft_run_standin(&sb, "yolov8n_face", t, 640, &out, 1);
     size_t n = face__yolo_anchors(&out);
     assert_int_equal(n, 8400);
 
@@ -220,7 +136,6 @@ static void test_decode_strides(void **state)
 
     free(d);
     pho_tensor_release(&out);
-    pho_model_close(m);
     free(t);
 }
 
@@ -233,46 +148,12 @@ static struct pho_face_engine *open_engine_min(const char *dir, float min_face)
     fo.models_dir = dir;
     fo.trust = 1;
     fo.min_face = min_face;
-    struct pho_face_engine *fe = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_engine_open(&fe, &fo, &err) != 0)
-        fail_msg("%s", err.msg);
-    return fe;
+    return ft_engine(&fo);
 }
 
 static struct pho_face_engine *open_engine(const char *dir)
 {
     return open_engine_min(dir, 0.02f);
-}
-
-static void analyze(struct pho_face_engine *fe, const struct pho_image *img,
-                    struct pho_face_list *fl)
-{
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_face_analyze(fe, img, fl, &err) != 0)
-        fail_msg("%s", err.msg);
-}
-
-struct ref {
-    float x0, y0, x1, y1, kp[5][2];
-};
-
-static int ref_order(const void *pa, const void *pb)
-{
-    const struct ref *a = pa, *b = pb;
-    if (a->y0 != b->y0)
-        return a->y0 < b->y0 ? -1 : 1;
-    return a->x0 < b->x0 ? -1 : a->x0 > b->x0;
-}
-
-static float ref_iou(const struct ref *a, const struct ref *b)
-{
-    float ix = fminf(a->x1, b->x1) - fmaxf(a->x0, b->x0);
-    float iy = fminf(a->y1, b->y1) - fmaxf(a->y0, b->y0);
-    if (ix <= 0 || iy <= 0)
-        return 0;
-    float u = (a->x1 - a->x0) * (a->y1 - a->y0) + (b->x1 - b->x0) * (b->y1 - b->y0) - ix * iy;
-    return ix * iy / u;
 }
 
 /*
@@ -283,7 +164,7 @@ static float ref_iou(const struct ref *a, const struct ref *b)
  * mapped back by x = (u - ox) / scale, then NMS at IoU 0.5 (equal scores:
  * upper, then left box first).
  */
-static size_t reference(struct ref *out, int u0, int v0, int u1, int v1, float scale, float ox,
+static size_t reference(struct ft_ref *out, int u0, int v0, int u1, int v1, float scale, float ox,
                         float oy)
 {
     size_t n = 0;
@@ -291,7 +172,7 @@ static size_t reference(struct ref *out, int u0, int v0, int u1, int v1, float s
         for (int y = v0; y < v1; y += s) {
             for (int x = u0; x < u1; x += s) {
                 float cx = (float)x + 0.5f * s, cy = (float)y + 0.5f * s;
-                struct ref *r = &out[n++];
+                struct ft_ref *r = &out[n++];
                 r->x0 = (cx - s - ox) / scale;
                 r->y0 = (cy - 1.5f * s - oy) / scale;
                 r->x1 = (cx + s - ox) / scale;
@@ -303,16 +184,7 @@ static size_t reference(struct ref *out, int u0, int v0, int u1, int v1, float s
             }
         }
     }
-    qsort(out, n, sizeof(*out), ref_order);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        bool keep = true;
-        for (size_t k = 0; k < kept && keep; k++)
-            keep = ref_iou(&out[i], &out[k]) <= 0.5f;
-        if (keep)
-            out[kept++] = out[i];
-    }
-    return kept;
+    return ft_ref_nms(out, n, 0.5f);
 }
 
 /* 1280x960 -> scale 0.5, 80 px of padding above and below; the square [512,640) x [288,416)
@@ -324,22 +196,11 @@ enum { W = 1280, H = 960, SQ_X0 = 512, SQ_Y0 = 288, SQ_X1 = 640, SQ_Y1 = 416 };
 /* Against the reference for a square on tensor [u0,u0+64) x [v0,v0+64), offset (ox, oy). */
 static void check_reference_at(const struct pho_face_list *fl, int u0, int v0, float ox, float oy)
 {
-    struct ref *want = calloc(1024, sizeof(*want));
+    struct ft_ref *want = calloc(1024, sizeof(*want));
     size_t n = reference(want, u0, v0, u0 + 64, v0 + 64, 0.5f, ox, oy);
-    const float w = (float)fl->image_w, h = (float)fl->image_h;
-    assert_int_equal(fl->count, n);
+    ft_check_ref(fl, want, n, score_lit);
     for (size_t i = 0; i < n; i++) {
         const struct pho_face *f = &fl->faces[i];
-        assert_float_equal(f->box[0] * w, want[i].x0, 1e-2);
-        assert_float_equal(f->box[1] * h, want[i].y0, 1e-2);
-        assert_float_equal(f->box[2] * w, want[i].x1, 1e-2);
-        assert_float_equal(f->box[3] * h, want[i].y1, 1e-2);
-        assert_float_equal(f->score, score_lit, 1e-5);
-        assert_true(f->has_pts5);
-        for (int k = 0; k < 5; k++) {
-            assert_float_equal(f->pts5[k][0] * w, want[i].kp[k][0], 1e-2);
-            assert_float_equal(f->pts5[k][1] * h, want[i].kp[k][1], 1e-2);
-        }
         /* No identity model: never an embedding. */
         assert_int_equal(f->embed_dim, 0);
         assert_true(f->smile >= 0 && f->smile <= 1);
@@ -355,7 +216,7 @@ static void check_faces_match_reference(const struct pho_face_list *fl)
 static void test_analyze_letterbox_nms(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models);
+    struct pho_face_engine *fe = open_engine(sb.models);
     assert_string_equal(pho_face_engine_backend(fe), "yolov8");
     assert_int_equal(pho_face_engine_caps(fe), PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS |
                                                        PHO_FACE_CAP_EYES | PHO_FACE_CAP_SMILE);
@@ -363,21 +224,21 @@ static void test_analyze_letterbox_nms(void **state)
     assert_string_equal(pho_face_engine_embed_model(fe), "");
     assert_true(isnan(pho_face_engine_same_person(fe)));
 
-    struct pho_image *img = canvas(W, H);
+    struct pho_image *img = ft_canvas(W, H);
     struct pho_face_list fl = { 0 };
-    analyze(fe, img, &fl);
+    ft_analyze(fe, img, &fl);
     assert_int_equal(fl.count, 0);
     pho_face_list_release(&fl);
-    paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
-    analyze(fe, img, &fl);
+    ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    ft_analyze(fe, img, &fl);
     check_faces_match_reference(&fl);
     pho_face_list_release(&fl);
 
     /* Portrait: the padding is at the sides. The square [288,416) x [512,640) lands on tensor
      * [224,288) x [256,320). */
-    struct pho_image *tall = canvas(H, W);
-    paint(tall, SQ_Y0, SQ_X0, SQ_Y1, SQ_X1, 255, 255, 255);
-    analyze(fe, tall, &fl);
+    struct pho_image *tall = ft_canvas(H, W);
+    ft_paint(tall, SQ_Y0, SQ_X0, SQ_Y1, SQ_X1, 255, 255, 255);
+    ft_analyze(fe, tall, &fl);
     check_reference_at(&fl, 224, 256, 80, 0);
     pho_face_list_release(&fl);
     pho_image_free(tall);
@@ -398,13 +259,13 @@ static void test_analyze_letterbox_nms(void **state)
 static void test_rgb_order(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models);
+    struct pho_face_engine *fe = open_engine(sb.models);
     const uint8_t colours[3][3] = { { 255, 0, 0 }, { 0, 255, 0 }, { 0, 0, 255 } };
     for (int c = 0; c < 3; c++) {
-        struct pho_image *img = canvas(W, H);
-        paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, colours[c][0], colours[c][1], colours[c][2]);
+        struct pho_image *img = ft_canvas(W, H);
+        ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, colours[c][0], colours[c][1], colours[c][2]);
         struct pho_face_list fl = { 0 };
-        analyze(fe, img, &fl);
+        ft_analyze(fe, img, &fl);
         if (c == 0)
             check_faces_match_reference(&fl);
         else
@@ -426,11 +287,11 @@ static void test_rgb_order(void **state)
 static void test_pad_value(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models);
-    struct pho_image *img = canvas(1280, 928);
-    paint(img, 512, 0, 640, 16, 255, 0, 0);
+    struct pho_face_engine *fe = open_engine(sb.models);
+    struct pho_image *img = ft_canvas(1280, 928);
+    ft_paint(img, 512, 0, 640, 16, 255, 0, 0);
     struct pho_face_list fl = { 0 };
-    analyze(fe, img, &fl);
+    ft_analyze(fe, img, &fl);
     size_t wide = 0;
     for (size_t i = 0; i < fl.count; i++)
         wide += fabsf((fl.faces[i].box[2] - fl.faces[i].box[0]) * 1280 - 128) < 0.1f;
@@ -453,14 +314,10 @@ static void check_real_eyes(struct pho_face_engine *fe, const char *rel, uint32_
                             int want_closed)
 {
     float k = 96.0f / face_side;
-    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
-    io.max_size = (uint32_t)lroundf((float)(orig_w > orig_h ? orig_w : orig_h) * k);
-    struct pho_image *photo = NULL;
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_image_load(&photo, td(rel), &io, NULL, &err) != 0)
-        fail_msg("%s", err.msg);
+    uint32_t max_size = (uint32_t)lroundf((float)(orig_w > orig_h ? orig_w : orig_h) * k);
+    struct pho_image *photo = ft_load(rel, max_size, false);
     k = (float)photo->width / (float)orig_w;
-    struct pho_image *img = canvas(640, 640);
+    struct pho_image *img = ft_canvas(640, 640);
     int ox = (int)lroundf(336 - face_cx * k), oy = (int)lroundf(336 - face_cy * k);
     for (uint32_t y = 0; y < photo->height; y++) {
         int ty = oy + (int)y;
@@ -474,7 +331,7 @@ static void check_real_eyes(struct pho_face_engine *fe, const char *rel, uint32_
         }
     }
     struct pho_face_list fl = { 0 };
-    analyze(fe, img, &fl);
+    ft_analyze(fe, img, &fl);
     const struct pho_face *hit = NULL;
     assert_true(fl.count > 0);
     for (size_t i = 0; i < fl.count; i++) {
@@ -506,53 +363,21 @@ static void test_mesh_eyes_on_real_face(void **state)
         skip();
     /* Skin lights the stand-in's cells at every stride; asking for faces of at least 64 px
      * (0.1 of 640) keeps only the stride-32 boxes, which also tests min_face. */
-    struct pho_face_engine *fe = open_engine_min(models, 0.1f);
+    struct pho_face_engine *fe = open_engine_min(sb.models, 0.1f);
     /* Face boxes measured with the mediapipe backend (`photo-organizer faces -b mediapipe`). */
     check_real_eyes(fe, "faces/eyes/woman_eyes_open.png", 430, 481, 273, 259.5f, 264, 0);
     check_real_eyes(fe, "faces/eyes/woman_eyes_closed.jpeg", 700, 934, 380, 516.5f, 384, 1);
     pho_face_engine_close(fe);
 }
 
-struct job {
-    struct pho_face_engine *fe;
-    const struct pho_image *img;
-    struct pho_face_list fl;
-    int rc;
-};
-
-static void *worker(void *arg)
-{
-    struct job *j = arg;
-    struct pho_err err = PHO_ERR_INIT;
-    for (int r = 0; r < 3 && j->rc == 0; r++) {
-        pho_face_list_release(&j->fl);
-        j->rc = pho_face_analyze(j->fe, j->img, &j->fl, &err);
-    }
-    return NULL;
-}
-
 static void test_two_threads(void **state)
 {
     (void)state;
-    struct pho_face_engine *fe = open_engine(models);
-    struct pho_image *img = canvas(W, H);
-    paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
-    paint(img, 64, 64, 192, 192, 255, 0, 0);
-    struct pho_face_list one = { 0 };
-    analyze(fe, img, &one);
-    assert_true(one.count > 0);
-    struct job jobs[2] = { { fe, img, { 0 }, 0 }, { fe, img, { 0 }, 0 } };
-    pthread_t th[2];
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(pthread_create(&th[i], NULL, worker, &jobs[i]), 0);
-    for (int i = 0; i < 2; i++) {
-        pthread_join(th[i], NULL);
-        assert_int_equal(jobs[i].rc, 0);
-        assert_int_equal(jobs[i].fl.count, one.count);
-        assert_memory_equal(jobs[i].fl.faces, one.faces, one.count * sizeof(*one.faces));
-        pho_face_list_release(&jobs[i].fl);
-    }
-    pho_face_list_release(&one);
+    struct pho_face_engine *fe = open_engine(sb.models);
+    struct pho_image *img = ft_canvas(W, H);
+    ft_paint(img, SQ_X0, SQ_Y0, SQ_X1, SQ_Y1, 255, 255, 255);
+    ft_paint(img, 64, 64, 192, 192, 255, 0, 0);
+    ft_assert_two_threads_agree(fe, img);
     pho_image_free(img);
     pho_face_engine_close(fe);
 }
@@ -570,7 +395,7 @@ static void test_probe_messages(void **state)
 {
     (void)state;
     struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(probe(models, &err), 0);
+    assert_int_equal(probe(sb.models, &err), 0);
 
     /* No detector: which file, where, and what it must look like. */
     char *dir = new_models_dir(NULL, true);
@@ -590,14 +415,7 @@ static void test_probe_messages(void **state)
     assert_non_null(strstr(err.msg, "emotion.onnx"));
 
     /* Named explicitly, the engine refuses rather than falling back. */
-    struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
-    fo.backend = "yolov8";
-    fo.models_dir = dir;
-    fo.trust = 1;
-    struct pho_face_engine *fe = NULL;
-    assert_int_equal(pho_face_engine_open(&fe, &fo, &err), PHO_EBACKEND);
-    assert_null(fe);
-    assert_non_null(strstr(err.msg, "yolov8"));
+    ft_assert_refused("yolov8", dir, 1, &err);
     free(dir);
 }
 

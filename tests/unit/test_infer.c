@@ -18,7 +18,7 @@
 static struct pho_infer *inf;
 static struct pho_models *manifest;
 static const char *models_dir;
-static char standins[4096];
+static const char *standins;
 
 struct logged {
     int warnings;
@@ -39,22 +39,15 @@ static void capture(void *ud, enum pho_log_level level, const char *domain, cons
 static int setup(void **state)
 {
     (void)state;
-    models_dir = getenv("PHO_MODELS_DIR");
-    const char *root = getenv("PHO_SOURCE_ROOT");
-    snprintf(standins, sizeof(standins), "%s/.cache/standins", root ? root : ".");
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_models_load(&manifest, NULL, &err) || pho_infer_open(&inf, NULL, &err)) {
-        fprintf(stderr, "setup: %s\n", err.msg);
-        return -1;
-    }
-    return 0;
+    models_dir = fixture_models_dir();
+    standins = fixture_standins_dir();
+    return infer_setup(&manifest, &inf);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    pho_infer_close(inf);
-    pho_models_free(manifest);
+    infer_teardown(manifest, inf);
     return 0;
 }
 
