@@ -192,29 +192,39 @@ static size_t decode(const struct mp *b, const struct pass *ps, const float *reg
     return found;
 }
 
-static int detect(struct mp *b, const struct pho_image *img, struct face_det **out, size_t *nout,
-                  struct pho_err *err)
+/*
+ * Runs the detector over every pass of @n images, passes of different images sharing
+ * batches, into per-image detections (image pixels, after NMS): out[i] (malloc'd, or NULL)
+ * and nout[i].
+ */
+static int detect(struct mp *b, const struct pho_image *const *imgs, size_t n,
+                  struct face_det **out, size_t *nout, struct pho_err *err)
 {
-    const int n = b->det_in.w;
+    const int side = b->det_in.w;
     const size_t item = face__input_len(&b->det_in), anchors = (size_t)b->grid * b->grid;
     const size_t cap_per_pass = 512; /* anchors over the threshold; a face lights up 5-20 */
-    struct pass *ps = pho_malloc(sizeof(*ps) * MAX_PASSES);
     const size_t batch = pho_infer_on_gpu(b->ctx->inf) ? DET_BATCH_GPU : 1;
+    struct pass *ps = pho_malloc(sizeof(*ps) * MAX_PASSES * n);
+    size_t *owner = pho_malloc(sizeof(size_t) * MAX_PASSES * n);
     float *buf = pho_malloc(sizeof(float) * item * batch);
+    size_t npass = 0;
     int rc = 0;
-    size_t npass = 0, ndet = 0;
-    struct face_det *dets = NULL;
-    *out = NULL;
-    *nout = 0;
-    if (!ps || !buf) {
+    for (size_t i = 0; i < n; i++) {
+        out[i] = NULL;
+        nout[i] = 0;
+    }
+    if (!ps || !owner || !buf) {
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         goto out;
     }
-    npass = plan_passes(b, (float)img->width, (float)img->height, ps);
-    dets = pho_malloc(sizeof(*dets) * cap_per_pass * npass);
-    if (!dets) {
-        rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
-        goto out;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        size_t np = plan_passes(b, (float)imgs[i]->width, (float)imgs[i]->height, ps + npass);
+        for (size_t k = 0; k < np; k++)
+            owner[npass + k] = i;
+        npass += np;
+        out[i] = pho_malloc(sizeof(**out) * cap_per_pass * np);
+        if (!out[i])
+            rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     }
     for (size_t b0 = 0; b0 < npass && rc == 0; b0 += batch) {
         size_t nb = PHO_MIN(npass - b0, batch);
@@ -223,15 +233,12 @@ static int detect(struct mp *b, const struct pho_image *img, struct face_det **o
              * sharp input it was trained with (docs/faces.md, "Tiles"). */
             const struct pass *p = &ps[b0 + i];
             face_affine edge, centre;
-            face__roi_affine(p->cx, p->cy, p->side, 0, n, edge);
+            face__roi_affine(p->cx, p->cy, p->side, 0, side, edge);
             face__edge_to_centre(edge, centre);
-            face__warp_sharp(img, centre, n, n, &b->det_in.norm, buf + i * item);
+            face__warp_sharp(imgs[owner[b0 + i]], centre, side, side, &b->det_in.norm,
+                             buf + i * item);
         }
-        struct pho_tensor in = { buf, { (int64_t)nb, n, n, 3 }, 4, false };
-        if (b->det_in.norm.nchw) {
-            in.shape[1] = 3;
-            in.shape[2] = in.shape[3] = n;
-        }
+        struct pho_tensor in = face__input_batch(&b->det_in, buf, nb);
         struct pho_tensor o[2] = { 0 };
         rc = pho_model_run(b->det, &in, 1, o, 2, err);
         if (rc)
@@ -241,22 +248,27 @@ static int detect(struct mp *b, const struct pho_image *img, struct face_det **o
             rc = pho_err_set(err, PHO_EINFER,
                              "face: blazeface_full gave outputs of the wrong size");
         } else {
-            for (size_t i = 0; i < nb; i++)
-                ndet += decode(b, &ps[b0 + i], o[0].data + i * anchors * 16,
-                               o[1].data + i * anchors, dets + ndet, cap_per_pass);
+            for (size_t i = 0; i < nb; i++) {
+                size_t im = owner[b0 + i];
+                nout[im] += decode(b, &ps[b0 + i], o[0].data + i * anchors * 16,
+                                   o[1].data + i * anchors, out[im] + nout[im], cap_per_pass);
+            }
         }
         pho_tensor_release(&o[0]);
         pho_tensor_release(&o[1]);
     }
-    if (rc == 0) {
-        ndet = face__nms_weighted(dets, ndet, DET_NMS_IOU);
-        *out = dets;
-        *nout = ndet;
-        dets = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (rc) {
+            pho_free(out[i]);
+            out[i] = NULL;
+            nout[i] = 0;
+        } else {
+            nout[i] = face__nms_weighted(out[i], nout[i], DET_NMS_IOU);
+        }
     }
 out:
-    pho_free(dets);
     pho_free(ps);
+    pho_free(owner);
     pho_free(buf);
     return rc;
 }
@@ -292,34 +304,27 @@ static void drop_non_faces(struct pho_face_list *l)
     l->count = kept;
 }
 
-static int analyze(void *priv, const struct pho_image *img, struct pho_face_list *out,
-                   struct pho_err *err)
+/* The faces of one photo from its detections, and the detector's eye points as the mesh's
+ * hints into *hints (malloc'd; NULL when there are no faces). */
+static int add_faces(struct face_det *dets, size_t ndet, const struct pho_image *img,
+                     struct pho_face_list *out, float (**hints)[2][2], struct pho_err *err)
 {
-    struct mp *b = priv;
     const float w = (float)img->width, h = (float)img->height;
-    struct face_det *dets = NULL;
-    size_t ndet = 0;
-    float(*hints)[2][2] = NULL;
-    double t0 = face__now();
-    int rc = detect(b, img, &dets, &ndet, err);
-    face__stat_add(b->ctx, FACE_STAGE_DETECT, face__now() - t0);
-    if (rc)
-        return rc;
+    *hints = NULL;
     if (ndet > MAX_FACES) {
         qsort(dets, ndet, sizeof(*dets), face__det_by_score);
         ndet = MAX_FACES;
     }
-    hints = ndet ? pho_malloc(sizeof(*hints) * ndet) : NULL;
-    if (ndet && !hints) {
-        rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
-        goto out;
-    }
+    if (ndet == 0)
+        return 0;
+    float(*hp)[2][2] = pho_malloc(sizeof(*hp) * ndet);
+    if (!hp)
+        return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+    *hints = hp;
     for (size_t i = 0; i < ndet; i++) {
         struct pho_face *f = face__list_add(out);
-        if (!f) {
-            rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
-            goto out;
-        }
+        if (!f)
+            return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         const struct face_det *d = &dets[i];
         f->box[0] = PHO_MAX(d->x0, 0.0f) / w;
         f->box[1] = PHO_MAX(d->y0, 0.0f) / h;
@@ -327,27 +332,66 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
         f->box[3] = PHO_MIN(d->y1, h) / h;
         f->score = d->score;
         /* BlazeFace keypoints 0 and 1: the subject's right eye (image-left), then left. */
-        memcpy(hints[i], d->kp, sizeof(hints[i]));
+        memcpy(hp[i], d->kp, sizeof(hp[i]));
     }
-    if (out->count == 0)
-        goto out;
     /* The dense mesh feeds the smile's mouth geometry; it is kept only when asked for. */
     out->dense_per_face = MESH_POINTS;
-    rc = face__mesh_run(b->mesh, img, out, 0, (const float(*)[2][2])hints, err);
-    if (rc)
+    return 0;
+}
+
+/*
+ * Every stage runs once over all @n photos, so their crops share model batches (what a
+ * GPU needs); a photo's results do not depend on the others.
+ */
+static int analyze_batch(void *priv, const struct pho_image *const *imgs, size_t n,
+                         struct pho_face_list *outs, struct pho_err *err)
+{
+    struct mp *b = priv;
+    struct face_det **dets = pho_calloc(n, sizeof(*dets));
+    size_t *ndet = pho_calloc(n, sizeof(*ndet));
+    float(**hints)[2][2] = pho_calloc(n, sizeof(*hints));
+    struct face_job *jobs = pho_calloc(n, sizeof(*jobs));
+    int rc = 0;
+    if (!dets || !ndet || !hints || !jobs) {
+        rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         goto out;
-    drop_non_faces(out);
-    if (out->count == 0)
-        goto out;
-    rc = face__smile_run(b->smile, img, out, 0, err);
+    }
+    double t0 = face__now();
+    rc = detect(b, imgs, n, dets, ndet, err);
+    face__stat_add(b->ctx, FACE_STAGE_DETECT, face__now() - t0);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = add_faces(dets[i], ndet[i], imgs[i], &outs[i], &hints[i], err);
+        jobs[i] = (struct face_job){ imgs[i], &outs[i], 0, (const float(*)[2][2])hints[i] };
+    }
+    if (rc == 0)
+        rc = face__mesh_run_jobs(b->mesh, jobs, n, err);
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            drop_non_faces(&outs[i]);
+        rc = face__smile_run_jobs(b->smile, jobs, n, err);
+    }
     if (rc == 0 && b->embed)
-        rc = face__embed_run(b->embed, img, out, 0, err);
+        rc = face__embed_run_jobs(b->embed, jobs, n, err);
 out:
-    if (rc || !b->ctx->opts.dense || out->count == 0)
-        face__dense_drop(out);
-    pho_free(hints);
+    for (size_t i = 0; i < n; i++) {
+        if (rc || !b->ctx->opts.dense || outs[i].count == 0)
+            face__dense_drop(&outs[i]);
+        if (dets)
+            pho_free(dets[i]);
+        if (hints)
+            pho_free(hints[i]);
+    }
     pho_free(dets);
+    pho_free(ndet);
+    pho_free(hints);
+    pho_free(jobs);
     return rc;
+}
+
+static int analyze(void *priv, const struct pho_image *img, struct pho_face_list *out,
+                   struct pho_err *err)
+{
+    return analyze_batch(priv, &img, 1, out, err);
 }
 
 static const char *embed_model(const void *priv)
@@ -381,6 +425,7 @@ const struct pho_face_backend pho_face_backend_mediapipe = {
     .probe = probe,
     .open = open_backend,
     .analyze = analyze,
+    .analyze_batch = analyze_batch,
     .close = close_backend,
     .embed_model = embed_model,
     .metric = metric,

@@ -164,45 +164,43 @@ static bool align(const struct face_embedder *e, const struct pho_face *f, float
     return face__similarity((const float(*)[2])src, (const float(*)[2])e->tmpl, 5, m);
 }
 
-int face__embed_run(struct face_embedder *e, const struct pho_image *img,
-                    struct pho_face_list *faces, size_t first, struct pho_err *err)
+int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
+                         struct pho_err *err)
 {
-    if (first >= faces->count)
-        return 0;
+    struct face_ref *refs;
+    size_t n;
+    int rc = face__jobs_flatten(&refs, &n, jobs, njobs, err);
+    if (rc || n == 0)
+        return rc;
     double t0 = face__now();
-    size_t n = faces->count - first, item = face__input_len(&e->in);
-    size_t *idx = pho_malloc(sizeof(size_t) * n);
+    size_t item = face__input_len(&e->in), todo = 0;
     float *buf = pho_malloc(sizeof(float) * item * PHO_MIN(n, (size_t)EMBED_BATCH));
-    int rc = 0;
-    if (!idx || !buf) {
+    if (!buf) {
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         goto out;
     }
-    size_t todo = 0;
-    for (size_t i = first; i < faces->count; i++) {
-        faces->faces[i].embed_dim = 0;
-        if (faces->faces[i].has_pts5)
-            idx[todo++] = i;
+    /* Only faces with five points can be aligned: the rest keep embed_dim 0. */
+    for (size_t i = 0; i < n; i++) {
+        struct pho_face *f = &jobs[refs[i].job].faces->faces[refs[i].face];
+        f->embed_dim = 0;
+        if (f->has_pts5)
+            refs[todo++] = refs[i];
     }
     for (size_t b0 = 0; b0 < todo && rc == 0; b0 += EMBED_BATCH) {
         size_t nb = PHO_MIN(todo - b0, (size_t)EMBED_BATCH), used = 0;
-        size_t which[EMBED_BATCH];
+        struct pho_face *which[EMBED_BATCH];
         for (size_t j = 0; j < nb; j++) {
+            const struct face_job *jb = &jobs[refs[b0 + j].job];
+            struct pho_face *f = &jb->faces->faces[refs[b0 + j].face];
             face_affine m;
-            struct pho_face *f = &faces->faces[idx[b0 + j]];
-            if (!align(e, f, (float)img->width, (float)img->height, m))
+            if (!align(e, f, (float)jb->img->width, (float)jb->img->height, m))
                 continue;
-            face__warp_aa(img, m, e->in.w, e->in.h, &e->in.norm, buf + used * item);
-            which[used++] = idx[b0 + j];
+            face__warp_aa(jb->img, m, e->in.w, e->in.h, &e->in.norm, buf + used * item);
+            which[used++] = f;
         }
         if (!used)
             continue;
-        struct pho_tensor in = { buf, { (int64_t)used, e->in.h, e->in.w, 3 }, 4, false };
-        if (e->in.norm.nchw) {
-            in.shape[1] = 3;
-            in.shape[2] = e->in.h;
-            in.shape[3] = e->in.w;
-        }
+        struct pho_tensor in = face__input_batch(&e->in, buf, used);
         struct pho_tensor out = { 0 };
         rc = pho_model_run(e->model, &in, 1, &out, 1, err);
         if (rc)
@@ -212,7 +210,7 @@ int face__embed_run(struct face_embedder *e, const struct pho_image *img,
                              e->spec->name);
         } else {
             for (size_t j = 0; j < used; j++) {
-                struct pho_face *f = &faces->faces[which[j]];
+                struct pho_face *f = which[j];
                 const float *v = out.data + j * (size_t)e->spec->dim;
                 double norm = 0;
                 for (int k = 0; k < e->spec->dim; k++)
@@ -228,8 +226,15 @@ int face__embed_run(struct face_embedder *e, const struct pho_image *img,
         pho_tensor_release(&out);
     }
 out:
-    pho_free(idx);
+    pho_free(refs);
     pho_free(buf);
     face__stat_add(e->ctx, FACE_STAGE_EMBED, face__now() - t0);
     return rc;
+}
+
+int face__embed_run(struct face_embedder *e, const struct pho_image *img,
+                    struct pho_face_list *faces, size_t first, struct pho_err *err)
+{
+    struct face_job jb = { img, faces, first, NULL };
+    return face__embed_run_jobs(e, &jb, 1, err);
 }

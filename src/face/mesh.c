@@ -187,27 +187,19 @@ void face__mesh_close(struct face_mesh *m)
     pho_free(m);
 }
 
-/* Where one face is cropped: centre, side and angle of its square, in image pixels. */
+/* Where one face is cropped: its image, and the centre, side and angle of its square, in
+ * image pixels. */
 struct mesh_roi {
+    const struct pho_image *img;
     float cx, cy, side, angle;
 };
-
-/* NHWC or NCHW shape of a batch for @in. */
-static void batch_shape(struct pho_tensor *t, const struct face_input *in, size_t n)
-{
-    t->ndim = 4;
-    t->shape[0] = (int64_t)n;
-    t->shape[1] = in->norm.nchw ? in->channels : in->h;
-    t->shape[2] = in->norm.nchw ? in->h : in->w;
-    t->shape[3] = in->norm.nchw ? in->w : in->channels;
-}
 
 /*
  * Runs the mesh on @n crops. pts receives 468 (x, y) per crop in image
  * pixels, presence the sigmoid of the presence logit.
  */
-static int run_mesh(struct face_mesh *m, const struct pho_image *img, const struct mesh_roi *roi,
-                    size_t n, float (*pts)[2], float *presence, struct pho_err *err)
+static int run_mesh(struct face_mesh *m, const struct mesh_roi *roi, size_t n, float (*pts)[2],
+                    float *presence, struct pho_err *err)
 {
     const int side = m->in.w;
     size_t item = face__input_len(&m->in);
@@ -223,10 +215,9 @@ static int run_mesh(struct face_mesh *m, const struct pho_image *img, const stru
             face_affine centre;
             face__roi_affine(r->cx, r->cy, r->side, r->angle, side, edge[i]);
             face__edge_to_centre(edge[i], centre);
-            face__warp_aa(img, centre, side, side, &m->in.norm, buf + i * item);
+            face__warp_aa(r->img, centre, side, side, &m->in.norm, buf + i * item);
         }
-        struct pho_tensor in = { buf, { 0 }, 0, false };
-        batch_shape(&in, &m->in, nb);
+        struct pho_tensor in = face__input_batch(&m->in, buf, nb);
         struct pho_tensor out[2] = { 0 };
         rc = pho_model_run(m->model, &in, 1, out, 2, err);
         if (rc)
@@ -252,12 +243,12 @@ static int run_mesh(struct face_mesh *m, const struct pho_image *img, const stru
 }
 
 /*
- * The eye-contour model on both eyes of @n faces (mesh points @pts): each
- * eye's crop is centred on its corners and turned along them, as MediaPipe
- * does. eyes receives per face and eye the six dlib-order points (image
- * pixels).
+ * The eye-contour model on both eyes of the @n faces listed in @faces (indices
+ * into @roi, @pts and @eyes): each eye's crop is centred on its corners (mesh
+ * points @pts) and turned along them, as MediaPipe does. eyes[faces[j]]
+ * receives per eye the six dlib-order points (image pixels).
  */
-static int run_iris(struct face_mesh *m, const struct pho_image *img, const float (*pts)[2],
+static int run_iris(struct face_mesh *m, const struct mesh_roi *roi, const float (*pts)[2],
                     const size_t *faces, size_t n, float (*eyes)[2][6][2], struct pho_err *err)
 {
     const int side = m->iris_in.w;
@@ -285,10 +276,10 @@ static int run_iris(struct face_mesh *m, const struct pho_image *img, const floa
             }
             face_affine centre;
             face__edge_to_centre(edge[j], centre);
-            face__warp_aa(img, centre, side, side, &m->iris_in.norm, buf + j * item);
+            face__warp_aa(roi[faces[c / 2]].img, centre, side, side, &m->iris_in.norm,
+                          buf + j * item);
         }
-        struct pho_tensor in = { buf, { 0 }, 0, false };
-        batch_shape(&in, &m->iris_in, nb);
+        struct pho_tensor in = face__input_batch(&m->iris_in, buf, nb);
         struct pho_tensor out = { 0 };
         rc = pho_model_run(m->iris, &in, 1, &out, 1, err);
         if (rc)
@@ -306,8 +297,8 @@ static int run_iris(struct face_mesh *m, const struct pho_image *img, const floa
                 const float *o = out.data + j * per;
                 for (int k = 0; k < 6; k++) {
                     int q = m->iris_eye[e][k];
-                    face__affine_apply(back, o[q * 3], o[q * 3 + 1], &eyes[c / 2][e][k][0],
-                                       &eyes[c / 2][e][k][1]);
+                    face__affine_apply(back, o[q * 3], o[q * 3 + 1], &eyes[faces[c / 2]][e][k][0],
+                                       &eyes[faces[c / 2]][e][k][1]);
                 }
             }
         }
@@ -416,8 +407,8 @@ static int grow_dense(struct pho_face_list *faces, size_t first)
 }
 
 /* Re-runs the mesh on the faces whose eye line came out tilted in their crop. */
-static int recrop_tilted(struct face_mesh *m, const struct pho_image *img, struct mesh_roi *roi,
-                         size_t n, float (*pts)[2], float *presence, struct pho_err *err)
+static int recrop_tilted(struct face_mesh *m, struct mesh_roi *roi, size_t n, float (*pts)[2],
+                         float *presence, struct pho_err *err)
 {
     size_t *redo = pho_malloc(sizeof(size_t) * n), nredo = 0;
     if (!redo)
@@ -441,7 +432,7 @@ static int recrop_tilted(struct face_mesh *m, const struct pho_image *img, struc
         } else {
             for (size_t j = 0; j < nredo; j++)
                 roi2[j] = roi[redo[j]];
-            rc = run_mesh(m, img, roi2, nredo, pts2, pres2, err);
+            rc = run_mesh(m, roi2, nredo, pts2, pres2, err);
             for (size_t j = 0; j < nredo && rc == 0; j++) {
                 memcpy(pts + redo[j] * MESH_POINTS, pts2 + j * MESH_POINTS,
                        sizeof(*pts) * MESH_POINTS);
@@ -456,43 +447,53 @@ static int recrop_tilted(struct face_mesh *m, const struct pho_image *img, struc
     return rc;
 }
 
-int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
-                   size_t first, const float (*eye_hints)[2][2], struct pho_err *err)
+int face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, size_t njobs,
+                        struct pho_err *err)
 {
-    if (first >= faces->count)
-        return 0;
+    struct face_ref *refs;
+    size_t n, nface = 0;
+    int rc = face__jobs_flatten(&refs, &n, jobs, njobs, err);
+    if (rc || n == 0)
+        return rc;
     double t0 = face__now();
-    size_t n = faces->count - first, nface = 0;
-    const float w = (float)img->width, h = (float)img->height;
-    bool dense = faces->dense_per_face == MESH_POINTS;
     struct mesh_roi *roi = pho_calloc(n, sizeof(*roi));
     float(*pts)[2] = pho_malloc(sizeof(*pts) * MESH_POINTS * n);
     float *presence = pho_malloc(sizeof(float) * n);
     size_t *live = pho_malloc(sizeof(size_t) * n);
     float(*eyes)[2][6][2] = pho_malloc(sizeof(*eyes) * n);
-    int rc = 0;
-    if (!roi || !pts || !presence || !live || !eyes || (dense && grow_dense(faces, first))) {
+    if (!roi || !pts || !presence || !live || !eyes) {
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         goto out;
     }
+    for (size_t j = 0; j < njobs; j++) {
+        if (jobs[j].first < jobs[j].faces->count && jobs[j].faces->dense_per_face == MESH_POINTS &&
+            grow_dense(jobs[j].faces, jobs[j].first)) {
+            rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+            goto out;
+        }
+    }
     for (size_t i = 0; i < n; i++) {
-        const struct pho_face *f = &faces->faces[first + i];
+        const struct face_job *jb = &jobs[refs[i].job];
+        const struct pho_face *f = &jb->faces->faces[refs[i].face];
+        const float w = (float)jb->img->width, h = (float)jb->img->height;
         float x0 = f->box[0] * w, y0 = f->box[1] * h, x1 = f->box[2] * w, y1 = f->box[3] * h;
+        roi[i].img = jb->img;
         roi[i].cx = (x0 + x1) / 2;
         roi[i].cy = (y0 + y1) / 2;
         roi[i].side = PHO_MAX(1.5f * PHO_MAX(x1 - x0, y1 - y0), 1.0f);
-        if (eye_hints)
-            roi[i].angle = atan2f(eye_hints[i][1][1] - eye_hints[i][0][1],
-                                  eye_hints[i][1][0] - eye_hints[i][0][0]);
+        if (jb->eye_hints) {
+            const float(*e)[2] = jb->eye_hints[refs[i].face - jb->first];
+            roi[i].angle = atan2f(e[1][1] - e[0][1], e[1][0] - e[0][0]);
+        }
     }
-    rc = run_mesh(m, img, roi, n, pts, presence, err);
+    rc = run_mesh(m, roi, n, pts, presence, err);
     /* The mesh is far more precise on upright faces: no hints, or poor ones, get a second look. */
     if (rc == 0)
-        rc = recrop_tilted(m, img, roi, n, pts, presence, err);
+        rc = recrop_tilted(m, roi, n, pts, presence, err);
     if (rc)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        PHO_LOG_DEBUG("face", "mesh: face %zu presence %.3f", first + i, (double)presence[i]);
+        PHO_LOG_DEBUG("face", "mesh: face %zu presence %.3f", refs[i].face, (double)presence[i]);
         if (presence[i] < MESH_MIN_PRESENCE)
             continue; /* no face in the crop: its mesh fields stay unknown */
         live[nface++] = i;
@@ -502,17 +503,18 @@ int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_
                 memcpy(eyes[i][e][k], p[m->eye[e][k]], sizeof(eyes[i][e][k]));
     }
     if (m->iris && nface)
-        rc = run_iris(m, img, (const float(*)[2])pts, live, nface, eyes, err);
+        rc = run_iris(m, roi, (const float(*)[2])pts, live, nface, eyes, err);
     if (rc)
         goto out;
-    for (size_t j = 0; j < nface; j++) {
-        size_t i = live[j];
-        struct pho_face *f = &faces->faces[first + i];
+    for (size_t q = 0; q < nface; q++) {
+        size_t i = live[q];
+        struct pho_face_list *faces = jobs[refs[i].job].faces;
+        const float w = (float)roi[i].img->width, h = (float)roi[i].img->height;
         const float(*p)[2] = (const float(*)[2])(pts + i * MESH_POINTS);
         fill_face(m, p, (const float(*)[6][2])eyes[i], m->iris ? IRIS_CLOSED_EAR : MESH_CLOSED_EAR,
-                  w, h, f);
-        if (dense) {
-            float(*d)[2] = faces->dense + (first + i) * MESH_POINTS;
+                  w, h, &faces->faces[refs[i].face]);
+        if (faces->dense_per_face == MESH_POINTS) {
+            float(*d)[2] = faces->dense + refs[i].face * MESH_POINTS;
             for (int k = 0; k < MESH_POINTS; k++) {
                 d[k][0] = p[k][0] / w;
                 d[k][1] = p[k][1] / h;
@@ -520,6 +522,7 @@ int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_
         }
     }
 out:
+    pho_free(refs);
     pho_free(roi);
     pho_free(pts);
     pho_free(presence);
@@ -527,4 +530,11 @@ out:
     pho_free(eyes);
     face__stat_add(m->ctx, FACE_STAGE_LANDMARKS, face__now() - t0);
     return rc;
+}
+
+int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
+                   size_t first, const float (*eye_hints)[2][2], struct pho_err *err)
+{
+    struct face_job jb = { img, faces, first, eye_hints };
+    return face__mesh_run_jobs(m, &jb, 1, err);
 }

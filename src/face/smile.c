@@ -141,47 +141,49 @@ static float geometry_score(float width, float lift)
     return g;
 }
 
-int face__smile_run(struct face_smile *s, const struct pho_image *img, struct pho_face_list *faces,
-                    size_t first, struct pho_err *err)
+int face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
+                         struct pho_err *err)
 {
-    if (first >= faces->count)
-        return 0;
+    struct face_ref *refs;
+    size_t n;
+    int rc = face__jobs_flatten(&refs, &n, jobs, njobs, err);
+    if (rc || n == 0)
+        return rc;
     double t0 = face__now();
-    const float w = (float)img->width, h = (float)img->height;
-    size_t n = faces->count - first, item = face__input_len(&s->in);
+    size_t item = face__input_len(&s->in);
     float *buf = pho_malloc(sizeof(float) * item * PHO_MIN(n, (size_t)SMILE_BATCH));
-    if (!buf)
-        return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
-    bool dense = faces->dense && faces->dense_per_face == MESH_POINTS;
-    int rc = 0;
+    if (!buf) {
+        rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+        goto out;
+    }
     for (size_t b0 = 0; b0 < n && rc == 0; b0 += SMILE_BATCH) {
         size_t nb = PHO_MIN(n - b0, (size_t)SMILE_BATCH);
         for (size_t j = 0; j < nb; j++) {
+            const struct face_job *jb = &jobs[refs[b0 + j].job];
             face_affine m;
-            crop_map(s, &faces->faces[first + b0 + j], w, h, m);
-            face__warp_aa(img, m, s->in.w, s->in.h, &s->in.norm, buf + j * item);
+            crop_map(s, &jb->faces->faces[refs[b0 + j].face], (float)jb->img->width,
+                     (float)jb->img->height, m);
+            face__warp_aa(jb->img, m, s->in.w, s->in.h, &s->in.norm, buf + j * item);
         }
-        struct pho_tensor in = { buf, { (int64_t)nb, s->in.h, s->in.w, s->in.channels }, 4, false };
-        if (s->in.norm.nchw) {
-            in.shape[1] = s->in.channels;
-            in.shape[2] = s->in.h;
-            in.shape[3] = s->in.w;
-        }
-        struct pho_tensor out = { 0 };
-        rc = pho_model_run(s->model, &in, 1, &out, 1, err);
+        struct pho_tensor in = face__input_batch(&s->in, buf, nb);
+        struct pho_tensor o = { 0 };
+        rc = pho_model_run(s->model, &in, 1, &o, 1, err);
         if (rc)
             break;
-        if (pho_tensor_count(&out) != nb * EMOTION_CLASSES) {
+        if (pho_tensor_count(&o) != nb * EMOTION_CLASSES) {
             rc = pho_err_set(err, PHO_EINFER, "face: the emotion model gave the wrong output size");
         } else {
             for (size_t j = 0; j < nb; j++) {
-                size_t i = first + b0 + j;
+                const struct face_job *jb = &jobs[refs[b0 + j].job];
+                const struct pho_face_list *faces = jb->faces;
+                size_t i = refs[b0 + j].face;
                 struct pho_face *f = &faces->faces[i];
-                float p = out.data[j * EMOTION_CLASSES + EMOTION_HAPPY], width, lift;
-                const float(*d)[2] = dense && !isnan(faces->dense[i * MESH_POINTS][0])
-                                             ? (const float(*)[2])(faces->dense + i * MESH_POINTS)
-                                             : NULL;
-                mouth_geometry(f, d, w, h, &width, &lift);
+                float p = o.data[j * EMOTION_CLASSES + EMOTION_HAPPY], width, lift;
+                bool dense = faces->dense && faces->dense_per_face == MESH_POINTS &&
+                             !isnan(faces->dense[i * MESH_POINTS][0]);
+                mouth_geometry(f,
+                               dense ? (const float(*)[2])(faces->dense + i * MESH_POINTS) : NULL,
+                               (float)jb->img->width, (float)jb->img->height, &width, &lift);
                 float g = geometry_score(width, lift);
                 /* The model leads: geometry moves the score by at most a third, so a
                  * wide open mouth (anger, speech) cannot make a smile on its own. */
@@ -190,9 +192,18 @@ int face__smile_run(struct face_smile *s, const struct pho_image *img, struct ph
                               (double)p, (double)width, (double)lift, (double)g);
             }
         }
-        pho_tensor_release(&out);
+        pho_tensor_release(&o);
     }
+out:
     pho_free(buf);
+    pho_free(refs);
     face__stat_add(s->ctx, FACE_STAGE_SMILE, face__now() - t0);
     return rc;
+}
+
+int face__smile_run(struct face_smile *s, const struct pho_image *img, struct pho_face_list *faces,
+                    size_t first, struct pho_err *err)
+{
+    struct face_job jb = { img, faces, first, NULL };
+    return face__smile_run_jobs(s, &jb, 1, err);
 }

@@ -8,8 +8,10 @@
  *   smile.c  smile 0..1: the emotion model on the face plus mouth geometry
  *   embed.c  identity: 5-point similarity alignment to the model's template,
  *            then MobileFaceNet, ArcFace, InceptionResnetV1 or dlib's ResNet
- * All run the faces of one image as one batch, are thread-safe once open,
- * and add their time to the context's stage counters.
+ * Each takes the faces of one or several images (face_job) and runs their
+ * crops through its model in shared batches, so a batch of photos fills a
+ * GPU; results do not depend on how faces are batched. All are thread-safe
+ * once open and add their time to the context's stage counters.
  */
 #ifndef PHO_FACE_STAGES_H
 #define PHO_FACE_STAGES_H
@@ -18,6 +20,26 @@
 
 #include "face/backend.h"
 #include "face/util.h"
+
+/* One image's share of a stage run: faces[first..count) of @img. */
+struct face_job {
+    const struct pho_image *img;
+    struct pho_face_list *faces;
+    size_t first;
+    /* Mesh only: per face from @first, image-left eye then image-right eye, in image
+     * pixels; NULL: level crops. */
+    const float (*eye_hints)[2][2];
+};
+
+/* A face of a job list: jobs[job].faces->faces[face]. */
+struct face_ref {
+    size_t job, face;
+};
+
+/* Every face of @jobs from their @first on, in order, into a malloc'd *out (NULL when none,
+ * *n 0); 0, or PHO_ENOMEM. */
+int face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs, size_t njobs,
+                       struct pho_err *err);
 
 /* ---- FaceMesh (models: face_landmark) ---- */
 
@@ -46,6 +68,9 @@ void face__mesh_close(struct face_mesh *m);
  */
 int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
                    size_t first, const float (*eye_hints)[2][2], struct pho_err *err);
+/* face__mesh_run() over @njobs images, their crops batched together. */
+int face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, size_t njobs,
+                        struct pho_err *err);
 
 /* The closed-eye threshold on each eye's EAR (eye-contour model eyelids; calibrated on the
  * test photos, docs/faces.md). */
@@ -61,6 +86,8 @@ void face__smile_close(struct face_smile *s);
 /* Fills smile for faces[first..count) (uses pts5 to align, and eye/mouth geometry when known). */
 int face__smile_run(struct face_smile *s, const struct pho_image *img, struct pho_face_list *faces,
                     size_t first, struct pho_err *err);
+int face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
+                         struct pho_err *err);
 
 /* ---- Identity embeddings ---- */
 
@@ -74,6 +101,8 @@ void face__embed_close(struct face_embedder *e);
 /* Fills embed / embed_dim for faces[first..count) that have pts5 (others keep embed_dim 0). */
 int face__embed_run(struct face_embedder *e, const struct pho_image *img,
                     struct pho_face_list *faces, size_t first, struct pho_err *err);
+int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
+                         struct pho_err *err);
 
 /* "mobilefacenet-192" etc.; embeddings from different ids never compare. */
 const char *face__embed_id(const struct face_embedder *e);

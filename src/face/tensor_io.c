@@ -257,3 +257,14 @@ void face__warp_aa(const struct pho_image *img, const face_affine m, int out_w, 
     face__warp_sharp(&small, ms, out_w, out_h, norm, dst);
     pho_free(small.pixels);
 }
+
+struct pho_tensor face__input_batch(const struct face_input *in, float *data, size_t n)
+{
+    struct pho_tensor t = { data, { (int64_t)n, in->h, in->w, in->channels }, 4, false };
+    if (in->norm.nchw) {
+        t.shape[1] = in->channels;
+        t.shape[2] = in->h;
+        t.shape[3] = in->w;
+    }
+    return t;
+}

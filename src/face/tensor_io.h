@@ -40,6 +40,9 @@ json_t *face__manifest_entry(const struct face_ctx *ctx, const char *name, json_
 int face__model_input(const struct face_ctx *ctx, const char *name, struct face_input *out,
                       struct pho_err *err);
 
+/* A batch of @n items of input @in at @data, shaped NHWC or NCHW as the model wants. */
+struct pho_tensor face__input_batch(const struct face_input *in, float *data, size_t n);
+
 /* Floats in one input item (w * h * channels). */
 static inline size_t face__input_len(const struct face_input *in)
 {

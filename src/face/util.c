@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "face/stages.h"
 #include "face/util.h"
 
 const float face__arcface_112[5][2] = {
@@ -280,4 +281,27 @@ float face__crop_sharpness(const struct pho_image *img, const float box[4])
     double cnt = (N - 2) * (N - 2);
     double mean = sum / cnt;
     return (float)(sq / cnt - mean * mean);
+}
+
+int face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs, size_t njobs,
+                       struct pho_err *err)
+{
+    size_t total = 0;
+    *out = NULL;
+    *n = 0;
+    for (size_t j = 0; j < njobs; j++)
+        if (jobs[j].first < jobs[j].faces->count)
+            total += jobs[j].faces->count - jobs[j].first;
+    if (total == 0)
+        return 0;
+    struct face_ref *r = pho_malloc(sizeof(*r) * total);
+    if (!r)
+        return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+    size_t i = 0;
+    for (size_t j = 0; j < njobs; j++)
+        for (size_t k = jobs[j].first; k < jobs[j].faces->count; k++)
+            r[i++] = (struct face_ref){ j, k };
+    *out = r;
+    *n = total;
+    return 0;
 }

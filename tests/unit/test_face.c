@@ -181,8 +181,13 @@ static bool same_list(const struct pho_face_list *a, const struct pho_face_list 
         return false;
     for (size_t i = 0; i < a->count; i++) {
         const struct pho_face *x = &a->faces[i], *y = &b->faces[i];
+        /* Bitwise: results must not depend on which photos share a model batch. */
         if (memcmp(x->box, y->box, sizeof(x->box)) || x->eyes_closed != y->eyes_closed ||
-            x->embed_dim != y->embed_dim ||
+            memcmp(x->pts5, y->pts5, sizeof(x->pts5)) ||
+            memcmp(x->eye_l, y->eye_l, sizeof(x->eye_l)) ||
+            memcmp(x->eye_r, y->eye_r, sizeof(x->eye_r)) ||
+            memcmp(&x->ear_l, &y->ear_l, sizeof(x->ear_l)) ||
+            memcmp(&x->ear_r, &y->ear_r, sizeof(x->ear_r)) || x->embed_dim != y->embed_dim ||
             memcmp(x->embed, y->embed, sizeof(float) * x->embed_dim) ||
             !(x->sharpness == y->sharpness) || !(x->smile == y->smile || isnan(x->smile)))
             return false;
@@ -243,6 +248,46 @@ static void test_batch_equals_single(void **state)
     pho_face_list_release(NULL);
     pho_face_engine_close(fe);
     pho_face_engine_close(NULL);
+}
+
+/*
+ * Each face's eyelid points lie in its own box. The crowd photo has detections the mesh finds
+ * no face in ahead of real ones, which once shifted eyelids onto the wrong faces.
+ */
+static void test_eyes_in_their_box(void **state)
+{
+    (void)state;
+    struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
+    fo.models_dir = models_dir;
+    fo.encode = false;
+    struct pho_face_engine *fe = ft_engine(&fo);
+    struct pho_face_list fl;
+    ft_analyze_photo(fe, "faces/groups/crowd_phillies.jpg", 0, false, &fl);
+    size_t with_eyes = 0, without = 0;
+    for (size_t i = 0; i < fl.count; i++) {
+        const struct pho_face *f = &fl.faces[i];
+        if (!f->has_eyes) {
+            without++;
+            continue;
+        }
+        with_eyes++;
+        /* A quarter of the box's size of slack: boxes are tight on some faces. */
+        float mx = (f->box[2] - f->box[0]) / 4, my = (f->box[3] - f->box[1]) / 4;
+        for (int k = 0; k < 6; k++) {
+            const float *pt[2] = { f->eye_l[k], f->eye_r[k] };
+            for (int e = 0; e < 2; e++) {
+                if (pt[e][0] < f->box[0] - mx || pt[e][0] > f->box[2] + mx ||
+                    pt[e][1] < f->box[1] - my || pt[e][1] > f->box[3] + my)
+                    fail_msg("face %zu: eye point %.3f,%.3f outside its box %.3f,%.3f-%.3f,%.3f", i,
+                             (double)pt[e][0], (double)pt[e][1], (double)f->box[0],
+                             (double)f->box[1], (double)f->box[2], (double)f->box[3]);
+            }
+        }
+    }
+    /* The case this guards: faces without eyes among faces with them. */
+    assert_true(with_eyes >= 5 && without >= 1);
+    pho_face_list_release(&fl);
+    pho_face_engine_close(fe);
 }
 
 /* A blurred copy of a portrait has a visibly less sharp face. */
@@ -396,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_auto_picks_mediapipe),
         cmocka_unit_test(test_auto_fallback_and_failure),
         cmocka_unit_test(test_batch_equals_single),
+        cmocka_unit_test(test_eyes_in_their_box),
         cmocka_unit_test(test_face_sharpness_ranks_blur),
         cmocka_unit_test(test_dense_landmarks),
         cmocka_unit_test(test_require_caps),
