@@ -314,16 +314,57 @@ out:
 /* Face working decode: JPEG DCT scaling to a long side of 1600..3199, no resample. */
 #define FACE_SIZE 1600
 
-struct face_chunk {
+/*
+ * One pipeline runs over every photo to analyse, so decoders and the model never wait for
+ * a restart. Results reach the catalog in transactions of commit_every photos as they
+ * finish: a kill loses at most that many.
+ */
+struct face_work {
     struct run *run;
     struct pho_face_engine *fe;
     const size_t *todo;
+    const char *config;
+    pthread_mutex_t lock; /* guards the fields below and the catalog */
+    size_t *pending;      /* photos analysed, not yet committed */
+    size_t npending, commit_every;
+    int rc; /* the first catalog failure; no writes after it */
+    struct pho_err err;
 };
+
+/* Writes the pending photos' faces in one transaction (caller holds the lock). */
+static void face_commit_pending(struct face_work *c)
+{
+    struct pho_organize_result *r = c->run->r;
+    if (c->rc == 0 && c->npending > 0 && (c->rc = pho_catalog_begin(c->run->cat, &c->err)) == 0) {
+        for (size_t k = 0; c->rc == 0 && k < c->npending; k++) {
+            const struct pho_photo *p = &r->photos[c->pending[k]];
+            c->rc = pho_catalog_faces_put(c->run->cat, p->rel, p->size, p->mtime_ns, c->config,
+                                          &r->faces[c->pending[k]], &c->err);
+        }
+        if (c->rc == 0)
+            c->rc = pho_catalog_commit(c->run->cat, &c->err);
+    }
+    c->npending = 0;
+}
+
+/* Queues a batch's analysed photos for the catalog, committing once enough are waiting. */
+static void face_cache(struct face_work *c, const size_t *idx, size_t n)
+{
+    if (!c->run->cat)
+        return;
+    pthread_mutex_lock(&c->lock);
+    for (size_t k = 0; k < n; k++)
+        if (c->run->r->faces[c->todo[idx[k]]].image_w)
+            c->pending[c->npending++] = c->todo[idx[k]];
+    if (c->npending >= c->commit_every)
+        face_commit_pending(c);
+    pthread_mutex_unlock(&c->lock);
+}
 
 /* Pipeline stage 1: the face working decode of one photo. */
 static int face_decode(void *ud, size_t i, struct pho_image **out)
 {
-    struct face_chunk *c = ud;
+    struct face_work *c = ud;
     const struct pho_photo *p = &c->run->r->photos[c->todo[i]];
     struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
     io.max_size = FACE_SIZE;
@@ -342,7 +383,7 @@ static int face_decode(void *ud, size_t i, struct pho_image **out)
 /* Pipeline stage 2: one batch of photos through the face engine. */
 static void face_infer(void *ud, const size_t *idx, struct pho_image *const *imgs, size_t n)
 {
-    struct face_chunk *c = ud;
+    struct face_work *c = ud;
     struct pho_organize_result *r = c->run->r;
     struct pho_face_list outs[PIPE_MAX_BATCH];
     struct pho_err err = PHO_ERR_INIT;
@@ -358,6 +399,7 @@ static void face_infer(void *ud, const size_t *idx, struct pho_image *const *img
                         r->photos[c->todo[idx[k]]].path, err.msg);
         }
     }
+    face_cache(c, idx, n);
     for (size_t k = 0; k < n; k++)
         step_done(c->run, 1, r->photos[c->todo[idx[k]]].rel);
 }
@@ -454,34 +496,28 @@ static int analyse_faces(struct run *run, struct pho_err *err)
     };
     po.queue_cap = po.batch * 2 + po.decoders;
     r->face_batch_size = po.batch;
-    /* Chunks bound what a kill loses; each is one catalog transaction. */
-    size_t chunk = PHO_MAX((size_t)64, po.batch * 4);
-    for (size_t first = 0; rc == 0 && first < ntodo; first += chunk) {
-        if (cancelled(run)) {
-            rc = PHO_EINTR;
-            break;
-        }
-        struct face_chunk c = { run, fe, todo + first };
-        size_t n = PHO_MIN(chunk, ntodo - first);
-        struct pipe_stats ps;
-        pho_out__pipe_run(n, &po, face_decode, face_infer, &c, &ps);
-        r->t_face_decode += ps.decode;
-        r->t_face_wait += ps.wait;
-        r->t_face_infer += ps.infer;
-        r->face_batches += ps.batches;
-        if (run->cat && (rc = pho_catalog_begin(run->cat, err)) == 0) {
-            for (size_t k = 0; rc == 0 && k < n; k++) {
-                const struct pho_photo *p = &r->photos[todo[first + k]];
-                const struct pho_face_list *fl = &r->faces[todo[first + k]];
-                if (fl->image_w)
-                    rc = pho_catalog_faces_put(run->cat, p->rel, p->size, p->mtime_ns, config, fl,
-                                               err);
-            }
-            if (rc == 0)
-                rc = pho_catalog_commit(run->cat, err);
-        }
-        for (size_t k = 0; k < n; k++)
-            r->faces_analysed += r->faces[todo[first + k]].image_w != 0;
+    struct face_work c = { .run = run, .fe = fe, .todo = todo, .config = config };
+    c.commit_every = PHO_MAX((size_t)64, po.batch * 4);
+    c.pending = pho_malloc(sizeof(*c.pending) * (c.commit_every + PIPE_MAX_BATCH));
+    if (!c.pending) {
+        rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+        goto out;
+    }
+    pthread_mutex_init(&c.lock, NULL);
+    struct pipe_stats ps;
+    pho_out__pipe_run(ntodo, &po, face_decode, face_infer, &c, &ps);
+    face_commit_pending(&c); /* no worker is left: no lock needed */
+    pthread_mutex_destroy(&c.lock);
+    pho_free(c.pending);
+    r->t_face_decode = ps.decode;
+    r->t_face_wait = ps.wait;
+    r->t_face_infer = ps.infer;
+    r->face_batches = ps.batches;
+    for (size_t k = 0; k < ntodo; k++)
+        r->faces_analysed += r->faces[todo[k]].image_w != 0;
+    if (c.rc) {
+        rc = c.rc;
+        *err = c.err;
     }
     if (rc == 0 && cancelled(run))
         rc = PHO_EINTR;
