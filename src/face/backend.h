@@ -49,10 +49,9 @@ struct pho_face_backend {
     int (*analyze_batch)(void *priv, const struct pho_image *const *imgs, size_t n,
                          struct pho_face_list *outs, struct pho_err *err);
     void (*close)(void *priv);
-    /* Embedding space, metric and calibrated same-person distance (after open). */
-    const char *(*embed_model)(const void *priv);
-    enum pho_face_metric (*metric)(const void *priv);
-    float (*same_person)(const void *priv);
+    /* Optional: the identity embedder (after open; NULL when not encoding), whose model,
+     * metric and calibrated same-person distance the engine reports. */
+    const struct face_embedder *(*embedder)(const void *priv);
 };
 
 extern const struct pho_face_backend pho_face_backend_mediapipe;

@@ -388,22 +388,9 @@ out:
     return rc;
 }
 
-static const char *embed_model(const void *priv)
+static const struct face_embedder *embedder(const void *priv)
 {
-    const struct fr *b = priv;
-    return b->embed ? face__embed_id(b->embed) : "";
-}
-
-static enum pho_face_metric metric(const void *priv)
-{
-    const struct fr *b = priv;
-    return b->embed ? face__embed_metric(b->embed) : PHO_FACE_METRIC_NONE;
-}
-
-static float same_person(const void *priv)
-{
-    const struct fr *b = priv;
-    return b->embed ? face__embed_same_person(b->embed) : NAN;
+    return ((const struct fr *)priv)->embed;
 }
 
 const struct pho_face_backend pho_face_backend_face_recognition = {
@@ -421,7 +408,5 @@ const struct pho_face_backend pho_face_backend_face_recognition = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
-    .embed_model = embed_model,
-    .metric = metric,
-    .same_person = same_person,
+    .embedder = embedder,
 };

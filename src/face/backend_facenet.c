@@ -758,22 +758,9 @@ done:
     return rc;
 }
 
-static const char *embed_model(const void *priv)
+static const struct face_embedder *embedder(const void *priv)
 {
-    const struct facenet *fn = priv;
-    return fn->embed ? face__embed_id(fn->embed) : "";
-}
-
-static enum pho_face_metric metric(const void *priv)
-{
-    const struct facenet *fn = priv;
-    return fn->embed ? face__embed_metric(fn->embed) : PHO_FACE_METRIC_NONE;
-}
-
-static float same_person(const void *priv)
-{
-    const struct facenet *fn = priv;
-    return fn->embed ? face__embed_same_person(fn->embed) : NAN;
+    return ((const struct facenet *)priv)->embed;
 }
 
 const struct pho_face_backend pho_face_backend_facenet = {
@@ -793,7 +780,5 @@ const struct pho_face_backend pho_face_backend_facenet = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
-    .embed_model = embed_model,
-    .metric = metric,
-    .same_person = same_person,
+    .embedder = embedder,
 };

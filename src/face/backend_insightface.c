@@ -359,22 +359,9 @@ out:
     return rc;
 }
 
-static const char *embed_model(const void *priv)
+static const struct face_embedder *embedder(const void *priv)
 {
-    const struct insight *p = priv;
-    return p->embed ? face__embed_id(p->embed) : "";
-}
-
-static enum pho_face_metric metric(const void *priv)
-{
-    const struct insight *p = priv;
-    return p->embed ? face__embed_metric(p->embed) : PHO_FACE_METRIC_NONE;
-}
-
-static float same_person(const void *priv)
-{
-    const struct insight *p = priv;
-    return p->embed ? face__embed_same_person(p->embed) : NAN;
+    return ((const struct insight *)priv)->embed;
 }
 
 const struct pho_face_backend pho_face_backend_insightface = {
@@ -393,7 +380,5 @@ const struct pho_face_backend pho_face_backend_insightface = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
-    .embed_model = embed_model,
-    .metric = metric,
-    .same_person = same_person,
+    .embedder = embedder,
 };

@@ -394,22 +394,9 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     return analyze_batch(priv, &img, 1, out, err);
 }
 
-static const char *embed_model(const void *priv)
+static const struct face_embedder *embedder(const void *priv)
 {
-    const struct mp *b = priv;
-    return b->embed ? face__embed_id(b->embed) : "";
-}
-
-static enum pho_face_metric metric(const void *priv)
-{
-    const struct mp *b = priv;
-    return b->embed ? face__embed_metric(b->embed) : PHO_FACE_METRIC_NONE;
-}
-
-static float same_person(const void *priv)
-{
-    const struct mp *b = priv;
-    return b->embed ? face__embed_same_person(b->embed) : NAN;
+    return ((const struct mp *)priv)->embed;
 }
 
 const struct pho_face_backend pho_face_backend_mediapipe = {
@@ -427,7 +414,5 @@ const struct pho_face_backend pho_face_backend_mediapipe = {
     .analyze = analyze,
     .analyze_batch = analyze_batch,
     .close = close_backend,
-    .embed_model = embed_model,
-    .metric = metric,
-    .same_person = same_person,
+    .embedder = embedder,
 };

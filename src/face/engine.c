@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "face/backend.h"
+#include "face/stages.h"
 #include "face/util.h"
 
 /* Array order = the order `backends` lists them; auto picks from its own lists below. */
@@ -329,14 +330,19 @@ static const char *cap_words(unsigned caps)
     return "do that";
 }
 
+/* The backend's identity embedder, or NULL when it has none or does not encode. */
+static const struct face_embedder *embedder_of(const struct pho_face_engine *fe)
+{
+    return fe->be->embedder ? fe->be->embedder(fe->priv) : NULL;
+}
+
 int pho_face_engine_require(const struct pho_face_engine *fe, unsigned caps, const char *purpose,
                             struct pho_err *err)
 {
     unsigned have = fe->be->p.caps;
-    if (caps & PHO_FACE_CAP_ENCODE && !fe->be->embed_model)
+    if (!embedder_of(fe))
         have &= ~(unsigned)PHO_FACE_CAP_ENCODE;
-    if ((have & caps) == caps &&
-        (!(caps & PHO_FACE_CAP_ENCODE) || pho_face_engine_metric(fe) != PHO_FACE_METRIC_NONE))
+    if ((have & caps) == caps)
         return 0;
     /* Name the backends that could, installed ones first. */
     char can[160] = "";
@@ -368,17 +374,20 @@ const char *pho_face_engine_device(const struct pho_face_engine *fe)
 
 const char *pho_face_engine_embed_model(const struct pho_face_engine *fe)
 {
-    return fe->be->embed_model ? fe->be->embed_model(fe->priv) : "";
+    const struct face_embedder *e = embedder_of(fe);
+    return e ? face__embed_id(e) : "";
 }
 
 enum pho_face_metric pho_face_engine_metric(const struct pho_face_engine *fe)
 {
-    return fe->be->metric ? fe->be->metric(fe->priv) : PHO_FACE_METRIC_NONE;
+    const struct face_embedder *e = embedder_of(fe);
+    return e ? face__embed_metric(e) : PHO_FACE_METRIC_NONE;
 }
 
 float pho_face_engine_same_person(const struct pho_face_engine *fe)
 {
-    return fe->be->same_person ? fe->be->same_person(fe->priv) : NAN;
+    const struct face_embedder *e = embedder_of(fe);
+    return e ? face__embed_same_person(e) : NAN;
 }
 
 /* What every backend's output gets from the engine: sharpness, counters. */
