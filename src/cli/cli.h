@@ -28,6 +28,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) PHO_PRINTF(2, 3);
 bool cli_parse_uint(const char *opt, const char *s, unsigned long long max,
                     unsigned long long *out);
 
+/* --gpu-device N: sets *device and turns the GPU on; false (and a message) when invalid. */
+bool cli_parse_gpu_device(const char *s, bool *gpu, int *device);
+
 /* "1/250", "0.5", "2" for an exposure time in seconds. */
 void cli_format_exposure(char *buf, size_t size, double seconds);
 

@@ -64,7 +64,6 @@ int cmd_backends(int argc, char **argv)
     };
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
     bool json = false;
-    unsigned long long v;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "jh", longopts, NULL)) != -1) {
@@ -76,10 +75,8 @@ int cmd_backends(int argc, char **argv)
             fo.gpu = true;
             break;
         case OPT_GPU_DEVICE:
-            if (!cli_parse_uint("--gpu-device", optarg, 64, &v))
+            if (!cli_parse_gpu_device(optarg, &fo.gpu, &fo.gpu_device))
                 return EXIT_USAGE;
-            fo.gpu = true;
-            fo.gpu_device = (int)v;
             break;
         case 'j':
             json = true;

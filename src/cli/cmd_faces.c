@@ -99,7 +99,7 @@ int cmd_faces(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
-    unsigned long long v, size = 1600;
+    unsigned long long size = 1600;
     bool json = false, identity = false;
     int c;
     optind = 1;
@@ -124,10 +124,8 @@ int cmd_faces(int argc, char **argv)
             fo.gpu = true;
             break;
         case OPT_GPU_DEVICE:
-            if (!cli_parse_uint("--gpu-device", optarg, 64, &v))
+            if (!cli_parse_gpu_device(optarg, &fo.gpu, &fo.gpu_device))
                 return EXIT_USAGE;
-            fo.gpu = true;
-            fo.gpu_device = (int)v;
             break;
         case OPT_IDENTITY:
             identity = true;

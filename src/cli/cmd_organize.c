@@ -465,10 +465,8 @@ int cmd_organize(int argc, char **argv)
             set |= SET_GPU;
             break;
         case OPT_GPU_DEVICE:
-            if (!cli_parse_uint("--gpu-device", optarg, 64, &v))
+            if (!cli_parse_gpu_device(optarg, &o.gpu, &o.gpu_device))
                 return EXIT_USAGE;
-            o.gpu_device = (int)v;
-            o.gpu = true;
             set |= SET_GPU;
             break;
         case OPT_BATCH:

@@ -109,6 +109,16 @@ bool cli_parse_uint(const char *opt, const char *s, unsigned long long max, unsi
     return true;
 }
 
+bool cli_parse_gpu_device(const char *s, bool *gpu, int *device)
+{
+    unsigned long long v;
+    if (!cli_parse_uint("--gpu-device", s, 64, &v))
+        return false;
+    *gpu = true;
+    *device = (int)v;
+    return true;
+}
+
 void cli_format_exposure(char *buf, size_t size, double t)
 {
     if (t > 0 && t < 0.5) {

@@ -152,18 +152,6 @@ float face__embed_same_person(const struct face_embedder *e)
     return e->spec->same_person;
 }
 
-/* The map from image pixel centres onto the template (false when the points are degenerate). */
-static bool align(const struct face_embedder *e, const struct pho_face *f, float w, float h,
-                  face_affine m)
-{
-    float src[5][2];
-    for (int k = 0; k < 5; k++) {
-        src[k][0] = f->pts5[k][0] * w - 0.5f;
-        src[k][1] = f->pts5[k][1] * h - 0.5f;
-    }
-    return face__similarity((const float(*)[2])src, (const float(*)[2])e->tmpl, 5, m);
-}
-
 int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
                          struct pho_err *err)
 {
@@ -193,7 +181,8 @@ int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, s
             const struct face_job *jb = &jobs[refs[b0 + j].job];
             struct pho_face *f = &jb->faces->faces[refs[b0 + j].face];
             face_affine m;
-            if (!align(e, f, (float)jb->img->width, (float)jb->img->height, m))
+            if (!face__align5(f, (float)jb->img->width, (float)jb->img->height,
+                              (const float(*)[2])e->tmpl, m))
                 continue;
             face__warp_aa(jb->img, m, e->in.w, e->in.h, &e->in.norm, buf + used * item);
             which[used++] = f;

@@ -80,15 +80,8 @@ void face__smile_close(struct face_smile *s)
 static void crop_map(const struct face_smile *s, const struct pho_face *f, float w, float h,
                      face_affine m)
 {
-    if (f->has_pts5) {
-        float src[5][2];
-        for (int k = 0; k < 5; k++) {
-            src[k][0] = f->pts5[k][0] * w - 0.5f;
-            src[k][1] = f->pts5[k][1] * h - 0.5f;
-        }
-        if (face__similarity((const float(*)[2])src, (const float(*)[2])s->tmpl, 5, m))
-            return;
-    }
+    if (f->has_pts5 && face__align5(f, w, h, (const float(*)[2])s->tmpl, m))
+        return;
     float x0 = f->box[0] * w, y0 = f->box[1] * h,
           side = PHO_MAX((f->box[2] - f->box[0]) * w, (f->box[3] - f->box[1]) * h);
     float cx = x0 + (f->box[2] - f->box[0]) * w / 2, cy = y0 + (f->box[3] - f->box[1]) * h / 2;

@@ -53,6 +53,17 @@ bool face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, fa
     return true;
 }
 
+bool face__align5(const struct pho_face *f, float w, float h, const float (*tmpl)[2],
+                  face_affine out)
+{
+    float src[5][2];
+    for (int k = 0; k < 5; k++) {
+        src[k][0] = f->pts5[k][0] * w - 0.5f;
+        src[k][1] = f->pts5[k][1] * h - 0.5f;
+    }
+    return face__similarity((const float(*)[2])src, tmpl, 5, out);
+}
+
 bool face__affine_invert(const face_affine m, face_affine out)
 {
     double det = (double)m[0][0] * m[1][1] - (double)m[0][1] * m[1][0];

@@ -27,6 +27,11 @@ extern const float face__arcface_112[5][2];
  */
 bool face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, face_affine out);
 
+/* The similarity from the pixel centres of @f's five points (normalised, in a @w x @h image)
+ * onto @tmpl (tensor pixel centres); false when the points are degenerate. */
+bool face__align5(const struct pho_face *f, float w, float h, const float (*tmpl)[2],
+                  face_affine out);
+
 /* Inverse of an invertible affine map; false when singular. */
 bool face__affine_invert(const face_affine m, face_affine out);
 

@@ -917,6 +917,19 @@ static int collect(struct run *run, const struct pho_scan_list *list, const char
     return 0;
 }
 
+#define SAVED_MSG "organize: interrupted; what was analysed is saved, run again to continue"
+
+/* Ctrl-C (PHO_EINTR) marks the result interrupted and says, in @msg, what a re-run does. */
+static int interrupted(struct pho_organize_result *out, int rc, const char *msg,
+                       struct pho_err *err)
+{
+    if (rc == PHO_EINTR) {
+        out->interrupted = true;
+        pho_err_set(err, rc, "%s", msg);
+    }
+    return rc;
+}
+
 int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_opts *opts,
                      struct pho_err *err)
 {
@@ -1007,11 +1020,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     for (size_t i = 0; i < out->nphotos; i++)
         out->failed += out->photos[i].error != 0;
     out->t_analyse = now() - t;
-    if (rc == PHO_EINTR) {
-        out->interrupted = true;
-        pho_err_set(err, rc,
-                    "organize: interrupted; what was analysed is saved, run again to continue");
-    }
+    rc = interrupted(out, rc, SAVED_MSG, err);
     if (rc)
         goto out;
 
@@ -1027,11 +1036,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     t = now();
     rc = analyse_faces(&run, err);
     out->t_faces = now() - t;
-    if (rc == PHO_EINTR) {
-        out->interrupted = true;
-        pho_err_set(err, rc,
-                    "organize: interrupted; what was analysed is saved, run again to continue");
-    }
+    rc = interrupted(out, rc, SAVED_MSG, err);
     if (rc)
         goto out;
     for (size_t g = 0; g < out->ngroups; g++)
@@ -1041,10 +1046,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         t = now();
         rc = write_all(&run, err);
         out->t_write = now() - t;
-        if (rc == PHO_EINTR) {
-            out->interrupted = true;
-            pho_err_set(err, rc, "organize: interrupted while writing; run again to finish");
-        }
+        rc = interrupted(out, rc, "organize: interrupted while writing; run again to finish", err);
         if (rc)
             goto out;
         stage_begin(&run, PHO_STAGE_REPORT, 0);
