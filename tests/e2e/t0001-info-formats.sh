@@ -4,30 +4,32 @@
 . "$(dirname "$0")/lib.sh"
 need_testdata
 
-"$BIN" info --json --no-decode "$TD" >"$TMP/all.json" 2>"$TMP/all.err"
-check "info --json over the whole test set produces valid JSON" jq -e 'type == "array"' "$TMP/all.json"
-is "one JSON entry per picture" "$(jq length "$TMP/all.json")" 123
+# The labelled photos, scanned as a folder (a copy: other sets live beside them).
+labelled_tree "$TMP/set"
+"$BIN" info --json --no-decode "$TMP/set" >"$TMP/all.json" 2>"$TMP/all.err"
+check "info --json over the labelled photos produces valid JSON" jq -e 'type == "array"' "$TMP/all.json"
+is "one JSON entry per labelled picture" "$(jq length "$TMP/all.json")" "$(labelled_count)"
 
 while IFS=, read -r file faces persons eyes smile dup orient fmt; do
     fmt=${fmt%$'\r'}
     [ "$file" = file ] && continue
     case "$file" in corrupt/*) continue ;; esac
     [ -n "$fmt" ] || continue
-    got=$(jq -r --arg p "$TD/$file" '.[] | select(.path == $p) | .format' "$TMP/all.json")
+    got=$(jq -r --arg p "$TMP/set/$file" '.[] | select(.path == $p) | .format' "$TMP/all.json")
     is "$file is $fmt" "$got" "$fmt"
 done <"$TD/labels.csv"
 
 is "the JPEG named .png is a JPEG" \
-    "$(jq -r --arg p "$TD/formats/png/this-is-a-jpeg.png" '.[] | select(.path == $p) | .format' "$TMP/all.json")" JPEG
+    "$(jq -r --arg p "$TMP/set/formats/png/this-is-a-jpeg.png" '.[] | select(.path == $p) | .format' "$TMP/all.json")" JPEG
 is "the text file named .jpg is not an image" \
-    "$(jq -r --arg p "$TD/corrupt/not_an_image.jpg" '.[] | select(.path == $p) | .code' "$TMP/all.json")" EUNSUPPORTED
+    "$(jq -r --arg p "$TMP/set/corrupt/not_an_image.jpg" '.[] | select(.path == $p) | .code' "$TMP/all.json")" EUNSUPPORTED
 
 # Upright sizes follow the orientation tag.
 for n in 1 2 3 4 5 6 7 8; do
     is "landscape_$n is landscape once upright" \
-        "$(jq -r --arg p "$TD/orientation/landscape_$n.jpg" '.[] | select(.path == $p) | (.upright_width > .upright_height)' "$TMP/all.json")" true
+        "$(jq -r --arg p "$TMP/set/orientation/landscape_$n.jpg" '.[] | select(.path == $p) | (.upright_width > .upright_height)' "$TMP/all.json")" true
     is "portrait_$n is portrait once upright" \
-        "$(jq -r --arg p "$TD/orientation/portrait_$n.jpg" '.[] | select(.path == $p) | (.upright_width < .upright_height)' "$TMP/all.json")" true
+        "$(jq -r --arg p "$TMP/set/orientation/portrait_$n.jpg" '.[] | select(.path == $p) | (.upright_width < .upright_height)' "$TMP/all.json")" true
 done
 
 # HEIC and DNG report (and decode to) their real dimensions.

@@ -31,6 +31,85 @@ const char *td(const char *rel)
     return b;
 }
 
+enum { T_DEFER_MAX = 256 };
+static struct {
+    void (*fn)(void *);
+    void *ptr;
+} t_deferred[T_DEFER_MAX];
+static size_t t_ndeferred;
+
+void *t_defer(void (*fn)(void *), void *ptr)
+{
+    if (t_ndeferred == T_DEFER_MAX)
+        abort(); /* a test that defers this much is wrong */
+    t_deferred[t_ndeferred].fn = fn;
+    t_deferred[t_ndeferred].ptr = ptr;
+    t_ndeferred++;
+    return ptr;
+}
+
+int t_cleanup(void **state)
+{
+    (void)state;
+    while (t_ndeferred > 0) {
+        t_ndeferred--;
+        t_deferred[t_ndeferred].fn(t_deferred[t_ndeferred].ptr);
+    }
+    return 0;
+}
+
+int t_exit_status(int failed)
+{
+    if (failed) {
+        fflush(stdout);
+        fflush(stderr);
+        _exit(1);
+    }
+    return 0;
+}
+
+static void free_strv(void *p)
+{
+    char **v = p;
+    for (size_t i = 0; v && v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+const char *const *labelled_files(size_t *count)
+{
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    size_t len = 0;
+    char *text = (char *)read_file(td("labels.csv"), &len);
+    if (!text)
+        fail_msg("cannot read %s", td("labels.csv"));
+    t_defer(free, text);
+    char *save = NULL;
+    bool header = true;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        line[strcspn(line, ",\r")] = '\0';
+        if (header || !*line) {
+            header = false;
+            continue;
+        }
+        if (n + 2 > cap) {
+            cap = cap ? cap * 2 : 128;
+            char **nv = realloc(v, cap * sizeof(*v));
+            if (!nv)
+                abort();
+            v = nv;
+        }
+        v[n++] = strdup(line);
+        v[n] = NULL;
+    }
+    if (!v)
+        fail_msg("labels.csv lists no file");
+    t_defer(free_strv, v);
+    *count = n;
+    return (const char *const *)v;
+}
+
 char *make_tempdir(void)
 {
     const char *tmp = getenv("TMPDIR");

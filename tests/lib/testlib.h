@@ -16,6 +16,28 @@
 const char *td(const char *rel);
 bool td_available(void);
 
+/* The labelled photos: the relative paths listed in labels.csv (the first
+ * column), in file order. Tests assert on these, never on totals of the whole
+ * test-data tree, which grows as new sets arrive beside them. Skips the test
+ * when the test photos are absent; the list is freed by t_cleanup. */
+const char *const *labelled_files(size_t *count);
+
+/* Cleanup that survives a failed assertion: a failing cmocka assertion jumps
+ * out of the test, past its frees, and LeakSanitizer would then report the
+ * failure a second time as leaks. t_defer registers fn(ptr) to run at the
+ * test's teardown (last registered runs first); tests declared with T_TEST
+ * get that teardown. Returns ptr. */
+void *t_defer(void (*fn)(void *), void *ptr);
+int t_cleanup(void **state);
+#define T_TEST(f) cmocka_unit_test_teardown(f, t_cleanup)
+/* Every test binary's main returns through this: when a test failed, the
+ * process ends here without LeakSanitizer's exit-time report, which would
+ * only list what the failed test's jump skipped (the failure is already
+ * reported and the status is non-zero). Passing runs are leak-checked in full. */
+int t_exit_status(int failed);
+#define T_RUN_GROUP(tests, setup, teardown) \
+    t_exit_status(cmocka_run_group_tests(tests, setup, teardown))
+
 /* Fresh empty folder under $TMPDIR; remove with rm_rf(). Caller frees the string. */
 char *make_tempdir(void);
 void rm_rf(const char *path);

@@ -1362,5 +1362,5 @@ int main(void)
         T(test_volume),
     };
 #undef T
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

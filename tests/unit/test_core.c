@@ -150,5 +150,5 @@ int main(void)
         cmocka_unit_test(test_strlcpy),
         cmocka_unit_test(test_parallel_for_visits_each_index_once),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

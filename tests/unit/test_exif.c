@@ -404,5 +404,5 @@ int main(void)
         cmocka_unit_test(test_real_cameras),
         cmocka_unit_test(test_real_odd_cases),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

@@ -447,5 +447,5 @@ int main(void)
         cmocka_unit_test(test_require_caps),
         cmocka_unit_test(test_distance),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

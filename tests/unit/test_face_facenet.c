@@ -788,5 +788,5 @@ int main(void)
         cmocka_unit_test(test_deterministic_and_thread_safe),
         cmocka_unit_test(test_out_of_memory),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

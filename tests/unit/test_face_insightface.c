@@ -847,5 +847,5 @@ int main(void)
         cmocka_unit_test(test_probe_messages),
         cmocka_unit_test(test_pack_fallback),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

@@ -787,5 +787,5 @@ int main(void)
         cmocka_unit_test(test_orientation),
         cmocka_unit_test(test_two_threads_identical),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

@@ -745,5 +745,5 @@ int main(void)
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_threads),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

@@ -430,5 +430,5 @@ int main(void)
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_probe_messages),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

@@ -991,5 +991,5 @@ int main(void)
         cmocka_unit_test(test_mih_exact),
         cmocka_unit_test(test_testdata_precision_recall),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

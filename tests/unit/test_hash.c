@@ -494,5 +494,5 @@ int main(void)
         cmocka_unit_test(test_near_duplicates),
         cmocka_unit_test(test_shrink_on_load_effect),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

@@ -419,5 +419,5 @@ int main(void)
         cmocka_unit_test(test_truncated_buffers_never_crash),
         cmocka_unit_test(test_image_new),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

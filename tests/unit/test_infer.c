@@ -286,5 +286,5 @@ int main(void)
         cmocka_unit_test(test_user_supplied_contracts),
         cmocka_unit_test(test_gpu_request_falls_back_loudly),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return T_RUN_GROUP(tests, setup, teardown);
 }

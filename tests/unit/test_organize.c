@@ -294,5 +294,5 @@ int main(void)
         cmocka_unit_test(test_best_smile_then_quality_then_time),
         cmocka_unit_test(test_best_without_faces),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }

@@ -906,5 +906,5 @@ int main(void)
         cmocka_unit_test(test_score_spoiled_copies),
         cmocka_unit_test(test_threads_share_model),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return T_RUN_GROUP(tests, NULL, NULL);
 }
