@@ -25,7 +25,13 @@ for target in "$BUILD"/fuzz/fuzz_*; do
     name=$(basename "$target")
     corpus="$BUILD/corpus-$name"
     mkdir -p "$corpus"
-    [ -d "$TD" ] && find "$TD" -type f -size -200k -exec cp -n {} "$corpus/" \;
+    # Seeds: what each reader reads in real use.
+    case $name in
+    fuzz_probe) [ -d "$TD" ] && find "$TD" -type f -size -200k -exec cp -n {} "$corpus/" \; ;;
+    fuzz_brisque_yaml) cp -n /usr/share/opencv4/quality/*.yml "$corpus/" 2>/dev/null ;;
+    fuzz_manifest) cp -n "$ROOT/models/manifest.json" "$corpus/" ;;
+    fuzz_faces_blob) printf '\0\0' >"$corpus/no-faces" ;;
+    esac
     [ -d "$ROOT/fuzz/corpus" ] && cp -rn "$ROOT/fuzz/corpus/." "$corpus/" 2>/dev/null
     echo "fuzz smoke: $name for ${SECONDS_EACH}s over $(ls "$corpus" | wc -l) seeds"
     if ! ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \

@@ -113,7 +113,12 @@ check_owners() {
 }
 
 # ---- libraries of the build ---------------------------------------------------
-mapfile -t MESON < <(git ls-files '*meson.build' 2>/dev/null || find . -name meson.build -not -path './build*')
+# The source tree's own files (no git needed: a fresh machine may have none).
+src_files() { # src_files NAME-PATTERN
+    find . \( -path './build*' -o -path './.deps' -o -path './.cache' -o -path './.git' \) -prune -o \
+        -type f -name "$1" -print | sed 's|^\./||' | sort
+}
+mapfile -t MESON < <(src_files meson.build)
 mapfile -t DEPS < <(grep -ohE "dependency\('[^']+'" "${MESON[@]}" | sed "s/dependency('//; s/'//" | sort -u)
 COMPILERS=(gcc clang-14)
 for d in "${DEPS[@]}"; do
@@ -166,7 +171,7 @@ done
 # ---- commands the scripts run ---------------------------------------------------
 mapfile -t SCRIPTS < <({
     echo .ci/run
-    git ls-files 'tests/*.sh' 'fuzz/*.sh' 'tools/*.sh' 2>/dev/null
+    src_files '*.sh' | grep -E '^(tests|fuzz|tools)/'
 } | grep -vx 'tools/fresh-machine-check.sh' | sort -u) # that one runs on the host and installs its own tool
 # Commands the tests start from Python or C rather than from a script.
 EXTRA_COMMANDS="node"
@@ -190,6 +195,7 @@ words=$(awk '
                    s ~ /^[A-Za-z_][A-Za-z_0-9]*=[^ \t]*[ \t]/ || s ~ /^-[-A-Za-z0-9=_]*[ \t]/ || s ~ /^[0-9]+[smh]?[ \t]/) {
                 sub(/^[^ \t]+[ \t]+/, "", s)
             }
+            if (s ~ /^[A-Za-z_][A-Za-z_0-9]*=/) continue # an assignment, no command
             if (match(s, /^[a-z][a-zA-Z0-9_.+-]*/)) print substr(s, RSTART, RLENGTH)
         }
     }' "${SCRIPTS[@]}" | sort -u)

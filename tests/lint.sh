@@ -23,6 +23,12 @@ if grep -nE "$banned" $(find src -name '*.[ch]') ; then
     echo "lint: banned function used in src/ (see the lines above)"
     status=1
 fi
+# json_pack trusts its format string (a missing key or a wrong integer width reads
+# the wrong argument and crashes): build JSON with the typed setters of core/json.h.
+if grep -nE '\bjson_pack(_ex)?[[:space:]]*\(' $(find src -name '*.[ch]'); then
+    echo "lint: json_pack in src/: use the typed setters of src/core/json.h (see the lines above)"
+    status=1
+fi
 # The library never prints or exits; only src/cli may.
 if grep -nE '\b(printf|fprintf|puts|exit|abort)[[:space:]]*\(' $(find src -name '*.[ch]' -not -path 'src/cli/*') |
     grep -vE 'snprintf|vsnprintf|pho_assert_fail__|abort\(\);$'; then

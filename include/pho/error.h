@@ -38,7 +38,8 @@ PHO_BEGIN_DECLS
     X(EINFER, -10, "inference failed")                   \
     X(EDB, -11, "catalog error")                         \
     X(EEXIST, -12, "already exists")                     \
-    X(EINTR, -13, "interrupted")
+    X(EINTR, -13, "interrupted")                         \
+    X(EBUSY, -14, "in use by another run")
 
 enum pho_status {
 #define PHO_ERR_ENUM_(name, value, text) PHO_##name = value,

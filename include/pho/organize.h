@@ -81,6 +81,7 @@ struct pho_organize_opts {
     uint64_t max_pixels; /**< 0 = PHO_DEFAULT_MAX_PIXELS */
     bool dry_run;        /**< plan only: nothing at all is written under the output folder */
     bool force_fresh;    /**< ignore (and reset) the catalog's cached analyses */
+    bool wait_lock;      /**< another run holds the output folder: wait for it (else PHO_EBUSY) */
     bool ml_quality;     /**< BRISQUE (the learned quality model); default on */
     bool include_hidden;
     bool follow_symlinks;
@@ -116,6 +117,8 @@ struct pho_group_plan {
     size_t count;
     size_t best;   /**< index into result.photos */
     char why[256]; /**< why the best was chosen */
+    int error;     /**< 0, or why this group's files could not all be written (PHO_E*) */
+    char error_msg[512];
 };
 
 struct pho_organize_result {
@@ -135,6 +138,7 @@ struct pho_organize_result {
     struct pho_group_plan *groups;
     size_t ngroups;
     size_t analysed, from_catalog, failed;
+    size_t groups_failed; /**< groups whose files could not all be written (see their error) */
     size_t files_written, files_unchanged, files_removed;
     bool interrupted;
     double t_scan, t_analyse, t_group, t_faces, t_write, t_total;

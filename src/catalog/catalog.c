@@ -22,6 +22,7 @@
 
 #include <sqlite3.h>
 
+#include "catalog/faces_blob.h"
 #include "catalog/schema.h"
 #include "pho/catalog.h"
 #include "pho/face.h"
@@ -717,85 +718,16 @@ int pho_catalog_forget_photos(struct pho_catalog *cat, struct pho_err *err)
 
 /* --------------------------------------------------------------- faces */
 
-/*
- * One face on disk, little-endian whatever the host: 44 float32 (box[4],
- * score, pts5[5][2], eye_l[6][2], eye_r[6][2], ear_l, ear_r, smile,
- * sharpness, yaw), 4 int8 (has_pts5, has_eyes, eyes_closed, winking), a
- * uint16 embedding length, then that many float32.
- */
-enum { FACE_FLOATS = 44, FACE_FIXED = FACE_FLOATS * 4 + 4 + 2 };
-
-static void put_f32(uint8_t **p, float v)
-{
-    uint32_t u;
-    memcpy(&u, &v, 4);
-    for (int i = 0; i < 4; i++)
-        *(*p)++ = (uint8_t)(u >> (8 * i));
-}
-
-static float get_f32(const uint8_t **p)
-{
-    uint32_t u = 0;
-    for (int i = 0; i < 4; i++)
-        u |= (uint32_t)(*p)[i] << (8 * i);
-    *p += 4;
-    float v;
-    memcpy(&v, &u, 4);
-    return v;
-}
-
-/* The face's float fields in record order. */
-static void face_floats(struct pho_face *f, float *v[FACE_FLOATS])
-{
-    int n = 0;
-    for (int i = 0; i < 4; i++)
-        v[n++] = &f->box[i];
-    v[n++] = &f->score;
-    for (int i = 0; i < 5; i++)
-        for (int k = 0; k < 2; k++)
-            v[n++] = &f->pts5[i][k];
-    for (int i = 0; i < 6; i++)
-        for (int k = 0; k < 2; k++)
-            v[n++] = &f->eye_l[i][k];
-    for (int i = 0; i < 6; i++)
-        for (int k = 0; k < 2; k++)
-            v[n++] = &f->eye_r[i][k];
-    v[n++] = &f->ear_l;
-    v[n++] = &f->ear_r;
-    v[n++] = &f->smile;
-    v[n++] = &f->sharpness;
-    v[n++] = &f->yaw;
-    PHO_ASSERT(n == FACE_FLOATS);
-}
-
 int pho_catalog_faces_put(struct pho_catalog *cat, const char *rel, uint64_t size, int64_t mtime_ns,
                           const char *config, const struct pho_face_list *faces,
                           struct pho_err *err)
 {
     if (!rel || !config || !faces)
         return pho_err_set(err, PHO_EINVAL, "catalog: faces without a photo or a configuration");
-    size_t bytes = 1;
-    for (size_t i = 0; i < faces->count; i++)
-        bytes += FACE_FIXED + 4u * PHO_MIN(faces->faces[i].embed_dim, PHO_FACE_EMBED_MAX);
-    uint8_t *data = pho_malloc(bytes), *p = data;
+    size_t len = 0;
+    uint8_t *data = pho_catalog__faces_encode(faces, &len);
     if (!data)
         return pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
-    for (size_t i = 0; i < faces->count; i++) {
-        struct pho_face f = faces->faces[i];
-        float *v[FACE_FLOATS];
-        face_floats(&f, v);
-        for (int k = 0; k < FACE_FLOATS; k++)
-            put_f32(&p, *v[k]);
-        *p++ = (uint8_t)f.has_pts5;
-        *p++ = (uint8_t)f.has_eyes;
-        *p++ = (uint8_t)f.eyes_closed;
-        *p++ = (uint8_t)f.winking;
-        uint16_t dim = (uint16_t)PHO_MIN(f.embed_dim, PHO_FACE_EMBED_MAX);
-        *p++ = (uint8_t)dim;
-        *p++ = (uint8_t)(dim >> 8);
-        for (uint16_t k = 0; k < dim; k++)
-            put_f32(&p, f.embed[k]);
-    }
     sqlite3_stmt *s = NULL;
     int rc = stmt_get(cat, ST_FACES_PUT, &s, err);
     if (rc == 0) {
@@ -813,7 +745,7 @@ int pho_catalog_faces_put(struct pho_catalog *cat, const char *rel, uint64_t siz
         if (src == SQLITE_OK)
             src = sqlite3_bind_int64(s, 7, (int64_t)faces->count);
         if (src == SQLITE_OK)
-            src = sqlite3_bind_blob64(s, 8, data, (sqlite3_uint64)(p - data), SQLITE_TRANSIENT);
+            src = sqlite3_bind_blob64(s, 8, data, (sqlite3_uint64)len, SQLITE_TRANSIENT);
         if (src != SQLITE_OK) {
             rc = db_fail(cat->db, src, err, "cannot record faces");
             sqlite3_reset(s);
@@ -823,41 +755,6 @@ int pho_catalog_faces_put(struct pho_catalog *cat, const char *rel, uint64_t siz
     }
     pho_free(data);
     return rc;
-}
-
-/* Decodes a faces record; false when it does not fit (then the photo is analysed again). */
-static bool decode_faces(struct pho_face_list *out, const uint8_t *p, size_t len, int64_t count)
-{
-    const uint8_t *end = p + len;
-    if (count < 0 || count > 100000)
-        return false;
-    for (int64_t i = 0; i < count; i++) {
-        if ((size_t)(end - p) < FACE_FIXED)
-            return false;
-        struct pho_face *f = pho_reallocarray(out->faces, out->count + 1, sizeof(*f));
-        if (!f)
-            return false;
-        out->faces = f;
-        f = &out->faces[out->count];
-        memset(f, 0, sizeof(*f));
-        float *v[FACE_FLOATS];
-        face_floats(f, v);
-        for (int k = 0; k < FACE_FLOATS; k++)
-            *v[k] = get_f32(&p);
-        f->has_pts5 = p[0] != 0;
-        f->has_eyes = p[1] != 0;
-        f->eyes_closed = (int8_t)p[2];
-        f->winking = (int8_t)p[3];
-        uint16_t dim = (uint16_t)(p[4] | (p[5] << 8));
-        p += 6;
-        if (dim > PHO_FACE_EMBED_MAX || (size_t)(end - p) < 4u * dim)
-            return false;
-        f->embed_dim = dim;
-        for (uint16_t k = 0; k < dim; k++)
-            f->embed[k] = get_f32(&p);
-        out->count++;
-    }
-    return p == end || p + 1 == end;
 }
 
 int pho_catalog_faces_get(struct pho_catalog *cat, const char *rel, uint64_t size, int64_t mtime_ns,
@@ -886,7 +783,8 @@ int pho_catalog_faces_get(struct pho_catalog *cat, const char *rel, uint64_t siz
         size_t len = (size_t)sqlite3_column_bytes(s, 3);
         out->image_w = (uint32_t)sqlite3_column_int64(s, 0);
         out->image_h = (uint32_t)sqlite3_column_int64(s, 1);
-        if (decode_faces(out, blob ? blob : (const uint8_t *)"", len, sqlite3_column_int64(s, 2))) {
+        if (pho_catalog__faces_decode(out, blob ? blob : (const uint8_t *)"", len,
+                                      sqlite3_column_int64(s, 2))) {
             *found = true;
         } else {
             pho_free(out->faces);

@@ -8,7 +8,8 @@
 #include <stdio.h>
 
 /* Exit codes: 0 ok, 1 some file or step failed, 2 usage error. */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+/* 3: another run holds the output folder (organize --wait waits instead). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_BUSY = 3 };
 
 struct cli_command {
     const char *name;
@@ -30,6 +31,11 @@ bool cli_parse_uint(const char *opt, const char *s, unsigned long long max,
 
 /* --gpu-device N: sets *device and turns the GPU on; false (and a message) when invalid. */
 bool cli_parse_gpu_device(const char *s, bool *gpu, int *device);
+
+/* @s fit for a terminal or a text line: control characters and bytes that
+ * are not UTF-8 as \xNN (core/text.h). Valid until the 4th next call in
+ * this thread. */
+const char *cli_shown(const char *s);
 
 /* "1/250", "0.5", "2" for an exposure time in seconds. */
 void cli_format_exposure(char *buf, size_t size, double seconds);

@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "core/json.h"
 #include "pho/face.h"
 #include "pho/infer.h"
 
@@ -128,10 +129,14 @@ int cmd_backends(int argc, char **argv)
         char caps[96];
         caps_text(caps, sizeof(caps), bi->caps);
         if (json) {
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:s?,s:s}", "name", bi->name,
-                                                 "description", bi->description, "can", caps,
-                                                 "installed", ok, "problem",
-                                                 ok ? NULL : problem(&err), "device", device));
+            json_t *jb = json_object();
+            pho_json__set_str(jb, "name", bi->name);
+            pho_json__set_str(jb, "description", bi->description);
+            pho_json__set_str(jb, "can", caps);
+            pho_json__set_bool(jb, "installed", ok);
+            pho_json__set_str(jb, "problem", ok ? NULL : problem(&err));
+            pho_json__set_str(jb, "device", device);
+            json_array_append_new(arr, jb);
         } else {
             printf("%-17s %-37s %-10s %s\n", bi->name, caps, ok ? "installed" : "missing",
                    bi->description);
@@ -144,8 +149,10 @@ int cmd_backends(int argc, char **argv)
             if (!strcmp(order[i], usable[k]))
                 chosen = order[i];
     if (json) {
-        json_t *root =
-                json_pack("{s:o,s:s?,s:s}", "backends", arr, "auto", chosen, "device", device);
+        json_t *root = json_object();
+        pho_json__set(root, "backends", arr);
+        pho_json__set_str(root, "auto", chosen);
+        pho_json__set_str(root, "device", device);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);

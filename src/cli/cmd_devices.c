@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "core/json.h"
 #include "pho/infer.h"
 
 static void usage(FILE *f)
@@ -58,12 +59,18 @@ int cmd_devices(int argc, char **argv)
     }
     if (json) {
         json_t *arr = json_array();
-        for (size_t i = 0; i < n; i++)
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:I}", "kind", devs[i].kind, "name",
-                                                 devs[i].name, "index", devs[i].index, "memory",
-                                                 (json_int_t)devs[i].memory));
-        json_t *root = json_pack("{s:s,s:o,s:s?}", "onnxruntime", pho_infer_ort_version(),
-                                 "devices", arr, "no_gpu_reason", n > 1 ? NULL : why);
+        for (size_t i = 0; i < n; i++) {
+            json_t *jd = json_object();
+            pho_json__set_str(jd, "kind", devs[i].kind);
+            pho_json__set_str(jd, "name", devs[i].name);
+            pho_json__set_int(jd, "index", devs[i].index);
+            pho_json__set_int(jd, "memory", (long long)devs[i].memory);
+            json_array_append_new(arr, jd);
+        }
+        json_t *root = json_object();
+        pho_json__set_str(root, "onnxruntime", pho_infer_ort_version());
+        pho_json__set(root, "devices", arr);
+        pho_json__set_str(root, "no_gpu_reason", n > 1 ? NULL : why);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "core/json.h"
 #include "pho/face.h"
 #include "pho/image.h"
 
@@ -59,8 +60,11 @@ static json_t *points(const float (*p)[2], size_t n, uint32_t w, uint32_t h)
 {
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, isfinite(p[i][0]) ? json_pack("[f,f]", p[i][0] * w, p[i][1] * h)
-                                                   : json_null());
+        json_array_append_new(a, isfinite(p[i][0])
+                                         ? pho_json__reals((const double[2]){ (double)p[i][0] * w,
+                                                                              (double)p[i][1] * h },
+                                                           2)
+                                         : json_null());
     return a;
 }
 
@@ -68,11 +72,18 @@ static json_t *points(const float (*p)[2], size_t n, uint32_t w, uint32_t h)
 static json_t *face_json(const struct pho_face_list *fl, size_t k, uint32_t w, uint32_t h)
 {
     const struct pho_face *f = &fl->faces[k];
-    json_t *o = json_pack("{s:[f,f,f,f],s:f,s:s,s:o,s:o,s:o,s:o,s:o,s:i}", "box", f->box[0] * w,
-                          f->box[1] * h, f->box[2] * w, f->box[3] * h, "score", f->score, "eyes",
-                          pho_face_eyes_word(f), "ear_left", num(f->ear_l), "ear_right",
-                          num(f->ear_r), "smile", num(f->smile), "sharpness", num(f->sharpness),
-                          "yaw", num(f->yaw), "embedding_dim", f->embed_dim);
+    const double box[4] = { (double)f->box[0] * w, (double)f->box[1] * h, (double)f->box[2] * w,
+                            (double)f->box[3] * h };
+    json_t *o = json_object();
+    pho_json__set(o, "box", pho_json__reals(box, 4));
+    pho_json__set_real(o, "score", f->score);
+    pho_json__set_str(o, "eyes", pho_face_eyes_word(f));
+    pho_json__set(o, "ear_left", num(f->ear_l));
+    pho_json__set(o, "ear_right", num(f->ear_r));
+    pho_json__set(o, "smile", num(f->smile));
+    pho_json__set(o, "sharpness", num(f->sharpness));
+    pho_json__set(o, "yaw", num(f->yaw));
+    pho_json__set_int(o, "embedding_dim", (long long)f->embed_dim);
     if (f->has_pts5)
         json_object_set_new(o, "points5", points((const float(*)[2])f->pts5, 5, w, h));
     if (fl->dense && fl->dense_per_face)
@@ -179,11 +190,15 @@ int cmd_faces(int argc, char **argv)
             json_t *faces = json_array();
             for (size_t k = 0; k < fl->count; k++)
                 json_array_append_new(faces, face_json(fl, k, img->width, img->height));
-            json_array_append_new(arr,
-                                  json_pack("{s:s,s:i,s:i,s:o}", "path", all[i].path, "width",
-                                            img->width, "height", img->height, "faces", faces));
+            json_t *jp = json_object();
+            pho_json__set_path(jp, "path", all[i].path);
+            pho_json__set_int(jp, "width", img->width);
+            pho_json__set_int(jp, "height", img->height);
+            pho_json__set(jp, "faces", faces);
+            json_array_append_new(arr, jp);
         } else {
-            printf("%s: %zu face%s\n", all[i].path, fl->count, fl->count == 1 ? "" : "s");
+            printf("%s: %zu face%s\n", cli_shown(all[i].path), fl->count,
+                   fl->count == 1 ? "" : "s");
             for (size_t k = 0; k < fl->count; k++) {
                 const struct pho_face *f = &fl->faces[k];
                 printf("  %zu: box %.0f,%.0f-%.0f,%.0f (score %.2f), eyes %s (EAR %.3f / %.3f), "
@@ -213,18 +228,25 @@ int cmd_faces(int argc, char **argv)
                         if (!x->embed_dim || x->embed_dim != y->embed_dim)
                             continue;
                         float d = pho_face_distance(metric, x->embed, y->embed, x->embed_dim);
-                        if (json)
-                            json_array_append_new(
-                                    pairs, json_pack("{s:s,s:i,s:s,s:i,s:f,s:b}", "a", all[a].path,
-                                                     (int)fa + 1, "b", all[b].path, (int)fb + 1,
-                                                     "distance", d, "same_person", d <= same));
-                        else
-                            printf("  %s#%zu ~ %s#%zu: %.3f%s\n", all[a].path, fa + 1, all[b].path,
-                                   fb + 1, d, d <= same ? "  same person" : "");
+                        if (json) {
+                            json_t *jp = json_object();
+                            pho_json__set_path(jp, "a", all[a].path);
+                            pho_json__set_int(jp, "a_face", (long long)fa + 1);
+                            pho_json__set_path(jp, "b", all[b].path);
+                            pho_json__set_int(jp, "b_face", (long long)fb + 1);
+                            pho_json__set_real(jp, "distance", d);
+                            pho_json__set_bool(jp, "same_person", d <= same);
+                            json_array_append_new(pairs, jp);
+                        } else
+                            printf("  %s#%zu ~ %s#%zu: %.3f%s\n", cli_shown(all[a].path), fa + 1,
+                                   cli_shown(all[b].path), fb + 1, d,
+                                   d <= same ? "  same person" : "");
                     }
         if (json) {
-            json_t *root = json_pack("{s:s,s:o,s:o}", "backend", pho_face_engine_backend(fe),
-                                     "photos", arr, "pairs", pairs);
+            json_t *root = json_object();
+            pho_json__set_str(root, "backend", pho_face_engine_backend(fe));
+            pho_json__set(root, "photos", arr);
+            pho_json__set(root, "pairs", pairs);
             arr = root;
         }
     }

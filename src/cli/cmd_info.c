@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "core/json.h"
 #include "pho/image.h"
 #include "pho/parallel.h"
 #include "pho/scan.h"
@@ -129,7 +130,7 @@ static void print_text(const struct info_item *it)
 {
     const struct pho_meta *m = &it->meta;
     char buf[64];
-    printf("%s\n", it->path);
+    printf("%s\n", cli_shown(it->path));
     printf("  format:       %s, %llu bytes\n", pho_format_name(m->format),
            (unsigned long long)m->file_size);
     if (m->flags & PHO_META_DIMENSIONS) {
@@ -148,11 +149,11 @@ static void print_text(const struct info_item *it)
     if (m->make[0] || m->model[0]) {
         /* Many models repeat the maker ("Canon Canon EOS 40D"): say it once. */
         bool repeats = m->make[0] && !strncasecmp(m->model, m->make, strlen(m->make));
-        printf("  camera:       %s%s%s\n", repeats ? "" : m->make,
-               (!repeats && m->make[0] && m->model[0]) ? " " : "", m->model);
+        printf("  camera:       %s%s%s\n", repeats ? "" : cli_shown(m->make),
+               (!repeats && m->make[0] && m->model[0]) ? " " : "", cli_shown(m->model));
     }
     if (m->lens[0])
-        printf("  lens:         %s\n", m->lens);
+        printf("  lens:         %s\n", cli_shown(m->lens));
     if (m->flags & (PHO_META_EXPOSURE_TIME | PHO_META_FNUMBER | PHO_META_ISO |
                     PHO_META_EXPOSURE_BIAS | PHO_META_FOCAL_LENGTH)) {
         const char *sep = "";
@@ -185,16 +186,16 @@ static void print_text(const struct info_item *it)
         printf("\n");
     }
     if (m->note[0])
-        printf("  note:         %s\n", m->note);
+        printf("  note:         %s\n", cli_shown(m->note));
 }
 
 static json_t *item_json(const struct info_item *it)
 {
     const struct pho_meta *m = &it->meta;
     json_t *o = json_object();
-    json_object_set_new(o, "path", json_string(it->path));
+    pho_json__set_path(o, "path", it->path);
     if (it->rc) {
-        json_object_set_new(o, "error", json_string(it->err.msg));
+        pho_json__set_str(o, "error", it->err.msg);
         json_object_set_new(o, "code", json_string(pho_status_name(it->rc)));
         if (!it->probed) {
             if (m->format)
@@ -217,9 +218,9 @@ static json_t *item_json(const struct info_item *it)
     pho_time_format(buf, sizeof(buf), &m->time);
     json_object_set_new(o, "captured", m->time.source ? json_string(buf) : json_null());
     json_object_set_new(o, "time_source", json_string(pho_time_source_name(m->time.source)));
-    json_object_set_new(o, "make", m->make[0] ? json_string(m->make) : json_null());
-    json_object_set_new(o, "model", m->model[0] ? json_string(m->model) : json_null());
-    json_object_set_new(o, "lens", m->lens[0] ? json_string(m->lens) : json_null());
+    pho_json__set(o, "make", m->make[0] ? pho_json__str(m->make) : json_null());
+    pho_json__set(o, "model", m->model[0] ? pho_json__str(m->model) : json_null());
+    pho_json__set(o, "lens", m->lens[0] ? pho_json__str(m->lens) : json_null());
     if (m->flags & PHO_META_EXPOSURE_TIME) {
         json_object_set_new(o, "exposure_time", json_real(m->exposure_time));
         cli_format_exposure(buf, sizeof(buf), m->exposure_time);
@@ -243,10 +244,12 @@ static json_t *item_json(const struct info_item *it)
     } else {
         json_object_set_new(o, "gps", json_null());
     }
-    if (it->dec_w)
-        json_object_set_new(o, "decoded",
-                            json_pack("{s:i,s:i}", "width", (json_int_t)it->dec_w, "height",
-                                      (json_int_t)it->dec_h));
+    if (it->dec_w) {
+        json_t *d = json_object();
+        pho_json__set_int(d, "width", it->dec_w);
+        pho_json__set_int(d, "height", it->dec_h);
+        json_object_set_new(o, "decoded", d);
+    }
     if (m->note[0])
         json_object_set_new(o, "note", json_string(m->note));
     return o;

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "core/json.h"
 #include "pho/models.h"
 
 static void usage(FILE *f)
@@ -80,13 +81,16 @@ static int report(const struct pho_models *m, const char *dir, bool hash, bool j
         if (st.spec->shipped && st.rc)
             failed = 1;
         if (json) {
-            json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:b,s:s?,s:s,s:s?,s:s}", "name",
-                                                 st.spec->name, "file", st.spec->file, "role",
-                                                 st.spec->role, "shipped", st.spec->shipped, "pack",
-                                                 st.spec->user_pack[0] ? st.spec->user_pack : NULL,
-                                                 "state", state_word(&st, hash), "path",
-                                                 st.found ? st.path : NULL, "license",
-                                                 st.spec->license));
+            json_t *jm = json_object();
+            pho_json__set_str(jm, "name", st.spec->name);
+            pho_json__set_str(jm, "file", st.spec->file);
+            pho_json__set_str(jm, "role", st.spec->role);
+            pho_json__set_bool(jm, "shipped", st.spec->shipped);
+            pho_json__set_str(jm, "pack", st.spec->user_pack[0] ? st.spec->user_pack : NULL);
+            pho_json__set_str(jm, "state", state_word(&st, hash));
+            pho_json__set_str(jm, "path", st.found ? st.path : NULL);
+            pho_json__set_str(jm, "license", st.spec->license);
+            json_array_append_new(arr, jm);
             continue;
         }
         printf("  %-18s %-34s %-9s %s\n", st.spec->name, st.spec->file,
@@ -98,8 +102,10 @@ static int report(const struct pho_models *m, const char *dir, bool hash, bool j
             printf("      %s\n", st.why);
     }
     if (json) {
-        json_t *root = json_pack("{s:s,s:s,s:o}", "models_dir", dir, "manifest", m->manifest_path,
-                                 "models", arr);
+        json_t *root = json_object();
+        pho_json__set_str(root, "models_dir", dir);
+        pho_json__set_str(root, "manifest", m->manifest_path);
+        pho_json__set(root, "models", arr);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);

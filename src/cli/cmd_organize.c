@@ -12,12 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <getopt.h>
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "core/json.h"
 #include "pho/catalog.h"
 #include "pho/image.h"
 #include "pho/organize.h"
@@ -88,6 +90,8 @@ static void usage(FILE *f)
             "      --resume            continue the interrupted run in OUTPUT with its own\n"
             "                          settings (options given now override them)\n"
             "      --force-fresh       ignore the analyses cached in OUTPUT and redo them\n"
+            "      --wait              if another run is organizing into OUTPUT, wait for it\n"
+            "                          (default: say so and exit with status 3)\n"
             "      --threads N         worker threads (default: one per CPU)\n"
             "      --limit N           only the first N photos (in sorted order)\n"
             "      --max-pixels N      refuse images over N pixels (default %u)\n"
@@ -149,13 +153,28 @@ enum {
 
 static char *settings_json(const struct pho_organize_opts *o)
 {
-    json_t *j =
-            json_pack("{s:s,s:i,s:f,s:I,s:s,s:I,s:b,s:b,s:b,s:I,s:i}", "source", o->source,
-                      "threshold", o->threshold, "time_window", o->time_window, "min_group_size",
-                      (json_int_t)o->min_group_size, "hash", pho_hash_kind_name(o->hash), "limit",
-                      (json_int_t)o->limit, "ml_quality", o->ml_quality, "include_hidden",
-                      o->include_hidden, "follow_symlinks", o->follow_symlinks, "max_pixels",
-                      (json_int_t)o->max_pixels, "threads", (int)o->threads);
+    json_t *j = json_object();
+    /* The library by its canonical path and its folder's identity, so that
+     * --resume continues this library from anywhere and notices when the
+     * path now names another folder. */
+    char *real = realpath(o->source, NULL);
+    struct stat st;
+    pho_json__set_str(j, "source", real ? real : o->source);
+    if (real && stat(real, &st) == 0) {
+        pho_json__set_int(j, "source_device", (long long)st.st_dev);
+        pho_json__set_int(j, "source_inode", (long long)st.st_ino);
+    }
+    free(real);
+    pho_json__set_int(j, "threshold", o->threshold);
+    pho_json__set_real(j, "time_window", o->time_window);
+    pho_json__set_int(j, "min_group_size", (long long)o->min_group_size);
+    pho_json__set_str(j, "hash", pho_hash_kind_name(o->hash));
+    pho_json__set_int(j, "limit", (long long)o->limit);
+    pho_json__set_bool(j, "ml_quality", o->ml_quality);
+    pho_json__set_bool(j, "include_hidden", o->include_hidden);
+    pho_json__set_bool(j, "follow_symlinks", o->follow_symlinks);
+    pho_json__set_int(j, "max_pixels", (long long)o->max_pixels);
+    pho_json__set_int(j, "threads", (long long)o->threads);
     static const char *const modes[] = { "groups", "all", "none" };
     if (j) {
         json_object_set_new(j, "faces", json_string(modes[o->faces]));
@@ -167,6 +186,61 @@ static char *settings_json(const struct pho_organize_opts *o)
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     return s;
+}
+
+/* The library the interrupted run organized, as recorded: its canonical path
+ * and its folder's device and inode. Without -s, that path, if it still names
+ * the same folder; with -s, the folder given must be that same folder. */
+static int check_resumed_source(const struct pho_organize_opts *o, unsigned set, json_t *j,
+                                char **source_keep)
+{
+    json_t *jsrc = json_object_get(j, "source");
+    json_t *jdev = json_object_get(j, "source_device");
+    json_t *jino = json_object_get(j, "source_inode");
+    const char *rec = json_string_value(jsrc);
+    if (!rec) {
+        if (set & SET_SOURCE)
+            return 0;
+        cli_error("--resume: the run recorded in %s names no source folder; give it with -s",
+                  o->output);
+        return EXIT_USAGE;
+    }
+    bool have_id = json_is_integer(jdev) && json_is_integer(jino);
+    if (!have_id || rec[0] != '/') {
+        /* Recorded by an older version: the path as typed, relative to a folder we do not know. */
+        if (set & SET_SOURCE)
+            return 0;
+        cli_error("--resume: the run recorded in %s names its source as '%s', relative to the "
+                  "folder it was started from; give the source folder with -s",
+                  o->output, rec);
+        return EXIT_USAGE;
+    }
+    const char *given = (set & SET_SOURCE) ? o->source : rec;
+    struct stat st;
+    if (stat(given, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        if (set & SET_SOURCE)
+            return 0; /* the run itself says what is wrong with -s */
+        cli_error("--resume: the folder the interrupted run organized, %s, is not there any "
+                  "more (moved, or not mounted?); give its new place with -s",
+                  rec);
+        return EXIT_FAIL;
+    }
+    if ((long long)st.st_dev != json_integer_value(jdev) ||
+        (long long)st.st_ino != json_integer_value(jino)) {
+        if (set & SET_SOURCE)
+            cli_error("--resume: %s is not the folder the interrupted run organized (%s); "
+                      "resume without -s, or start a new run without --resume",
+                      given, rec);
+        else
+            cli_error("--resume: %s is now another folder than the one the interrupted run "
+                      "organized; give the library's place with -s, or start a new run "
+                      "without --resume",
+                      rec);
+        return EXIT_USAGE;
+    }
+    if (!(set & SET_SOURCE))
+        *source_keep = strdup(rec);
+    return 0;
 }
 
 /* Fills the options the user did not type from the last run recorded in OUTPUT. */
@@ -205,8 +279,11 @@ static int apply_resume(struct pho_organize_opts *o, unsigned set, char **source
         return EXIT_FAIL;
     }
     json_t *v;
-    if (!(set & SET_SOURCE) && json_is_string(v = json_object_get(j, "source")))
-        *source_keep = strdup(json_string_value(v));
+    int rc = check_resumed_source(o, set, j, source_keep);
+    if (rc) {
+        json_decref(j);
+        return rc;
+    }
     if (!(set & SET_THRESHOLD) && json_is_integer(v = json_object_get(j, "threshold")))
         o->threshold = (int)json_integer_value(v);
     if (!(set & SET_WINDOW) && json_is_number(v = json_object_get(j, "time_window")))
@@ -256,10 +333,12 @@ static void print_plan(const struct pho_organize_result *r)
     printf("Plan (dry run: nothing is written):\n");
     for (size_t g = 0; g < r->ngroups; g++) {
         const struct pho_group_plan *gp = &r->groups[g];
-        printf("%s  %zu photos, best: %s\n", gp->dir, gp->count, r->photos[gp->best].rel);
-        printf("    why: %s\n", gp->why);
+        printf("%s  %zu photos, best: %s\n", gp->dir, gp->count,
+               cli_shown(r->photos[gp->best].rel));
+        printf("    why: %s\n", cli_shown(gp->why));
         for (size_t k = 0; k < gp->count; k++)
-            printf("    originals/%s <- %s%s\n", gp->names[k], r->photos[gp->members[k]].rel,
+            printf("    originals/%s <- %s%s\n", cli_shown(gp->names[k]),
+                   cli_shown(r->photos[gp->members[k]].rel),
                    gp->members[k] == gp->best ? "  (best)" : "");
     }
 }
@@ -293,6 +372,7 @@ int cmd_organize(int argc, char **argv)
         OPT_DRY,
         OPT_RESUME,
         OPT_FRESH,
+        OPT_WAIT,
         OPT_THREADS,
         OPT_LIMIT,
         OPT_PIXELS,
@@ -317,6 +397,7 @@ int cmd_organize(int argc, char **argv)
         { "dry-run", no_argument, NULL, OPT_DRY },
         { "resume", no_argument, NULL, OPT_RESUME },
         { "force-fresh", no_argument, NULL, OPT_FRESH },
+        { "wait", no_argument, NULL, OPT_WAIT },
         { "threads", required_argument, NULL, OPT_THREADS },
         { "limit", required_argument, NULL, OPT_LIMIT },
         { "max-pixels", required_argument, NULL, OPT_PIXELS },
@@ -345,10 +426,19 @@ int cmd_organize(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "s:o:t:vqh", longopts, NULL)) != -1) {
         switch (c) {
         case 's':
+            /* One library per run: a second -s would silently replace the first. */
+            if (set & SET_SOURCE)
+                return cli_usage_error("organize",
+                                       "-s/--source given twice ('%s' and '%s'); "
+                                       "organize one folder per run",
+                                       o.source, optarg);
             o.source = optarg;
             set |= SET_SOURCE;
             break;
         case 'o':
+            if (o.output)
+                return cli_usage_error("organize", "-o/--output given twice ('%s' and '%s')",
+                                       o.output, optarg);
             o.output = optarg;
             break;
         case 't':
@@ -388,6 +478,9 @@ int cmd_organize(int argc, char **argv)
             break;
         case OPT_FRESH:
             o.force_fresh = true;
+            break;
+        case OPT_WAIT:
+            o.wait_lock = true;
             break;
         case OPT_THREADS:
             if (!cli_parse_uint("--threads", optarg, 1024, &v) || v == 0)
@@ -523,6 +616,7 @@ int cmd_organize(int argc, char **argv)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* the terminal closed: save the work like Ctrl-C */
 
     struct pho_organize_result r;
     struct pho_err err = PHO_ERR_INIT;
@@ -535,13 +629,16 @@ int cmd_organize(int argc, char **argv)
         status = 130;
     } else if (rc < 0) {
         cli_error("%s", err.msg);
-        status = rc == PHO_EINVAL ? EXIT_USAGE : EXIT_FAIL;
+        status = rc == PHO_EINVAL ? EXIT_USAGE : rc == PHO_EBUSY ? EXIT_BUSY : EXIT_FAIL;
     } else {
-        if (o.dry_run)
+        if (o.dry_run && verbosity > 0) /* -q: errors only, the plan too */
             print_plan(&r);
         if (verbosity > 0)
             print_summary(&r, o.dry_run);
-        if (r.failed)
+        for (size_t g = 0; g < r.ngroups; g++)
+            if (r.groups[g].error)
+                cli_error("%s: %s", r.groups[g].dir, r.groups[g].error_msg);
+        if (r.failed || r.groups_failed)
             status = EXIT_FAIL;
     }
     pho_organize_result_release(&r);

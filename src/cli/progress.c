@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,15 @@ void cli_progress_clear(void)
     }
 }
 
+/* Columns of the terminal now (it may have been resized); 80 when unknown. */
+static int term_columns(void)
+{
+    struct winsize ws;
+    if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        return ws.ws_col;
+    return 80;
+}
+
 void cli_progress_draw(const char *stage, size_t done, size_t total, double elapsed, bool force)
 {
     if (!bar_enabled)
@@ -47,20 +57,29 @@ void cli_progress_draw(const char *stage, size_t done, size_t total, double elap
     if (!force && t - last_draw < 0.1)
         return;
     last_draw = t;
+    /* The line must stay shorter than the terminal: a line that wraps can no
+     * longer be erased with \r, and every redraw would add a line. The bar
+     * shrinks first, then the text is cut. */
+    int cols = term_columns();
     char line[160];
     if (total) {
-        int width = 30, fill = (int)((double)done / total * width);
+        int width = cols >= 80 ? 30 : cols >= 60 ? 10 : 0;
+        int fill = (int)((double)done / total * width);
         char bar[32];
         memset(bar, '#', (size_t)fill);
         memset(bar + fill, '.', (size_t)(width - fill));
         bar[width] = '\0';
         double rate = elapsed > 0 ? done / elapsed : 0;
         double eta = rate > 0 ? (total - done) / rate : 0;
-        snprintf(line, sizeof(line), "%-8s [%s] %zu/%zu  %.1f/s  ETA %d:%02d", stage, bar, done,
-                 total, rate, (int)eta / 60, (int)eta % 60);
+        snprintf(line, sizeof(line), "%-8s%s%s%s %zu/%zu  %.1f/s  ETA %d:%02d", stage,
+                 width ? " [" : "", bar, width ? "]" : "", done, total, rate, (int)eta / 60,
+                 (int)eta % 60);
     } else {
         snprintf(line, sizeof(line), "%-8s ...", stage);
     }
+    size_t max = cols > 1 ? (size_t)cols - 1 : 0;
+    if (strlen(line) > max)
+        line[max < sizeof(line) ? max : sizeof(line) - 1] = '\0';
     fprintf(stderr, "\r\033[K%s", line);
     fflush(stderr);
     bar_shown = true;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/text.h"
 
 const char *cli_prog = "photo-organizer";
 int cli_verbosity = 1;
@@ -36,10 +37,12 @@ static void log_to_stderr(void *ud, enum pho_log_level level, const char *domain
 {
     static const char *const names[] = { "error", "warning", "info", "debug", "trace" };
     PHO_UNUSED(ud);
+    char shown[4096];
+    pho_text__shown(shown, sizeof(shown), msg); /* a file name must not forge lines */
     pthread_mutex_lock(&log_lock);
     cli_progress_clear();
     fprintf(stderr, "%s: %s: %s%s%s\n", cli_prog, names[level], domain ? domain : "",
-            domain ? ": " : "", msg);
+            domain ? ": " : "", shown);
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -55,11 +58,13 @@ void cli_log_init(int verbosity)
 
 static void vreport(const char *kind, const char *fmt, va_list ap)
 {
-    char msg[2048];
+    char msg[2048], shown[8192];
     vsnprintf(msg, sizeof(msg), fmt, ap);
+    /* One message, one line: names with a newline or ESC are shown escaped. */
+    pho_text__shown(shown, sizeof(shown), msg);
     pthread_mutex_lock(&log_lock);
     cli_progress_clear();
-    fprintf(stderr, "%s: %s%s\n", cli_prog, kind, msg);
+    fprintf(stderr, "%s: %s%s\n", cli_prog, kind, shown);
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -117,6 +122,14 @@ bool cli_parse_gpu_device(const char *s, bool *gpu, int *device)
     *gpu = true;
     *device = (int)v;
     return true;
+}
+
+const char *cli_shown(const char *s)
+{
+    static _Thread_local char ring[4][4096 * 4 + 1];
+    static _Thread_local unsigned next;
+    char *b = ring[next++ % 4];
+    return pho_text__shown(b, sizeof(ring[0]), s);
 }
 
 void cli_format_exposure(char *buf, size_t size, double t)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "image/internal.h"
 
 /* Enough for every signature and for the EXIF of TIFF-based RAWs (libexif reads 64 KiB). */
@@ -64,12 +65,18 @@ int pho_image__check_pixels(const struct pho_meta *m, const struct pho_image_opt
 {
     uint64_t limit = (o && o->max_pixels) ? o->max_pixels : PHO_DEFAULT_MAX_PIXELS;
     uint64_t px = (uint64_t)m->width * m->height;
-    if (px > limit)
+    if (px <= limit)
+        return 0;
+    /* Megapixels rounded to a whole number say "0 MP" under one million. */
+    if (limit < 1000000)
         return pho_err_set(err, PHO_ELIMIT,
-                           "image: %ux%u is %.0f megapixels, over the %.0f MP limit "
+                           "image: %ux%u is %llu pixels, over the %llu-pixel limit "
                            "(decompression bomb?); raise it with --max-pixels",
-                           m->width, m->height, px / 1e6, limit / 1e6);
-    return 0;
+                           m->width, m->height, (unsigned long long)px, (unsigned long long)limit);
+    return pho_err_set(err, PHO_ELIMIT,
+                       "image: %ux%u is %.1f megapixels, over the %.1f MP limit "
+                       "(decompression bomb?); raise it with --max-pixels",
+                       m->width, m->height, px / 1e6, limit / 1e6);
 }
 
 /* Describes bytes that match no image signature, for the one-line error. */
@@ -149,19 +156,10 @@ static void finish_file_meta(struct pho_meta *m, const struct stat *st)
 
 static int open_file(int *fd_out, struct stat *st, const char *path, struct pho_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return pho_err_set(err, errno == ENOENT ? PHO_ENOTFOUND : PHO_EIO, "image: cannot open: %s",
-                           strerror(errno));
-    if (fstat(fd, st) < 0) {
-        int e = errno;
-        close(fd);
-        return pho_err_set(err, PHO_EIO, "image: cannot stat: %s", strerror(e));
-    }
-    if (!S_ISREG(st->st_mode)) {
-        close(fd);
-        return pho_err_set(err, PHO_EINVAL, "image: not a regular file");
-    }
+    int fd;
+    int rc = pho_file__open_regular(&fd, st, path, "image", err);
+    if (rc)
+        return rc;
     if (st->st_size == 0) {
         close(fd);
         return pho_err_set(err, PHO_ECORRUPT, "image: empty file (0 bytes)");

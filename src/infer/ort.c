@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -86,8 +87,22 @@ static void ort_log(void *param, OrtLoggingLevel severity, const char *category,
     pho_log(lv, "onnxruntime", "%s", message);
 }
 
+/* A photo organizer records and sends nothing about its use. ONNX Runtime's
+ * Linux builds start a telemetry system with the environment: it writes a
+ * device id and an event database under ~/.cache/Microsoft/DeveloperTools/
+ * and a debug log, mat-debug-<pid>.log, into $TMPDIR. Its documented switch,
+ * ORT_DISABLE_TELEMETRY, is read when the environment is created, so it is
+ * set first (the API's DisableTelemetryEvents alone comes too late for the
+ * files); the API call follows for builds that only honour that. */
+static void no_telemetry(void)
+{
+    setenv("ORT_DISABLE_TELEMETRY", "1", 1);
+}
+
 int pho_infer__env(OrtEnv **out, struct pho_err *err)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, no_telemetry);
     if (!pho_infer__api())
         return pho_err_set(err, PHO_EBACKEND,
                            "infer: the ONNX Runtime library (%s) is older than the headers "
@@ -95,7 +110,12 @@ int pho_infer__env(OrtEnv **out, struct pho_err *err)
                            pho_infer_ort_version(), ORT_API_VERSION);
     OrtStatus *st = api->CreateEnvWithCustomLogger(ort_log, NULL, ORT_LOGGING_LEVEL_WARNING,
                                                    "photo-organizer", out);
-    return st ? pho_infer__fail(st, err, PHO_EBACKEND, "infer: cannot start ONNX Runtime") : 0;
+    if (st)
+        return pho_infer__fail(st, err, PHO_EBACKEND, "infer: cannot start ONNX Runtime");
+    st = api->DisableTelemetryEvents(*out);
+    if (st)
+        api->ReleaseStatus(st);
+    return 0;
 }
 
 char *pho_infer__cuda_provider_path(const char *dir)

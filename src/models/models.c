@@ -16,6 +16,7 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "core/file.h"
 #include "pho/models.h"
 
 static bool file_exists(const char *p)
@@ -265,9 +266,10 @@ int pho_models_verify(const struct pho_model_spec *s, const char *path, struct p
                                       : how_to_get(s, dir, how, sizeof(how)));
     if (!s->sha256[0])
         return 0;
-    FILE *f = fopen(path, "rb");
+    struct pho_err ferr = PHO_ERR_INIT;
+    FILE *f = pho_file__fopen_regular(path, "models", &ferr);
     if (!f)
-        return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, strerror(errno));
+        return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, ferr.msg + 8);
     GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
     unsigned char buf[65536];
     size_t got;

@@ -18,6 +18,7 @@
 
 #include <glib.h>
 
+#include "core/file.h"
 #include "organize/internal.h"
 
 char *pho_out__join(const char *a, const char *b)
@@ -82,16 +83,23 @@ static int fsync_dir_of(const char *path)
 }
 
 /* Opens a temporary file beside @dst; *tmp_out is caller-owned. */
+/* The temporary name is PHO_TMP_PREFIX, at most the first 32 bytes of the
+ * target's name (for whoever looks at the folder after a crash) and a random
+ * suffix: its length never depends on the target's, so a target name that
+ * fits always has a temporary name that fits too. */
 static int open_temp(const char *dst, char **tmp_out, struct pho_err *err)
 {
     const char *slash = strrchr(dst, '/');
     size_t dir_len = slash ? (size_t)(slash - dst) + 1 : 0;
     const char *base = slash ? slash + 1 : dst;
-    size_t n = dir_len + strlen(PHO_TMP_PREFIX) + strlen(base) + 8;
+    size_t keep = strlen(base) < 32 ? strlen(base) : 32;
+    while (keep > 0 && keep < strlen(base) && ((unsigned char)base[keep] & 0xC0) == 0x80)
+        keep--; /* whole UTF-8 characters */
+    size_t n = dir_len + strlen(PHO_TMP_PREFIX) + keep + 8;
     char *tmp = pho_malloc(n);
     if (!tmp)
         return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    snprintf(tmp, n, "%.*s%s%s.XXXXXX", (int)dir_len, dst, PHO_TMP_PREFIX, base);
+    snprintf(tmp, n, "%.*s%s%.*s.XXXXXX", (int)dir_len, dst, PHO_TMP_PREFIX, (int)keep, base);
     int fd = mkostemp(tmp, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
@@ -142,20 +150,38 @@ static int commit_temp(int fd, char *tmp, const char *dst, struct pho_err *err)
     return rc;
 }
 
+char *pho_out__fit_name(const char *name, size_t max, bool *shortened)
+{
+    size_t len = strlen(name);
+    *shortened = len > max;
+    if (!*shortened)
+        return pho_strdup(name);
+    const char *dot = strrchr(name, '.');
+    size_t ext = dot && dot != name && strlen(dot) <= 16 ? strlen(dot) : 0;
+    char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, name, (gssize)len);
+    if (!sum)
+        return NULL;
+    size_t keep = max - ext - 9; /* "~" and 8 hex digits */
+    while (keep > 0 && ((unsigned char)name[keep] & 0xC0) == 0x80)
+        keep--; /* never cut a UTF-8 character in two */
+    size_t n = keep + 9 + ext + 1;
+    char *s = pho_malloc(n);
+    if (s)
+        snprintf(s, n, "%.*s~%.8s%s", (int)keep, name, sum, name + len - ext);
+    g_free(sum);
+    return s;
+}
+
 int pho_out__copy(const char *src, const char *dst, struct pho_copy_info *info, struct pho_err *err)
 {
     char *tmp = NULL;
     GChecksum *ck = NULL;
     char *buf = NULL;
-    int rc = 0, out = -1;
-    int in = open(src, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (in < 0)
-        return pho_err_set(err, PHO_EIO, "output: cannot read %s: %s", src, strerror(errno));
+    int rc = 0, out = -1, in = -1;
     struct stat st;
-    if (fstat(in, &st) < 0) {
-        rc = pho_err_set(err, PHO_EIO, "output: cannot stat %s: %s", src, strerror(errno));
-        goto out;
-    }
+    int orc = pho_file__open_regular(&in, &st, src, "output: source", err);
+    if (orc)
+        return orc;
     out = open_temp(dst, &tmp, err);
     if (out < 0) {
         rc = out;
@@ -268,10 +294,11 @@ out:
 
 int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0)
-        return pho_err_set(err, errno == ENOENT ? PHO_ENOTFOUND : PHO_EIO,
-                           "output: cannot read %s: %s", path, strerror(errno));
+    int fd;
+    struct stat st;
+    int orc = pho_file__open_regular(&fd, &st, path, "output", err);
+    if (orc)
+        return orc;
     char *buf = pho_malloc(1 << 20);
     if (!buf) {
         close(fd);

@@ -5,6 +5,7 @@
 
 #include "core/common.h"
 
+#include <limits.h>
 #include <sys/types.h>
 
 #include "pho/catalog.h"
@@ -15,6 +16,15 @@
 
 /* Creates @path and its parents (mode 0755). */
 int pho_out__mkdirs(const char *path, struct pho_err *err);
+
+/* Longest name of a group member in OUT: "best_<name>" must fit NAME_MAX. */
+#define PHO_OUT_NAME_MAX (NAME_MAX - 5)
+
+/* @name, or when longer than @max bytes a shortened name that is always the
+ * same for the same @name: its start (whole UTF-8 characters), "~", 8 hex
+ * digits of its SHA-256 and its extension. Sets *@shortened. Caller frees;
+ * NULL on OOM. */
+char *pho_out__fit_name(const char *name, size_t max, bool *shortened);
 
 /* Joins a and b with one '/'. Caller frees. NULL on OOM. */
 char *pho_out__join(const char *a, const char *b);
@@ -40,6 +50,12 @@ int pho_out__symlink(const char *target, const char *link, struct pho_err *err);
 
 /* SHA-256 of a file as hex; 0 or a PHO_E* code. */
 int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err);
+
+/* Takes the exclusive lock of @out_dir for this run (lock.c): PHO_EBUSY when
+ * another run holds it, unless @wait, which waits for it (PHO_EINTR when a
+ * signal ends the wait). Release with pho_out__unlock(*@fd). */
+int pho_out__lock(int *fd, const char *out_dir, bool wait, struct pho_err *err);
+void pho_out__unlock(int fd);
 
 /* Removes temporary files a crashed run left under @dir (one level of group folders deep). */
 void pho_out__sweep_temps(const char *dir);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "organize/internal.h"
 #include "organize/pipeline.h"
 #include "pho/face.h"
@@ -45,6 +46,7 @@ struct run {
     unsigned threads;
     size_t *todo;
     int64_t run_id;
+    int lock_fd; /* the output folder's lock (lock.c), -1 when not held */
 };
 
 static double now(void)
@@ -231,7 +233,12 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
         return PHO_ENOMEM;
     for (size_t k = 0; k < count; k++) {
         g->members[k] = members[k];
-        const char *name = base_name(photos[members[k]].rel);
+        bool shortened = false;
+        char *fitted =
+                pho_out__fit_name(base_name(photos[members[k]].rel), PHO_OUT_NAME_MAX, &shortened);
+        if (!fitted)
+            return PHO_ENOMEM;
+        const char *name = fitted;
         char *unique = pho_strdup(name);
         /* Same name from different folders: name_2.jpg, name_3.jpg ... in member order. */
         for (int n = 2; unique; n++) {
@@ -242,7 +249,13 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
                 break;
             pho_free(unique);
             unique = numbered(name, n);
+            if (unique && strlen(unique) > PHO_OUT_NAME_MAX) {
+                char *refit = pho_out__fit_name(unique, PHO_OUT_NAME_MAX, &shortened);
+                pho_free(unique);
+                unique = refit;
+            }
         }
+        pho_free(fitted);
         if (!unique)
             return PHO_ENOMEM;
         g->names[k] = unique;
@@ -317,8 +330,11 @@ out:
 /*
  * One pipeline runs over every photo to analyse, so decoders and the model never wait for
  * a restart. Results reach the catalog in transactions of commit_every photos as they
- * finish: a kill loses at most that many.
+ * finish, or sooner once FACE_COMMIT_SECONDS have passed since the last commit: a kill
+ * loses at most that many photos and at most those seconds of work (at 10 photos/s on a
+ * slow machine, 64 photos were six seconds; with a slow backend, minutes).
  */
+#define FACE_COMMIT_SECONDS 2.0
 struct face_work {
     struct run *run;
     struct pho_face_engine *fe;
@@ -327,7 +343,8 @@ struct face_work {
     pthread_mutex_t lock; /* guards the fields below and the catalog */
     size_t *pending;      /* photos analysed, not yet committed */
     size_t npending, commit_every;
-    int rc; /* the first catalog failure; no writes after it */
+    double last_commit; /* monotonic seconds */
+    int rc;             /* the first catalog failure; no writes after it */
     struct pho_err err;
 };
 
@@ -345,6 +362,7 @@ static void face_commit_pending(struct face_work *c)
             c->rc = pho_catalog_commit(c->run->cat, &c->err);
     }
     c->npending = 0;
+    c->last_commit = now();
 }
 
 /* Queues a batch's analysed photos for the catalog, committing once enough are waiting. */
@@ -356,7 +374,8 @@ static void face_cache(struct face_work *c, const size_t *idx, size_t n)
     for (size_t k = 0; k < n; k++)
         if (c->run->r->faces[c->todo[idx[k]]].image_w)
             c->pending[c->npending++] = c->todo[idx[k]];
-    if (c->npending >= c->commit_every)
+    if (c->npending >= c->commit_every ||
+        (c->npending > 0 && now() - c->last_commit >= FACE_COMMIT_SECONDS))
         face_commit_pending(c);
     pthread_mutex_unlock(&c->lock);
 }
@@ -498,6 +517,7 @@ static int analyse_faces(struct run *run, struct pho_err *err)
     r->face_batch_size = po.batch;
     struct face_work c = { .run = run, .fe = fe, .todo = todo, .config = config };
     c.commit_every = PHO_MAX((size_t)64, po.batch * 4);
+    c.last_commit = now();
     c.pending = pho_malloc(sizeof(*c.pending) * (c.commit_every + PIPE_MAX_BATCH));
     if (!c.pending) {
         rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
@@ -595,9 +615,19 @@ static int put_copy(struct run *run, struct outputs *outs, const struct pho_phot
     struct stat st;
     if (old && old->size == p->size && lstat(dst, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size == p->size && st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
-        run->r->files_unchanged++;
-        pho_free(dst);
-        return 0;
+        /* Size and time agree. That is enough on an ordinary run; --force-fresh
+         * promises to redo everything, so there the copy is compared with its
+         * source by content (an edit can keep both size and mtime). */
+        char want[65], got[65];
+        uint64_t n;
+        bool same = !run->o->force_fresh ||
+                    (pho_out__sha256_file(p->path, want, &n, NULL) == 0 &&
+                     pho_out__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
+        if (same) {
+            run->r->files_unchanged++;
+            pho_free(dst);
+            return 0;
+        }
     }
     struct pho_copy_info info;
     int rc = pho_out__copy(p->path, dst, &info, err);
@@ -612,7 +642,7 @@ static int put_copy(struct run *run, struct outputs *outs, const struct pho_phot
 /* True when @path holds exactly @len bytes equal to @text. */
 static bool same_content(const char *path, const char *text, size_t len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = pho_file__fopen_regular(path, "output", NULL);
     if (!f)
         return false;
     bool same = true;
@@ -664,25 +694,34 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
     if (rc)
         return rc;
     rc = pho_catalog_begin(run->cat, err);
-    for (size_t k = 0; rc == 0 && k < g->count; k++) {
+    if (rc)
+        return rc;
+    /* A file that cannot be written ends this group's writing, not the run;
+     * what was written is still committed, so the catalog matches OUT. */
+    int frc = 0;
+    struct pho_err ferr = PHO_ERR_INIT;
+    for (size_t k = 0; frc == 0 && k < g->count; k++) {
         const struct pho_photo *p = &r->photos[g->members[k]];
         snprintf(rel, sizeof(rel), "%s/originals/%s", g->dir, g->names[k]);
-        rc = put_copy(run, outs, p, rel, err);
-        if (rc == 0 && g->members[k] == g->best) {
+        frc = put_copy(run, outs, p, rel, &ferr);
+        if (frc == 0 && g->members[k] == g->best) {
             snprintf(rel, sizeof(rel), "%s/best_%s", g->dir, g->names[k]);
-            rc = put_copy(run, outs, p, rel, err);
+            frc = put_copy(run, outs, p, rel, &ferr);
         }
         step_done(run, 1, p->rel);
     }
-    if (rc == 0) {
+    if (frc == 0) {
         char *text = pho_out__metadata_txt(r, g);
         snprintf(rel, sizeof(rel), "%s/metadata.txt", g->dir);
-        rc = text ? put_text(run, outs, text, rel, err)
-                  : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        frc = text ? put_text(run, outs, text, rel, &ferr)
+                   : pho_err_set(&ferr, PHO_ENOMEM, "output: out of memory");
         pho_free(text);
     }
-    if (rc == 0)
-        rc = pho_catalog_commit(run->cat, err);
+    rc = pho_catalog_commit(run->cat, err);
+    if (rc == 0 && frc) {
+        pho_err_set(err, frc, "%s", ferr.msg);
+        rc = frc;
+    }
     return rc;
 }
 
@@ -751,6 +790,16 @@ static int write_all(struct run *run, struct pho_err *err)
             rc = PHO_EINTR;
         else
             rc = write_group(run, &outs, &run->r->groups[g], err);
+        if (rc && rc != PHO_EDB && rc != PHO_ENOMEM && rc != PHO_EINTR) {
+            /* This group's files could not all be written: an error entry for
+             * the group, and the run goes on to the next one and the report. */
+            struct pho_group_plan *gp = &run->r->groups[g];
+            gp->error = rc;
+            pho_strlcpy(gp->error_msg, err->msg, sizeof(gp->error_msg));
+            run->r->groups_failed++;
+            pho_err_clear(err);
+            rc = 0;
+        }
     }
     if (rc == 0)
         rc = remove_stale(run, &outs, err);
@@ -766,6 +815,12 @@ static int write_report(struct run *run, struct pho_err *err)
     localtime_r(&t, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%d_%H%M%S", &tm);
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S%z", &tm);
+    /* RFC 3339 offset (+01:00), the form every capture time in the report uses. */
+    size_t wl = strlen(when);
+    if (wl >= 5 && (when[wl - 5] == '+' || when[wl - 5] == '-') && wl + 1 < sizeof(when)) {
+        memmove(when + wl - 1, when + wl - 2, 3);
+        when[wl - 2] = ':';
+    }
     char *dir = pho_out__join(run->out_dir, "reports");
     if (!dir)
         return pho_err_set(err, PHO_ENOMEM, "report: out of memory");
@@ -933,7 +988,7 @@ static int interrupted(struct pho_organize_result *out, int rc, const char *msg,
 int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_opts *opts,
                      struct pho_err *err)
 {
-    struct run run = { .o = opts, .r = out };
+    struct run run = { .o = opts, .r = out, .lock_fd = -1 };
     struct pho_scan_list *list = NULL;
     char *src_real = NULL;
     double t0 = now(), t;
@@ -956,6 +1011,11 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
                              strerror(errno));
             goto out;
         }
+        /* Before anything under OUT is touched: a second run must not sweep
+         * the first one's temporary files or write between its groups. */
+        rc = pho_out__lock(&run.lock_fd, run.out_dir, opts->wait_lock, err);
+        if (rc)
+            goto out;
         pho_out__sweep_temps(run.out_dir);
         rc = open_catalog(&run, err);
         if (rc)
@@ -1062,6 +1122,7 @@ out:
     pho_free(run.todo);
     pho_brisque_close(run.brisque);
     pho_catalog_close(run.cat);
+    pho_out__unlock(run.lock_fd); /* after the catalog: its last writes are inside the lock */
     free(run.out_dir);
     free(src_real);
     pthread_mutex_destroy(&run.lock);

@@ -57,7 +57,7 @@ static int read_text(char **out, const char *path, const char *what, struct pho_
     char *buf = NULL;
     int rc = 0;
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* never wait on a FIFO */
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return pho_err_set(err, PHO_ENOTFOUND, "brisque: %s file %s not found (%s)", what, path,

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "pho/image.h"
 #include "pho/scan.h"
 
@@ -224,8 +225,9 @@ static int visit(struct scan *s, int dirfd, const char *name, size_t path_len, i
                                strerror(errno));
         return walk(s, fd, len, depth + 1);
     }
-    if (!S_ISREG(st.st_mode))
-        return 0;
+    if (!S_ISREG(st.st_mode)) /* a FIFO, socket or device: said, never opened */
+        return add_problem(s, s->path, PHO_EINVAL, "scan: not a regular file (%s)",
+                           pho_file__kind(st.st_mode));
     int fmt = pho_format_from_suffix(name);
     if (fmt == PHO_FORMAT_UNKNOWN) {
         if (suffix_ignored(name) || st.st_size == 0 ||
@@ -352,7 +354,8 @@ int pho_scan_run(struct pho_scan_list **out, const char *root, const struct pho_
                 rc = walk(&s, fd, root_len, 0);
         }
     } else {
-        rc = pho_err_set(err, PHO_EINVAL, "scan: %s is neither a file nor a folder", root);
+        rc = pho_err_set(err, PHO_EINVAL, "scan: %s is neither a file nor a folder (%s)", root,
+                         pho_file__kind(st.st_mode));
     }
     if (rc == PHO_ENOMEM)
         pho_err_set(err, rc, "scan: out of memory");
