@@ -80,7 +80,9 @@ struct pho_image_opts {
     uint32_t max_size;
     /** Refuse images with more stored pixels than this; 0 = PHO_DEFAULT_MAX_PIXELS. */
     uint64_t max_pixels;
-    /** Fail on recoverable decoder warnings too (default: only on errors and truncation). */
+    /** Also look for recoverable damage (a second, strict decode) and describe it in the
+     *  meta's note. Whether the photo is readable does not change: pixels that decode
+     *  with recoverable damage are readable, for every caller. */
     bool strict;
     /**
      * Accept what shrink-on-load gives when it is within twice max_size

@@ -121,6 +121,14 @@ struct pho_group_plan {
     char error_msg[512];
 };
 
+/** A file in the output folder that is the user's (photo-organizer did not
+ *  write it, or it was changed since): kept as it is, this run's version
+ *  written beside it. Paths are relative to the output folder. */
+struct pho_kept_file {
+    char *path; /**< the user's file, untouched */
+    char *ours; /**< where this run's version went */
+};
+
 struct pho_organize_result {
     struct pho_photo *photos; /**< every scanned photo, scan order */
     size_t nphotos;
@@ -139,6 +147,8 @@ struct pho_organize_result {
     size_t ngroups;
     size_t analysed, from_catalog, failed;
     size_t groups_failed; /**< groups whose files could not all be written (see their error) */
+    struct pho_kept_file *kept; /**< the user's files in OUT that were kept (docs/catalog.md) */
+    size_t nkept;
     size_t files_written, files_unchanged, files_removed;
     bool interrupted;
     double t_scan, t_analyse, t_group, t_faces, t_write, t_total;

@@ -96,6 +96,8 @@ static void examine(void *ud, size_t i, unsigned worker)
     struct pho_image *img = NULL;
     struct pho_meta again;
     it->rc = pho_image_load(&img, it->path, &r->opts, &again, &it->err);
+    if (again.note[0] && !it->meta.note[0]) /* damage found while decoding */
+        pho_strlcpy(it->meta.note, again.note, sizeof(it->meta.note));
     if (img) {
         it->dec_w = img->width;
         it->dec_h = img->height;
@@ -309,7 +311,8 @@ int cmd_info(int argc, char **argv)
     if (optind >= argc)
         return cli_usage_error("info", "give at least one file or folder");
     run.opts.max_size = VERIFY_SIZE;
-    /* info is a diagnosis: any decoder complaint means the file is damaged. */
+    /* info is a diagnosis: recoverable damage is described (a note), though
+     * the photo is readable, as it is for organize. */
     run.opts.strict = true;
 
     int status = EXIT_OK;

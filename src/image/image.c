@@ -207,8 +207,9 @@ static bool worth_retrying(int rc)
     return rc != 0 && rc != PHO_ENOMEM && rc != PHO_ELIMIT && rc != PHO_EINVAL;
 }
 
-static int decode(struct pho_image **out, const struct img_src *src, const struct pho_meta *m,
-                  const struct pho_image_opts *o, struct pho_err *err)
+static int decode_checked(struct pho_image **out, const struct img_src *src,
+                          const struct pho_meta *m, const struct pho_image_opts *o,
+                          struct pho_err *err)
 {
     pthread_rwlock_rdlock(&diag_lock);
     int rc = decode_once(out, src, m, o, err);
@@ -218,6 +219,35 @@ static int decode(struct pho_image **out, const struct img_src *src, const struc
         pho_image__vips_clear_errors();
         rc = decode_once(out, src, m, o, err);
         pthread_rwlock_unlock(&diag_lock);
+    }
+    return rc;
+}
+
+/*
+ * Whether a photo is readable is decided here, once, for every caller: it
+ * is when its pixels decode, recoverable damage tolerated (a bad restart
+ * marker costs a few rows, not the photo). `info` and `organize` therefore
+ * agree. o->strict asks in addition whether there was such damage: a
+ * second, strict decode, whose complaint becomes the note of @m.
+ */
+static int decode(struct pho_image **out, const struct img_src *src, struct pho_meta *m,
+                  const struct pho_image_opts *o, struct pho_err *err)
+{
+    struct pho_image_opts tolerant = *o;
+    tolerant.strict = false;
+    int rc = decode_checked(out, src, m, &tolerant, err);
+    if (rc == 0 && o->strict && !pho_format_is_raw(m->format)) {
+        struct pho_image *check = NULL;
+        struct pho_err why = PHO_ERR_INIT;
+        if (decode_checked(&check, src, m, o, &why) < 0 && why.code != PHO_ENOMEM && !m->note[0]) {
+            /* "image: cannot decode JPEG: corrupt JPEG data: ..." -> the decoder's words */
+            const char *what =
+                    strstr(why.msg, ": corrupt") ? strstr(why.msg, ": corrupt") + 2 : why.msg;
+            static const char lead[] = "damaged data, recovered: ";
+            pho_strlcpy(m->note, lead, sizeof(m->note));
+            pho_strlcpy(m->note + sizeof(lead) - 1, what, sizeof(m->note) - (sizeof(lead) - 1));
+        }
+        pho_image_free(check);
     }
     return rc;
 }

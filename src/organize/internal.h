@@ -51,6 +51,9 @@ int pho_out__symlink(const char *target, const char *link, struct pho_err *err);
 /* SHA-256 of a file as hex; 0 or a PHO_E* code. */
 int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err);
 
+/* Lists a user's file kept in OUT and where this run's version went (organize.c). */
+void pho_organize__kept(struct pho_organize_result *r, const char *path, const char *ours);
+
 /* Takes the exclusive lock of @out_dir for this run (lock.c): PHO_EBUSY when
  * another run holds it, unless @wait, which waits for it (PHO_EINTR when a
  * signal ends the wait). Release with pho_out__unlock(*@fd). */

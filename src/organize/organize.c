@@ -596,49 +596,6 @@ static int add_planned(struct outputs *outs, const char *rel)
 }
 
 /* Notes @rel as part of this run's result and returns its full path (caller frees). */
-static char *plan_file(struct run *run, struct outputs *outs, const char *rel, struct pho_err *err)
-{
-    char *dst = add_planned(outs, rel) == 0 ? pho_out__join(run->out_dir, rel) : NULL;
-    if (!dst)
-        pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    return dst;
-}
-
-/* Copies one source photo unless an identical copy from an earlier run is already there. */
-static int put_copy(struct run *run, struct outputs *outs, const struct pho_photo *p,
-                    const char *rel, struct pho_err *err)
-{
-    char *dst = plan_file(run, outs, rel, err);
-    if (!dst)
-        return PHO_ENOMEM;
-    const struct pho_output_file *old = recorded(outs, rel);
-    struct stat st;
-    if (old && old->size == p->size && lstat(dst, &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size == p->size && st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
-        /* Size and time agree. That is enough on an ordinary run; --force-fresh
-         * promises to redo everything, so there the copy is compared with its
-         * source by content (an edit can keep both size and mtime). */
-        char want[65], got[65];
-        uint64_t n;
-        bool same = !run->o->force_fresh ||
-                    (pho_out__sha256_file(p->path, want, &n, NULL) == 0 &&
-                     pho_out__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
-        if (same) {
-            run->r->files_unchanged++;
-            pho_free(dst);
-            return 0;
-        }
-    }
-    struct pho_copy_info info;
-    int rc = pho_out__copy(p->path, dst, &info, err);
-    if (rc == 0)
-        rc = pho_catalog_output_put(run->cat, rel, info.size, info.sha256, err);
-    if (rc == 0)
-        run->r->files_written++;
-    pho_free(dst);
-    return rc;
-}
-
 /* True when @path holds exactly @len bytes equal to @text. */
 static bool same_content(const char *path, const char *text, size_t len)
 {
@@ -656,23 +613,164 @@ static bool same_content(const char *path, const char *text, size_t len)
     return same && off == len;
 }
 
+/* What a file that is about to be written must equal to count as ours already. */
+struct want {
+    const char *src;  /* a copy of this file, or */
+    const char *text; /* this text */
+    size_t len;
+};
+
+static bool holds_wanted(const char *dst, const struct want *w)
+{
+    if (w->text)
+        return same_content(dst, w->text, w->len);
+    char a[65], b[65];
+    uint64_t n;
+    return pho_out__sha256_file(dst, a, &n, NULL) == 0 &&
+           pho_out__sha256_file(w->src, b, &n, NULL) == 0 && !strcmp(a, b);
+}
+
+/* "dir/best_x.jpg" -> "dir/best_x.photo-organizer.jpg" (n = 1), "...photo-organizer-2.jpg". */
+static void beside_name(char *out, size_t size, const char *rel, int n)
+{
+    const char *slash = strrchr(rel, '/');
+    const char *base = slash ? slash + 1 : rel;
+    const char *dot = strrchr(base, '.');
+    size_t stem = dot && dot != base ? (size_t)(dot - rel) : strlen(rel);
+    char tag[32] = ".photo-organizer";
+    if (n > 1)
+        snprintf(tag, sizeof(tag), ".photo-organizer-%d", n);
+    snprintf(out, size, "%.*s%s%s", (int)stem, rel, tag, rel + stem);
+}
+
+/*
+ * Files in OUT are the user's unless this program wrote them and they are
+ * still as it wrote them (docs/catalog.md). Finds where this run's file for
+ * @rel goes: @rel itself when nothing is there, when the file there is ours
+ * and unchanged, or when it already holds exactly what would be written
+ * (then *@same). A file the catalog did not write, or one changed since, is
+ * kept: ours goes beside it (beside_name), the user is told, and the report
+ * lists it. Writes the rel used to @used; returns the full path (caller
+ * frees) or NULL on OOM.
+ */
+static char *claim(struct run *run, struct outputs *outs, const char *rel, const struct want *w,
+                   char *used, size_t used_size, bool *same, struct pho_err *err)
+{
+    *same = false;
+    for (int n = 0; n < 100; n++) {
+        if (n == 0)
+            pho_strlcpy(used, rel, used_size);
+        else
+            beside_name(used, used_size, rel, n);
+        char *dst = pho_out__join(run->out_dir, used);
+        if (!dst)
+            break;
+        struct stat st;
+        if (lstat(dst, &st) < 0 && errno == ENOENT)
+            return dst;
+        const struct pho_output_file *old = recorded(outs, used);
+        char sum[65];
+        uint64_t size = 0;
+        if (S_ISREG(st.st_mode) && holds_wanted(dst, w)) {
+            *same = true;
+            return dst;
+        }
+        if (old && S_ISREG(st.st_mode) && pho_out__sha256_file(dst, sum, &size, NULL) == 0 &&
+            size == old->size && !strcmp(sum, old->sha256))
+            return dst; /* ours, as written: may be replaced */
+        if (n == 0) {
+            /* Kept: not written by us, or changed since. No longer ours. */
+            if (old && pho_catalog_output_forget(run->cat, used, err) < 0) {
+                pho_free(dst);
+                return NULL;
+            }
+            char ours[4096];
+            beside_name(ours, sizeof(ours), rel, 1);
+            pho_organize__kept(run->r, rel, ours);
+            pho_log(PHO_LOG_WARN, "output",
+                    "%s was not written by photo-organizer or was changed since: kept as it is; "
+                    "this run's version is written beside it",
+                    rel);
+        }
+        pho_free(dst);
+    }
+    pho_err_set(err, PHO_EEXIST, "output: %s: no free name beside the user's file", rel);
+    return NULL;
+}
+
+/* Copies one source photo unless an identical copy from an earlier run is already there. */
+static int put_copy(struct run *run, struct outputs *outs, const struct pho_photo *p,
+                    const char *rel, struct pho_err *err)
+{
+    const struct pho_output_file *old = recorded(outs, rel);
+    char *dst = pho_out__join(run->out_dir, rel);
+    if (!dst)
+        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    struct stat st;
+    if (old && old->size == p->size && lstat(dst, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size == p->size && st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
+        /* Size and time agree. That is enough on an ordinary run; --force-fresh
+         * promises to redo everything, so there the copy is compared with its
+         * source by content (an edit can keep both size and mtime). */
+        char want[65], got[65];
+        uint64_t n;
+        bool same = !run->o->force_fresh ||
+                    (pho_out__sha256_file(p->path, want, &n, NULL) == 0 &&
+                     pho_out__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
+        if (same) {
+            pho_free(dst);
+            run->r->files_unchanged++;
+            return add_planned(outs, rel) == 0
+                           ? 0
+                           : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        }
+    }
+    pho_free(dst);
+    char used[4096];
+    bool identical;
+    struct want w = { .src = p->path };
+    dst = claim(run, outs, rel, &w, used, sizeof(used), &identical, err);
+    if (!dst)
+        return err && err->code ? err->code : PHO_ENOMEM;
+    int rc = add_planned(outs, used) == 0 ? 0
+                                          : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    struct pho_copy_info info;
+    if (rc == 0 && identical) {
+        run->r->files_unchanged++;
+        if (!recorded(outs, used) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
+            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
+    } else if (rc == 0) {
+        rc = pho_out__copy(p->path, dst, &info, err);
+        if (rc == 0)
+            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
+        if (rc == 0)
+            run->r->files_written++;
+    }
+    pho_free(dst);
+    return rc;
+}
+
 static int put_text(struct run *run, struct outputs *outs, const char *text, const char *rel,
                     struct pho_err *err)
 {
-    char *dst = plan_file(run, outs, rel, err);
-    if (!dst)
-        return PHO_ENOMEM;
-    int rc = 0;
+    char used[4096];
+    bool identical;
     size_t len = strlen(text);
+    struct want w = { .text = text, .len = len };
+    char *dst = claim(run, outs, rel, &w, used, sizeof(used), &identical, err);
+    if (!dst)
+        return err && err->code ? err->code : PHO_ENOMEM;
+    int rc = add_planned(outs, used) == 0 ? 0
+                                          : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     struct pho_copy_info info;
-    if (same_content(dst, text, len)) {
+    if (rc == 0 && identical) {
         run->r->files_unchanged++;
-        if (!recorded(outs, rel) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
-            rc = pho_catalog_output_put(run->cat, rel, info.size, info.sha256, err);
-    } else {
+        if (!recorded(outs, used) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
+            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
+    } else if (rc == 0) {
         rc = pho_out__write(dst, text, len, &info, err);
         if (rc == 0)
-            rc = pho_catalog_output_put(run->cat, rel, info.size, info.sha256, err);
+            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
         if (rc == 0)
             run->r->files_written++;
     }
@@ -1129,10 +1227,31 @@ out:
     return rc;
 }
 
+void pho_organize__kept(struct pho_organize_result *r, const char *path, const char *ours)
+{
+    struct pho_kept_file *k = pho_reallocarray(r->kept, r->nkept + 1, sizeof(*k));
+    if (!k)
+        return; /* the warning was logged; only the report's list is shorter */
+    r->kept = k;
+    k[r->nkept].path = pho_strdup(path);
+    k[r->nkept].ours = pho_strdup(ours);
+    if (k[r->nkept].path && k[r->nkept].ours)
+        r->nkept++;
+    else {
+        pho_free(k[r->nkept].path);
+        pho_free(k[r->nkept].ours);
+    }
+}
+
 void pho_organize_result_release(struct pho_organize_result *r)
 {
     if (!r)
         return;
+    for (size_t i = 0; i < r->nkept; i++) {
+        pho_free(r->kept[i].path);
+        pho_free(r->kept[i].ours);
+    }
+    pho_free(r->kept);
     for (size_t i = 0; r->faces && i < r->nphotos; i++)
         pho_face_list_release(&r->faces[i]);
     pho_free(r->faces);

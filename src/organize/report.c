@@ -327,6 +327,17 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
     }
     json_object_set_new(root, "photos", photos);
     json_object_set_new(root, "errors", errors);
+    /* Only when there are some: reports of ordinary runs stay as they were. */
+    if (r->nkept) {
+        json_t *kept = json_array();
+        for (size_t i = 0; i < r->nkept; i++) {
+            json_t *jk = json_object();
+            pho_json__set_path(jk, "path", r->kept[i].path);
+            pho_json__set_path(jk, "ours", r->kept[i].ours);
+            json_array_append_new(kept, jk);
+        }
+        json_object_set_new(root, "user_files_kept", kept);
+    }
 
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
     json_decref(root);

@@ -2,7 +2,8 @@
 # Killed while analysing faces: the faces committed to the catalog before the
 # kill are kept (the re-run computes only the rest), and the re-run's report
 # and files equal an uninterrupted run's. Faces reach the catalog in
-# transactions of 64 photos while the face pipeline keeps running.
+# transactions of 64 photos, or every 2 s when fewer are done, while the face
+# pipeline keeps running.
 . "$(dirname "$0")/lib.sh"
 need_testdata
 MODELS=${PHO_MODELS_DIR:-}
@@ -49,5 +50,29 @@ check "the kill landed mid-analysis" jq -e '.run.faces_computed > 0' "$R"
 check "same report as the uninterrupted run" \
     cmp -s <(normalized_report "$TMP/ref/reports/latest.json") <(normalized_report "$R")
 check "same files as the uninterrupted run" cmp -s <(out_listing "$TMP/ref") <(out_listing "$OUT")
+
+# Fewer photos than one transaction holds: their faces still reach the catalog
+# while the run goes on (a kill loses seconds of work, not up to 64 photos).
+SMALL="$TMP/small"
+mkdir -p "$SMALL"
+for f in $(ls "$SRC" | head -40); do cp "$SRC/$f" "$SMALL/"; done
+"$BIN" -s "$SMALL" --faces all --threads 2 --models-dir "$MODELS" -q -o "$TMP/small-out" 2>/dev/null &
+pid=$!
+db="$TMP/small-out/.photo-organizer/catalog.db"
+seen=0
+alive=0
+for _ in $(seq 1 3000); do
+    seen=$(sqlite3 "$db" 'SELECT count(*) FROM faces' 2>/dev/null || echo 0)
+    if [ "${seen:-0}" -gt 0 ]; then
+        kill -0 "$pid" 2>/dev/null && alive=1
+        break
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null
+wait "$pid" 2>/dev/null
+check "with 40 photos, faces were committed while the run went on ($seen of 40)" \
+    test "$alive" = 1 -a "${seen:-0}" -gt 0 -a "${seen:-0}" -lt 40
 
 done_testing
