@@ -94,8 +94,13 @@ static int not_an_image(const uint8_t *head, size_t n, struct pho_err *err)
     return pho_err_set(err, PHO_ECORRUPT, "image: file too short to be an image (%zu bytes)", n);
 }
 
-/* TIFF signature: a plain TIFF, or a RAW that only its tags reveal. */
-static int refine_tiff(const struct pho_meta *m, int suffix_fmt)
+/*
+ * A TIFF-structured file is a RAW when LibRaw finds raw sensor data in it,
+ * and a plain TIFF otherwise: decided by the file's structure, never by its
+ * maker tag (a TIFF from a Nikon or exported from a NEF is a TIFF that
+ * libvips reads). The RAW's name comes from its suffix, else from the maker.
+ */
+static int raw_kind(const struct pho_meta *m, int suffix_fmt)
 {
     if (pho_format_is_raw(suffix_fmt) && suffix_fmt != PHO_FORMAT_CR2)
         return suffix_fmt;
@@ -105,7 +110,7 @@ static int refine_tiff(const struct pho_meta *m, int suffix_fmt)
         return PHO_FORMAT_ARW;
     if (!strncasecmp(m->make, "PENTAX", 6) || !strncasecmp(m->make, "RICOH", 5))
         return PHO_FORMAT_PEF;
-    return PHO_FORMAT_TIFF;
+    return PHO_FORMAT_RAW;
 }
 
 static int probe_src(struct pho_meta *m, const struct img_src *src, const uint8_t *head,
@@ -118,27 +123,45 @@ static int probe_src(struct pho_meta *m, const struct img_src *src, const uint8_
     /* TIFF containers carry their EXIF in the file structure itself. */
     if (fmt == PHO_FORMAT_TIFF || fmt == PHO_FORMAT_CR2)
         pho_exif_parse(m, head, head_len, NULL);
-    if (fmt == PHO_FORMAT_TIFF)
-        fmt = refine_tiff(m, pho_format_from_suffix(src->path));
     if (fmt == PHO_FORMAT_TIFF) {
-        /* A DNG is a TIFF with a DNGVersion tag; LibRaw knows, and its parse is reused. */
+        /* Raw sensor data inside (LibRaw's own parse decides, and is reused),
+         * or a plain TIFF for libvips. A DNG says so with its DNGVersion tag. */
         struct pho_meta as_raw = *m;
-        if (pho_image__raw_probe(&as_raw, src, NULL) == 0 && as_raw.format == PHO_FORMAT_DNG) {
+        as_raw.format = PHO_FORMAT_RAW;
+        if (pho_image__raw_probe(&as_raw, src, NULL) == 0 &&
+            (as_raw.flags & PHO_META_DIMENSIONS)) {
+            if (as_raw.format != PHO_FORMAT_DNG)
+                as_raw.format = raw_kind(&as_raw, pho_format_from_suffix(src->path));
             *m = as_raw;
             return pho_image__check_pixels(m, o, err);
         }
+        /* No raw data LibRaw can find. A plain TIFF, unless libvips cannot
+         * read it either and its name says RAW (a cut-off or metadata-only
+         * RAW): then the RAW path reports what is wrong with it. */
+        int suffix_fmt = pho_format_from_suffix(src->path);
+        if (pho_format_is_raw(suffix_fmt) && suffix_fmt != PHO_FORMAT_CR2) {
+            struct pho_meta as_tiff = *m;
+            as_tiff.format = PHO_FORMAT_TIFF;
+            if (pho_image__vips_probe(&as_tiff, src, NULL) == 0) {
+                *m = as_tiff;
+                return pho_image__check_pixels(m, o, err);
+            }
+            pho_image__vips_clear_errors();
+            fmt = suffix_fmt;
+        }
     }
     m->format = fmt;
-    if ((fmt == PHO_FORMAT_HEIC || fmt == PHO_FORMAT_HEIF || fmt == PHO_FORMAT_AVIF) &&
-        pho_image__heif_transformed(head, head_len)) {
-        /* The container's own rotation wins; libheif applies it while decoding. */
-        m->orientation = 1;
-    }
-
     int rc = pho_format_is_raw(fmt) ? pho_image__raw_probe(m, src, err)
                                     : pho_image__vips_probe(m, src, err);
     if (rc)
         return rc;
+    /* Orientation precedence (docs/formats.md): a container's own transform
+     * first. HEIF and AVIF files that carry irot/imir are turned upright by
+     * libheif while decoding, so the EXIF Orientation the probe just read
+     * (iPhones write both) must not be applied a second time. */
+    if ((fmt == PHO_FORMAT_HEIC || fmt == PHO_FORMAT_HEIF || fmt == PHO_FORMAT_AVIF) &&
+        pho_image__heif_transformed(head, head_len))
+        m->orientation = 1;
     return pho_image__check_pixels(m, o, err);
 }
 

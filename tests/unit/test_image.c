@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <libheif/heif.h>
 
 #include "../lib/testlib.h"
 #include "pho/image.h"
@@ -409,6 +412,202 @@ static void test_image_new(void **state)
     pho_image_free(NULL);
 }
 
+/* ---- fixtures made here: container rotation and camera TIFFs --------------------- */
+
+static void free_image(void *img)
+{
+    pho_image_free(img);
+}
+
+/* Removes a fixture file and the temporary folder it was made in. */
+static void unlink_free(void *path)
+{
+    unlink(path);
+    char *slash = strrchr(path, '/');
+    if (slash) {
+        *slash = '\0';
+        rmdir(path);
+    }
+    free(path);
+}
+
+/* A 64x48 picture, red on the left half and blue on the right, encoded as
+ * HEIF (HEVC) or AVIF with an irot rotating it 90 degrees clockwise for
+ * display (what libheif writes for image_orientation 6), plus an EXIF block
+ * saying Orientation 6 too, as iPhones write both. NULL when no encoder. */
+static char *rotated_heif(enum heif_compression_format codec, const char *suffix)
+{
+    struct heif_encoder *enc = NULL;
+    struct heif_context *ctx = heif_context_alloc();
+    if (heif_context_get_encoder_for_format(ctx, codec, &enc).code != heif_error_Ok) {
+        heif_context_free(ctx);
+        return NULL;
+    }
+    heif_encoder_set_lossy_quality(enc, 90);
+    struct heif_image *im = NULL;
+    assert_int_equal(
+            heif_image_create(64, 48, heif_colorspace_RGB, heif_chroma_interleaved_RGB, &im).code,
+            heif_error_Ok);
+    assert_int_equal(heif_image_add_plane(im, heif_channel_interleaved, 64, 48, 8).code,
+                     heif_error_Ok);
+    int stride = 0;
+    uint8_t *px = heif_image_get_plane(im, heif_channel_interleaved, &stride);
+    for (int y = 0; y < 48; y++)
+        for (int x = 0; x < 64; x++) {
+            uint8_t *p = px + y * stride + 3 * x;
+            p[0] = x < 32 ? 230 : 20;
+            p[1] = 20;
+            p[2] = x < 32 ? 20 : 230;
+        }
+    struct heif_encoding_options *eo = heif_encoding_options_alloc();
+    eo->image_orientation = heif_orientation_rotate_90_cw;
+    struct heif_image_handle *h = NULL;
+    assert_int_equal(heif_context_encode_image(ctx, im, enc, eo, &h).code, heif_error_Ok);
+    struct tiff_fixture *t = tf_new();
+    tf_short(t, IFD0, 0x0112, 6);
+    size_t len = 0;
+    uint8_t *exif = tf_build(t, false, &len);
+    assert_int_equal(heif_context_add_exif_metadata(ctx, h, exif, (int)len).code, heif_error_Ok);
+    char *dir = make_tempdir();
+    char *path = NULL;
+    assert_true(asprintf(&path, "%s/rotated.%s", dir, suffix) > 0);
+    assert_int_equal(heif_context_write_to_file(ctx, path).code, heif_error_Ok);
+    free(exif);
+    tf_free(t);
+    heif_encoding_options_free(eo);
+    heif_image_handle_release(h);
+    heif_image_release(im);
+    heif_encoder_release(enc);
+    heif_context_free(ctx);
+    free(dir); /* removed with the file (unlink_free) */
+    return path;
+}
+
+static void check_rotated(const char *path)
+{
+    struct pho_meta m;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_image_probe(&m, path, NULL, &err), 0);
+    /* The container turns it upright; EXIF's 6 must not turn it again. */
+    assert_int_equal(m.orientation, 1);
+    uint32_t uw = m.orientation >= 5 ? m.height : m.width,
+             uh = m.orientation >= 5 ? m.width : m.height;
+    if (!(uw == 48 && uh == 64))
+        fail_msg("%s: upright %ux%u, want portrait 48x64", path, uw, uh);
+    struct pho_image *img = NULL;
+    assert_int_equal(pho_image_load(&img, path, NULL, NULL, &err), 0);
+    t_defer(free_image, img);
+    assert_int_equal(img->width, 48);
+    assert_int_equal(img->height, 64);
+    /* Turned 90 degrees clockwise: the red left half is now the top half. */
+    const uint8_t *top = img->pixels + 4 * img->stride + 3 * 24;
+    const uint8_t *bottom = img->pixels + 60 * img->stride + 3 * 24;
+    if (!(top[0] > 150 && top[2] < 100 && bottom[2] > 150 && bottom[0] < 100))
+        fail_msg("%s: top %u,%u,%u bottom %u,%u,%u: not turned upright exactly once", path, top[0],
+                 top[1], top[2], bottom[0], bottom[1], bottom[2]);
+}
+
+static void test_heif_container_rotation_wins(void **state)
+{
+    (void)state;
+    char *heic = rotated_heif(heif_compression_HEVC, "heic");
+    if (!heic)
+        skip(); /* no HEVC encoder in this libheif */
+    t_defer(unlink_free, heic);
+    check_rotated(heic);
+    char *avif = rotated_heif(heif_compression_AV1, "avif");
+    if (avif) {
+        t_defer(unlink_free, avif);
+        check_rotated(avif);
+    }
+}
+
+static void put16(uint8_t *p, unsigned v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* A plain, uncompressed 32x24 RGB TIFF (little-endian) with a Make tag. */
+static size_t camera_tiff(uint8_t *out, size_t cap, const char *make)
+{
+    enum { W = 32, H = 24, N = 11 };
+    size_t make_len = strlen(make) + 1;
+    size_t make_off = 8 + 2 + N * 12 + 4, bps_off = make_off + make_len, pix_off = bps_off + 6;
+    size_t total = pix_off + W * H * 3;
+    assert_true(total <= cap);
+    memset(out, 0, total);
+    memcpy(out, "II*\0", 4);
+    put32(out + 4, 8);
+    put16(out + 8, N);
+    const uint32_t e[N][4] = {
+        { 256, 3, 1, W },
+        { 257, 3, 1, H },
+        { 258, 3, 3, (uint32_t)bps_off },
+        { 259, 3, 1, 1 },
+        { 262, 3, 1, 2 },
+        { 271, 2, (uint32_t)make_len, (uint32_t)make_off },
+        { 273, 4, 1, (uint32_t)pix_off },
+        { 277, 3, 1, 3 },
+        { 278, 3, 1, H },
+        { 279, 4, 1, W * H * 3 },
+        { 284, 3, 1, 1 },
+    };
+    for (int i = 0; i < N; i++) {
+        uint8_t *d = out + 10 + 12 * i;
+        put16(d, e[i][0]);
+        put16(d + 2, e[i][1]);
+        put32(d + 4, e[i][2]);
+        if (e[i][1] == 3 && e[i][2] == 1)
+            put16(d + 8, e[i][3]);
+        else
+            put32(d + 8, e[i][3]);
+    }
+    memcpy(out + make_off, make, make_len);
+    for (int k = 0; k < 3; k++)
+        put16(out + bps_off + 2 * k, 8);
+    for (size_t k = 0; k < W * H * 3; k++)
+        out[pix_off + k] = (uint8_t)(k * 7);
+    return total;
+}
+
+/* Plain RGB TIFFs whose Make names a maker of RAW cameras (as a camera or an
+ * editor exporting a NEF writes them) are TIFFs all the same, and readable. */
+static void test_camera_tiffs_are_tiffs(void **state)
+{
+    (void)state;
+    static const char *const makes[] = { "NIKON CORPORATION", "SONY", "PENTAX",
+                                         "RICOH IMAGING COMPANY, LTD." };
+    char *dir = make_tempdir();
+    static uint8_t buf[8192];
+    for (size_t i = 0; i < PHO_ARRAY_LEN(makes); i++) {
+        size_t len = camera_tiff(buf, sizeof(buf), makes[i]);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/camera_%zu.tif", dir, i);
+        write_file(path, buf, len);
+        struct pho_meta m;
+        struct pho_err err = PHO_ERR_INIT;
+        assert_int_equal(pho_image_probe(&m, path, NULL, &err), 0);
+        if (m.format != PHO_FORMAT_TIFF)
+            fail_msg("Make %s: %s, want TIFF", makes[i], pho_format_name(m.format));
+        assert_int_equal(m.width, 32);
+        assert_int_equal(m.height, 24);
+        assert_string_equal(m.make, makes[i]);
+        struct pho_image *pi = NULL;
+        if (pho_image_load(&pi, path, NULL, NULL, &err) < 0)
+            fail_msg("Make %s: %s", makes[i], err.msg);
+        pho_image_free(pi);
+    }
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_truncated_buffers_never_crash),
         cmocka_unit_test(test_image_new),
+        T_TEST(test_heif_container_rotation_wins),
+        T_TEST(test_camera_tiffs_are_tiffs),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }
