@@ -101,6 +101,12 @@ int pho_format_sniff(const void *head, size_t len)
             return PHO_FORMAT_CR2;
         return PHO_FORMAT_TIFF;
     }
+    /* BigTIFF (64-bit offsets): libtiff reads it; the structure decides as for TIFF. */
+    if (has(p, len, 0, "II+\0", 4) || has(p, len, 0, "MM\0+", 4))
+        return PHO_FORMAT_TIFF;
+    /* Minolta MRW and Sigma X3F have their own containers. */
+    if (has(p, len, 0, "\0MRM", 4) || has(p, len, 0, "FOVb", 4))
+        return PHO_FORMAT_RAW;
     return sniff_ftyp(p, len);
 }
 

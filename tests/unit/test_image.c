@@ -32,6 +32,10 @@ static void test_sniff_signatures(void **state)
         { "IIRO\x08\0\0\0", 8, PHO_FORMAT_ORF },
         { "IIU\0\x08\0\0\0", 8, PHO_FORMAT_RW2 },
         { "FUJIFILMCCD-RAW 0201", 20, PHO_FORMAT_RAF },
+        { "II+\0\x08\0\0\0", 8, PHO_FORMAT_TIFF }, /* BigTIFF */
+        { "MM\0+\0\x08\0\0", 8, PHO_FORMAT_TIFF },
+        { "\0MRM\0\0\0\x10", 8, PHO_FORMAT_RAW },  /* Minolta MRW */
+        { "FOVb\x02\0\x02\0", 8, PHO_FORMAT_RAW }, /* Sigma X3F */
         { "\0\0\0\x18"
           "ftypheic\0\0\0\0mif1heic",
           24, PHO_FORMAT_HEIC },
