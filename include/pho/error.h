@@ -54,14 +54,17 @@ enum pho_status {
 struct pho_err {
     int code;
     char msg[PHO_ERR_MSG_MAX];
+    /** Where the reason starts in msg, past the leading module name ("face: "):
+     *  set by pho_err_set(), read through pho_err_reason(). */
+    unsigned short reason_at;
+    /** The status of the underlying failure: code itself, or what a wrapper
+     *  (pho_err_wrap) kept of it, e.g. PHO_EMODEL under PHO_EBACKEND. */
+    int cause;
 };
 
-#define PHO_ERR_INIT \
-    {                \
-        0,           \
-        {            \
-            0        \
-        }            \
+#define PHO_ERR_INIT   \
+    {                  \
+        0, { 0 }, 0, 0 \
     }
 
 /**
@@ -79,6 +82,20 @@ PHO_API const char *pho_status_name(int code);
  * The message is truncated to fit; it never allocates.
  */
 PHO_API int pho_err_set(struct pho_err *err, int code, const char *fmt, ...) PHO_PRINTF(3, 4);
+
+/**
+ * The message without its leading module name: "the mediapipe backend needs
+ * ..." for "face: the mediapipe backend needs ...", for a caller whose own
+ * message already names the module. Never NULL ("" for a NULL @p err).
+ */
+PHO_API const char *pho_err_reason(const struct pho_err *err);
+
+/**
+ * Records in @p err a failure of status @p code whose reason is @p inner
+ * (message copied, inner's cause kept), and returns @p code: for a module
+ * whose contract names one status but whose callers may decide on the cause.
+ */
+PHO_API int pho_err_wrap(struct pho_err *err, int code, const struct pho_err *inner);
 
 /** Resets @p err to "no error". NULL is a no-op. */
 PHO_API void pho_err_clear(struct pho_err *err);

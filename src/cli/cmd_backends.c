@@ -20,7 +20,7 @@
 /* A probe's reason without the library's "face: " prefix (the table says it is about faces). */
 static const char *problem(const struct pho_err *err)
 {
-    return strncmp(err->msg, "face: ", 6) ? err->msg : err->msg + 6;
+    return pho_err_reason(err);
 }
 
 static void usage(FILE *f)

@@ -41,8 +41,33 @@ int pho_err_set(struct pho_err *err, int code, const char *fmt, ...)
         va_end(ap);
         if (n < 0)
             pho_strlcpy(err->msg, pho_strerror(code), sizeof(err->msg));
+        /* Every message starts with its module's name (error.h): note where
+         * the reason starts, once, so that no caller has to cut text. */
+        size_t i = 0;
+        while (i < 24 && ((err->msg[i] >= 'a' && err->msg[i] <= 'z') || err->msg[i] == '_' ||
+                          (i > 0 && err->msg[i] >= '0' && err->msg[i] <= '9')))
+            i++;
+        err->cause = code;
+        err->reason_at =
+                (unsigned short)(i > 0 && err->msg[i] == ':' && err->msg[i + 1] == ' ' ? i + 2 : 0);
     }
     return code;
+}
+
+int pho_err_wrap(struct pho_err *err, int code, const struct pho_err *inner)
+{
+    if (err && inner && err != inner)
+        *err = *inner;
+    if (err)
+        err->code = code;
+    return code;
+}
+
+const char *pho_err_reason(const struct pho_err *err)
+{
+    if (!err)
+        return "";
+    return err->reason_at < sizeof(err->msg) ? err->msg + err->reason_at : err->msg;
 }
 
 void pho_err_clear(struct pho_err *err)
@@ -50,6 +75,8 @@ void pho_err_clear(struct pho_err *err)
     if (err) {
         err->code = 0;
         err->msg[0] = '\0';
+        err->reason_at = 0;
+        err->cause = 0;
     }
 }
 

@@ -75,7 +75,7 @@ int face__probe_models(const struct face_ctx *ctx, const char *const *names, str
         if (rc == 0 && ctx->opts.trust == 0)
             rc = pho_models_verify(s, path, &e);
         if (rc)
-            return pho_err_set(err, PHO_EBACKEND, "%s", e.msg);
+            return pho_err_wrap(err, PHO_EBACKEND, &e);
     }
     return 0;
 }
@@ -158,12 +158,6 @@ static const struct pho_face_backend *find(const char *name)
         if (!strcmp(backends[i]->p.name, name))
             return backends[i];
     return NULL;
-}
-
-/* A backend's reason without its own "face: " prefix, which the engine's message already has. */
-static const char *unprefixed(const char *msg)
-{
-    return strncmp(msg, "face: ", 6) ? msg : msg + 6;
 }
 
 static int unknown_backend(const char *name, struct pho_err *err)
@@ -260,7 +254,7 @@ int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opt
         rc = try_open(fe, find(name), &why);
         if (rc) {
             rc = pho_err_set(err, PHO_EBACKEND, "face: the %s backend cannot run: %s", name,
-                             unprefixed(why.msg));
+                             pho_err_reason(&why));
             goto fail;
         }
     } else {
@@ -279,12 +273,12 @@ int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opt
             }
         }
         if (!fe->be) {
-            /* The first backend's reason says what to install; the rest were logged. */
+            /* The first backend's reason says what to install; the rest were logged.
+             * A missing or damaged model (PHO_EMODEL) says itself how to get it. */
             rc = pho_err_set(err, PHO_EBACKEND, "face: no face backend can run (%s: %s)%s",
-                             first_name, unprefixed(first.msg),
-                             strstr(first.msg, "models install")
-                                     ? ""
-                                     : "; run 'photo-organizer models install'");
+                             first_name, pho_err_reason(&first),
+                             first.cause == PHO_EMODEL ? ""
+                                                       : "; run 'photo-organizer models install'");
             goto fail;
         }
         pho_log(PHO_LOG_INFO, "face", "auto: using the %s backend on %s", fe->be->p.name,

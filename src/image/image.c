@@ -128,8 +128,7 @@ static int probe_src(struct pho_meta *m, const struct img_src *src, const uint8_
          * or a plain TIFF for libvips. A DNG says so with its DNGVersion tag. */
         struct pho_meta as_raw = *m;
         as_raw.format = PHO_FORMAT_RAW;
-        if (pho_image__raw_probe(&as_raw, src, NULL) == 0 &&
-            (as_raw.flags & PHO_META_DIMENSIONS)) {
+        if (pho_image__raw_probe(&as_raw, src, NULL) == 0 && (as_raw.flags & PHO_META_DIMENSIONS)) {
             if (as_raw.format != PHO_FORMAT_DNG)
                 as_raw.format = raw_kind(&as_raw, pho_format_from_suffix(src->path));
             *m = as_raw;

@@ -266,7 +266,7 @@ int pho_image__raw_decode(struct pho_image **out, const struct img_src *src,
     rc = raw_open(&r, src, err);
     if (rc) {
         char why[PHO_ERR_MSG_MAX];
-        pho_strlcpy(why, err ? err->msg + 5 : "", sizeof(why)); /* drop "raw: " */
+        pho_strlcpy(why, pho_err_reason(err), sizeof(why)); /* without "raw: " */
         return pho_err_set(err, rc, "%s: %s", what, why);
     }
 

@@ -269,7 +269,7 @@ int pho_models_verify(const struct pho_model_spec *s, const char *path, struct p
     struct pho_err ferr = PHO_ERR_INIT;
     FILE *f = pho_file__fopen_regular(path, "models", &ferr);
     if (!f)
-        return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, ferr.msg + 8);
+        return pho_err_set(err, PHO_EMODEL, "models: %s: %s", path, pho_err_reason(&ferr));
     GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
     unsigned char buf[65536];
     size_t got;

@@ -56,6 +56,29 @@ static void capture(void *ud, enum pho_log_level level, const char *domain, cons
     pho_strlcpy(c->msg, msg, sizeof(c->msg));
 }
 
+/* Callers decide on codes and show reasons; nobody cuts message text. */
+static void test_err_reason_and_wrap(void **state)
+{
+    (void)state;
+    struct pho_err e = PHO_ERR_INIT;
+    assert_string_equal(pho_err_reason(&e), "");
+    pho_err_set(&e, PHO_EMODEL, "models: x.onnx is not installed");
+    assert_string_equal(pho_err_reason(&e), "x.onnx is not installed");
+    assert_int_equal(e.cause, PHO_EMODEL);
+    struct pho_err w = PHO_ERR_INIT;
+    assert_int_equal(pho_err_wrap(&w, PHO_EBACKEND, &e), PHO_EBACKEND);
+    assert_int_equal(w.code, PHO_EBACKEND);
+    assert_int_equal(w.cause, PHO_EMODEL);
+    assert_string_equal(pho_err_reason(&w), "x.onnx is not installed");
+    pho_err_set(&e, PHO_EIO, "no module prefix here");
+    assert_string_equal(pho_err_reason(&e), "no module prefix here");
+    pho_err_set(&e, PHO_EIO, "Capitalised: not a module");
+    assert_string_equal(pho_err_reason(&e), "Capitalised: not a module");
+    pho_err_clear(&e);
+    assert_int_equal(e.cause, 0);
+    assert_string_equal(pho_err_reason(NULL), "");
+}
+
 static void test_log_levels_and_handler(void **state)
 {
     (void)state;
@@ -145,6 +168,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_strerror_covers_every_code),
         cmocka_unit_test(test_err_set_returns_code_and_truncates),
+        cmocka_unit_test(test_err_reason_and_wrap),
         cmocka_unit_test(test_log_levels_and_handler),
         cmocka_unit_test(test_alloc_fault_injection),
         cmocka_unit_test(test_strlcpy),

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to src/organize: the state of one run, shared by its stages
+ * (analyse.c, plan.c, faces.c, write.c), and the bookkeeping below them
+ * (run.c). organize.c drives the stages in order; no stage calls another.
+ */
+#ifndef PHO_ORGANIZE_RUN_H
+#define PHO_ORGANIZE_RUN_H
+
+#include "core/common.h"
+
+#include <pthread.h>
+
+#include "pho/catalog.h"
+#include "pho/organize.h"
+#include "pho/quality.h"
+
+/* Working decode: the smallest JPEG DCT scale with a long side of at least this
+ * many pixels serves hashing and quality alike (both reduce further). */
+#define WORK_SIZE PHO_QUALITY_SIZE
+
+struct run {
+    const struct pho_organize_opts *o;
+    struct pho_organize_result *r;
+    struct pho_brisque *brisque;
+    struct pho_catalog *cat;
+    char *out_dir;        /* canonical output folder (NULL on a dry run) */
+    pthread_mutex_t lock; /* serialises callbacks */
+    size_t done, total;
+    double stage_start;
+    enum pho_stage stage;
+    unsigned threads;
+    size_t *todo;
+    int64_t run_id;
+    int lock_fd; /* the output folder's lock (lock.c), -1 when not held */
+};
+
+/* Monotonic seconds. */
+double pho_organize__now(void);
+/* True once the caller asked the run to stop. */
+bool pho_organize__cancelled(const struct run *run);
+/* Progress: a stage starts (with @total steps), @n steps are done. */
+void pho_organize__stage_begin(struct run *run, enum pho_stage stage, size_t total);
+void pho_organize__step_done(struct run *run, size_t n, const char *current);
+/* The caller's on_failure for a photo that failed (serialised). */
+void pho_organize__report_failure(struct run *run, const struct pho_photo *p);
+/* Marks @p unreadable with @code and @e's message. */
+void pho_organize__set_error(struct pho_photo *p, const struct pho_err *e, int code);
+
+/* The stages, in the order organize.c runs them. */
+int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err);
+int pho_organize__plan(struct run *run, struct pho_err *err);
+int pho_organize__faces(struct run *run, struct pho_err *err);
+int pho_organize__write(struct run *run, struct pho_err *err);
+int pho_organize__write_report(struct run *run, struct pho_err *err);
+
+#endif
