@@ -215,9 +215,8 @@ int main(int argc, char **argv)
     /* The devices to compare: the CPU, then the asked GPU or every GPU. */
     struct pho_device_info *devs = NULL;
     size_t ndev = 0;
-    char why_none[512] = "";
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_infer_list_devices(&devs, &ndev, why_none, sizeof(why_none), NULL, &err)) {
+    struct pho_err why_none = PHO_ERR_INIT, err = PHO_ERR_INIT;
+    if (pho_infer_list_devices(&devs, &ndev, NULL, &why_none, &err)) {
         fprintf(stderr, "bench-gpu: %s\n", err.msg);
         return 1;
     }
@@ -250,9 +249,9 @@ int main(int argc, char **argv)
     if (ngpu == 0) {
         snprintf(head[1], sizeof(head[1]), "GPU");
         snprintf(m[1].why, sizeof(m[1].why), "%s",
-                 b.cpu_only    ? "not asked for (--cpu-only)"
-                 : why_none[0] ? why_none
-                               : "ONNX Runtime sees no CUDA device");
+                 b.cpu_only      ? "not asked for (--cpu-only)"
+                 : why_none.code ? pho_err_reason(&why_none)
+                                 : "ONNX Runtime sees no CUDA device");
     }
     for (size_t g = 0; g < ngpu; g++) {
         struct bench_opts bg = b;

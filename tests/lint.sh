@@ -29,6 +29,13 @@ if grep -nE '\bjson_pack(_ex)?[[:space:]]*\(' $(find src -name '*.[ch]'); then
     echo "lint: json_pack in src/: use the typed setters of src/core/json.h (see the lines above)"
     status=1
 fi
+# Heap allocation in the library goes through core/alloc (the OOM tests fail
+# the N-th allocation and check that every caller recovers).
+if grep -nE '(^|[^_a-z])(malloc|calloc|realloc|strdup)[[:space:]]*\(' $(find src -name '*.[ch]' -not -path 'src/cli/*' -not -path 'src/core/alloc.c') |
+    grep -vE '^[^:]+:[0-9]+:[[:space:]]*(/?\*|//)'; then
+    echo "lint: raw allocation in the library: use pho_malloc/pho_calloc/pho_reallocarray/pho_strdup (see above)"
+    status=1
+fi
 # The library never prints or exits; only src/cli may.
 if grep -nE '\b(printf|fprintf|puts|exit|abort)[[:space:]]*\(' $(find src -name '*.[ch]' -not -path 'src/cli/*') |
     grep -vE 'snprintf|vsnprintf|pho_assert_fail__|abort\(\);$'; then

@@ -123,6 +123,9 @@ struct pho_face_backend_info {
     unsigned caps;           /**< enum pho_face_caps */
     const char *models[8];   /**< manifest names of the models it needs, NULL-terminated */
     const char *optional[4]; /**< models it uses when present, NULL-terminated */
+    /** Place in the "auto" order on the CPU and with --gpu: 1 is tried first, 0 never
+     *  (DESIGN section 3: on a GPU facenet and insightface lead; on the CPU mediapipe). */
+    unsigned cpu_rank, gpu_rank;
 };
 
 /** Walks the backends in auto-selection order; start with *opaque = NULL. */

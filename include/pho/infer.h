@@ -169,12 +169,14 @@ struct pho_device_info {
 
 /**
  * Lists the CPU and every CUDA device that ONNX Runtime could use. When there
- * is none, @p why_none receives the exact reason (no driver, CUDA provider not
- * installed, provider failed to load: ORT's message). Caller owns *out
- * (pho_free()). @return 0 or PHO_ENOMEM.
+ * is no GPU, @p why_no_gpu (may be NULL) gets the exact reason as an error
+ * (PHO_EBACKEND: no driver, CUDA provider not installed, provider failed to
+ * load, with ORT's message); otherwise it is cleared. Caller owns *out
+ * (pho_free()). @return 0 or PHO_ENOMEM / PHO_EBACKEND (in @p err).
  */
-PHO_API int pho_infer_list_devices(struct pho_device_info **out, size_t *count, char *why_none,
-                                   size_t why_size, const char *provider_dir, struct pho_err *err);
+PHO_API int pho_infer_list_devices(struct pho_device_info **out, size_t *count,
+                                   const char *provider_dir, struct pho_err *why_no_gpu,
+                                   struct pho_err *err);
 
 PHO_END_DECLS
 

@@ -110,22 +110,20 @@ int cmd_backends(int argc, char **argv)
     }
     json_t *arr = json ? json_array() : NULL;
     const char *chosen = NULL;
-    static const char *const cpu_order[] = { "mediapipe", "face_recognition" };
-    static const char *const gpu_order[] = { "facenet", "insightface", "mediapipe",
-                                             "face_recognition" };
-    const char *const *order = fo.gpu ? gpu_order : cpu_order;
-    size_t norder = fo.gpu ? PHO_ARRAY_LEN(gpu_order) : PHO_ARRAY_LEN(cpu_order);
+    unsigned chosen_rank = 0;
     if (!json)
         printf("%-17s %-37s %-10s %s\n", "backend", "can", "models", "");
     void *it = NULL;
     const struct pho_face_backend_info *bi;
-    char usable[5][32];
-    size_t nusable = 0;
     while ((bi = pho_face_backend_iterate(&it))) {
         struct pho_err err = PHO_ERR_INIT;
         bool ok = pho_face_backend_probe(bi->name, &fo, &err) == 0;
-        if (ok && nusable < 5)
-            pho_strlcpy(usable[nusable++], bi->name, sizeof(usable[0]));
+        /* What auto would pick: the usable backend of lowest rank on this device. */
+        unsigned rank = fo.gpu ? bi->gpu_rank : bi->cpu_rank;
+        if (ok && rank && (!chosen || rank < chosen_rank)) {
+            chosen = bi->name;
+            chosen_rank = rank;
+        }
         char caps[96];
         caps_text(caps, sizeof(caps), bi->caps);
         if (json) {
@@ -144,10 +142,6 @@ int cmd_backends(int argc, char **argv)
                 printf("  %s\n", problem(&err));
         }
     }
-    for (size_t i = 0; i < norder && !chosen; i++)
-        for (size_t k = 0; k < nusable && !chosen; k++)
-            if (!strcmp(order[i], usable[k]))
-                chosen = order[i];
     if (json) {
         json_t *root = json_object();
         pho_json__set(root, "backends", arr);

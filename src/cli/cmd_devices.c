@@ -51,9 +51,8 @@ int cmd_devices(int argc, char **argv)
         return cli_usage_error("devices", "unexpected argument '%s'", argv[optind]);
     struct pho_device_info *devs = NULL;
     size_t n = 0;
-    char why[PHO_ERR_MSG_MAX];
-    struct pho_err err = PHO_ERR_INIT;
-    if (pho_infer_list_devices(&devs, &n, why, sizeof(why), NULL, &err) < 0) {
+    struct pho_err why_no_gpu = PHO_ERR_INIT, err = PHO_ERR_INIT;
+    if (pho_infer_list_devices(&devs, &n, NULL, &why_no_gpu, &err) < 0) {
         cli_error("%s", err.msg);
         return EXIT_FAIL;
     }
@@ -70,7 +69,7 @@ int cmd_devices(int argc, char **argv)
         json_t *root = json_object();
         pho_json__set_str(root, "onnxruntime", pho_infer_ort_version());
         pho_json__set(root, "devices", arr);
-        pho_json__set_str(root, "no_gpu_reason", n > 1 ? NULL : why);
+        pho_json__set_str(root, "no_gpu_reason", n > 1 ? NULL : pho_err_reason(&why_no_gpu));
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);
@@ -85,7 +84,7 @@ int cmd_devices(int argc, char **argv)
                        devs[i].index, devs[i].name, devs[i].memory / 1073741824.0, devs[i].index);
         }
         if (n == 1)
-            printf("No GPU: %s\n", why);
+            printf("No GPU: %s\n", pho_err_reason(&why_no_gpu));
     }
     pho_free(devs);
     return EXIT_OK;

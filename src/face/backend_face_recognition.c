@@ -396,6 +396,8 @@ static const struct face_embedder *embedder(const void *priv)
 const struct pho_face_backend pho_face_backend_face_recognition = {
     .p = {
         .name = "face_recognition",
+        .cpu_rank = 2,
+        .gpu_rank = 4,
         .description = "dlib HOG detector, dlib 68-point landmarks and eyes (libdlib-data), "
                        "dlib ResNet 128-d identity, emotion-model smiles",
         .caps = PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS | PHO_FACE_CAP_EYES |

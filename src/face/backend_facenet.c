@@ -766,6 +766,8 @@ static const struct face_embedder *embedder(const void *priv)
 const struct pho_face_backend pho_face_backend_facenet = {
     .p = {
         .name = "facenet",
+        .cpu_rank = 0,
+        .gpu_rank = 1,
         .description = "MTCNN detection and 5 points, FaceMesh eyes, emotion smile, "
                        "InceptionResnetV1 (when installed) or MobileFaceNet embeddings",
         .caps = PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS | PHO_FACE_CAP_EYES |

@@ -367,6 +367,8 @@ static const struct face_embedder *embedder(const void *priv)
 const struct pho_face_backend pho_face_backend_insightface = {
     .p = {
         .name = "insightface",
+        .cpu_rank = 0,
+        .gpu_rank = 2,
         .description = "InsightFace buffalo_l/buffalo_s (user-installed): SCRFD detector, 2d106 "
                        "eyelids, ArcFace 512-d embeddings",
         .caps = PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS | PHO_FACE_CAP_EYES |

@@ -402,6 +402,8 @@ static const struct face_embedder *embedder(const void *priv)
 const struct pho_face_backend pho_face_backend_mediapipe = {
     .p = {
         .name = "mediapipe",
+        .cpu_rank = 1,
+        .gpu_rank = 3,
         .description = "BlazeFace full-range + tiles, FaceMesh eyes, expression smile, "
                        "MobileFaceNet identity (CPU default)",
         .caps = PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS | PHO_FACE_CAP_EYES |

@@ -194,6 +194,8 @@ out:
 const struct pho_face_backend pho_face_backend_yolov8 = {
     .p = {
         .name = "yolov8",
+        .cpu_rank = 0,
+        .gpu_rank = 0,
         .description = "YOLOv8n-face (user-installed ONNX) detector with 5 points, FaceMesh "
                        "eyelids; no embeddings",
         .caps = PHO_FACE_CAP_DETECT | PHO_FACE_CAP_LANDMARKS | PHO_FACE_CAP_EYES |

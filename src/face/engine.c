@@ -22,10 +22,17 @@ static const struct pho_face_backend *const backends[] = {
     &pho_face_backend_insightface, &pho_face_backend_yolov8,
 };
 
-/* DESIGN §3: with a GPU the seed's order (facenet, insightface) comes first;
- * on the CPU mediapipe leads (faster, finds smaller faces, has embeddings). */
-static const char *const auto_cpu[] = { "mediapipe", "face_recognition" };
-static const char *const auto_gpu[] = { "facenet", "insightface", "mediapipe", "face_recognition" };
+/* The "auto" order on one kind of device: each backend's rank in its own
+ * table entry (cpu_rank / gpu_rank, DESIGN section 3), lowest first; 0 never. */
+static size_t auto_order(const struct pho_face_backend *order[PHO_ARRAY_LEN(backends)], bool gpu)
+{
+    size_t n = 0;
+    for (unsigned rank = 1; rank <= PHO_ARRAY_LEN(backends); rank++)
+        for (size_t i = 0; i < PHO_ARRAY_LEN(backends); i++)
+            if ((gpu ? backends[i]->p.gpu_rank : backends[i]->p.cpu_rank) == rank)
+                order[n++] = backends[i];
+    return n;
+}
 
 struct pho_face_engine {
     const struct pho_face_backend *be;
@@ -162,10 +169,13 @@ static const struct pho_face_backend *find(const char *name)
 
 static int unknown_backend(const char *name, struct pho_err *err)
 {
-    return pho_err_set(err, PHO_EINVAL,
-                       "face: unknown backend '%s' (choose auto, mediapipe, face_recognition, "
-                       "facenet, insightface or yolov8)",
-                       name);
+    char names[160] = "auto";
+    for (size_t i = 0; i < PHO_ARRAY_LEN(backends); i++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof(names) - len, "%s%s",
+                 i + 1 == PHO_ARRAY_LEN(backends) ? " or " : ", ", backends[i]->p.name);
+    }
+    return pho_err_set(err, PHO_EINVAL, "face: unknown backend '%s' (choose %s)", name, names);
 }
 
 /* The context without ONNX Runtime: enough for probes. */
@@ -258,18 +268,18 @@ int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opt
             goto fail;
         }
     } else {
-        const char *const *order = o->gpu ? auto_gpu : auto_cpu;
-        size_t n = o->gpu ? PHO_ARRAY_LEN(auto_gpu) : PHO_ARRAY_LEN(auto_cpu);
+        const struct pho_face_backend *order[PHO_ARRAY_LEN(backends)];
+        size_t n = auto_order(order, o->gpu);
         struct pho_err first = PHO_ERR_INIT;
         const char *first_name = NULL;
         for (size_t i = 0; i < n && !fe->be; i++) {
             struct pho_err why = PHO_ERR_INIT;
-            if (try_open(fe, find(order[i]), &why) == 0)
+            if (try_open(fe, order[i], &why) == 0)
                 break;
-            pho_log(PHO_LOG_INFO, "face", "auto: %s skipped: %s", order[i], why.msg);
+            pho_log(PHO_LOG_INFO, "face", "auto: %s skipped: %s", order[i]->p.name, why.msg);
             if (!first_name) {
                 first = why;
-                first_name = order[i];
+                first_name = order[i]->p.name;
             }
         }
         if (!fe->be) {

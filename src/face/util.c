@@ -207,11 +207,11 @@ size_t face__nms_weighted(struct face_det *dets, size_t n, float iou)
     if (n == 0)
         return 0;
     qsort(dets, n, sizeof(*dets), face__det_by_score);
-    bool *used = calloc(n, sizeof(*used));
-    struct face_det *out = malloc(n * sizeof(*out));
+    bool *used = pho_calloc(n, sizeof(*used));
+    struct face_det *out = pho_calloc(n, sizeof(*out));
     if (!used || !out) {
-        free(used);
-        free(out);
+        pho_free(used);
+        pho_free(out);
         return face__nms(dets, n, iou);
     }
     size_t kept = 0;
@@ -249,8 +249,8 @@ size_t face__nms_weighted(struct face_det *dets, size_t n, float iou)
         }
     }
     memcpy(dets, out, kept * sizeof(*dets));
-    free(used);
-    free(out);
+    pho_free(used);
+    pho_free(out);
     return kept;
 }
 

@@ -118,13 +118,13 @@ static void cpu_name(char *buf, size_t size)
     fclose(f);
 }
 
-int pho_infer_list_devices(struct pho_device_info **out, size_t *count, char *why_none,
-                           size_t why_size, const char *provider_dir, struct pho_err *err)
+int pho_infer_list_devices(struct pho_device_info **out, size_t *count, const char *provider_dir,
+                           struct pho_err *why_no_gpu, struct pho_err *err)
 {
     *out = NULL;
     *count = 0;
-    if (why_size)
-        why_none[0] = '\0';
+    pho_err_clear(why_no_gpu);
+    char why_none[PHO_ERR_MSG_MAX] = "";
     OrtEnv *env = NULL;
     int rc = pho_infer__env(&env, err);
     if (rc)
@@ -132,7 +132,10 @@ int pho_infer_list_devices(struct pho_device_info **out, size_t *count, char *wh
     const OrtEpDevice **gpus = NULL;
     size_t ngpu = 0;
     const OrtApi *api = pho_infer__api();
-    pho_infer__cuda_devices(env, provider_dir, &gpus, &ngpu, why_none, why_size);
+    pho_infer__cuda_devices(env, provider_dir, &gpus, &ngpu, why_none, sizeof(why_none));
+    if (ngpu == 0)
+        pho_err_set(why_no_gpu, PHO_EBACKEND, "infer: %s",
+                    why_none[0] ? why_none : "no CUDA device found");
     struct pho_device_info *d = pho_calloc(1 + ngpu, sizeof(*d));
     if (!d) {
         pho_free(gpus);

@@ -30,6 +30,7 @@
 #include <glib.h>
 
 #include "quality/internal.h"
+#include "quality/yml.h"
 
 #define FEATURES       36
 #define MAX_SV         100000             /* LIVE has 774; anything far larger is not this model */
@@ -106,283 +107,30 @@ out:
     return rc;
 }
 
-/* ---- the FileStorage subset -------------------------------------------- */
-
-struct yml {
-    const char *p;
-    unsigned line;
-    const char *path;
-    struct pho_err *err;
-};
-
-static int bad(struct yml *y, const char *fmt, ...) PHO_PRINTF(2, 3);
-
-static int bad(struct yml *y, const char *fmt, ...)
-{
-    char what[160];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(what, sizeof(what), fmt, ap);
-    va_end(ap);
-    return pho_err_set(y->err, PHO_ECORRUPT, "brisque: %s:%u: %s", y->path, y->line, what);
-}
-
-static void skip_spaces(struct yml *y)
-{
-    while (*y->p == ' ')
-        y->p++;
-}
-
-/* Blanks, line breaks included: flow sequences may span lines. */
-static void skip_blanks(struct yml *y)
-{
-    for (;;) {
-        if (*y->p == ' ' || *y->p == '\r') {
-            y->p++;
-        } else if (*y->p == '\n') {
-            y->p++;
-            y->line++;
-        } else {
-            return;
-        }
-    }
-}
-
-static int end_line(struct yml *y)
-{
-    skip_spaces(y);
-    if (*y->p == '\r')
-        y->p++;
-    if (*y->p == '\n') {
-        y->p++;
-        y->line++;
-        return 0;
-    }
-    if (*y->p == '\0')
-        return 0;
-    return bad(y, "unexpected '%c' at end of line", *y->p);
-}
-
-/* Indentation of the next non-empty line (the cursor stays at its start), -1 at the end. */
-static int peek_indent(struct yml *y)
-{
-    for (;;) {
-        const char *q = y->p;
-        while (*q == ' ')
-            q++;
-        if (*q == '\r')
-            q++;
-        if (*q == '\n') {
-            y->p = q + 1;
-            y->line++;
-            continue;
-        }
-        if (*q == '\0')
-            return -1;
-        return (int)PHO_MIN(q - y->p, 1000);
-    }
-}
-
-static bool is_word_char(char c, bool first)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-           (!first && c >= '0' && c <= '9');
-}
-
-static int read_word(struct yml *y, char *buf, size_t size)
-{
-    size_t n = 0;
-    if (!is_word_char(*y->p, true))
-        return bad(y, "expected a name");
-    while (is_word_char(*y->p, false)) {
-        if (n + 1 >= size)
-            return bad(y, "name too long");
-        buf[n++] = *y->p++;
-    }
-    buf[n] = '\0';
-    return 0;
-}
-
-static int read_key(struct yml *y, char *buf, size_t size)
-{
-    int rc = read_word(y, buf, size);
-    if (rc)
-        return rc;
-    if (*y->p != ':')
-        return bad(y, "expected ':' after '%s'", buf);
-    y->p++;
-    return 0;
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* A decimal number as FileStorage writes it ("1024.", "-1.25e-02"), checked
- * character by character before the locale-independent conversion. */
-static int read_num(struct yml *y, double *out)
-{
-    const char *s = y->p, *q = s;
-    size_t digits = 0;
-    if (*q == '+' || *q == '-')
-        q++;
-    for (; is_digit(*q); q++)
-        digits++;
-    if (*q == '.')
-        for (q++; is_digit(*q); q++)
-            digits++;
-    if (!digits)
-        return bad(y, "expected a number");
-    if (*q == 'e' || *q == 'E') {
-        q++;
-        if (*q == '+' || *q == '-')
-            q++;
-        if (!is_digit(*q))
-            return bad(y, "bad exponent");
-        while (is_digit(*q))
-            q++;
-    }
-    char tok[64];
-    size_t len = (size_t)(q - s);
-    if (len >= sizeof(tok))
-        return bad(y, "number too long");
-    memcpy(tok, s, len);
-    tok[len] = '\0';
-    char *end = NULL;
-    double v = g_ascii_strtod(tok, &end);
-    if (end != tok + len || !isfinite(v))
-        return bad(y, "bad number '%s'", tok);
-    *out = v;
-    y->p = q;
-    return 0;
-}
-
-static int read_count(struct yml *y, size_t *out, size_t min, size_t max)
-{
-    double v;
-    int rc = read_num(y, &v);
-    if (rc)
-        return rc;
-    if (v != floor(v) || v < (double)min || v > (double)max)
-        return bad(y, "count %g outside %zu..%zu", v, min, max);
-    *out = (size_t)v;
-    return 0;
-}
-
-/* "[ v, v, ... ]" holding exactly @n numbers, into floats or doubles. */
-static int read_seq(struct yml *y, float *f, double *d, size_t n)
-{
-    size_t i = 0;
-    if (*y->p != '[')
-        return bad(y, "expected '['");
-    y->p++;
-    skip_blanks(y);
-    if (*y->p == ']')
-        return n ? bad(y, "empty sequence, expected %zu values", n) : (y->p++, 0);
-    for (;;) {
-        double v;
-        int rc = read_num(y, &v);
-        if (rc)
-            return rc;
-        if (i >= n)
-            return bad(y, "more than the %zu values expected", n);
-        if (f) {
-            if (fabs(v) > 1e30)
-                return bad(y, "value %g out of range", v);
-            f[i] = (float)v;
-        } else {
-            d[i] = v;
-        }
-        i++;
-        skip_blanks(y);
-        if (*y->p == ']') {
-            y->p++;
-            break;
-        }
-        if (*y->p != ',')
-            return bad(y, "expected ',' or ']'");
-        y->p++;
-        skip_blanks(y);
-    }
-    if (i != n)
-        return bad(y, "%zu values where %zu were expected", i, n);
-    return 0;
-}
-
-static int expect_text(struct yml *y, const char *text)
-{
-    size_t n = strlen(text);
-    if (strncmp(y->p, text, n))
-        return bad(y, "expected '%s'", text);
-    y->p += n;
-    return 0;
-}
-
-static int read_header(struct yml *y)
-{
-    int rc = expect_text(y, "%YAML:1.0");
-    if (!rc)
-        rc = end_line(y);
-    if (!rc)
-        rc = expect_text(y, "---");
-    if (!rc)
-        rc = end_line(y);
-    return rc;
-}
-
-/*
- * Enters the next line of a block mapping whose parent sits at @parent.
- * Returns 1 with the cursor on the key, 0 when the block has ended, or an error.
- * *indent is the block's indentation, fixed by its first line.
- */
-static int block_line(struct yml *y, int parent, int *indent)
-{
-    int ind = peek_indent(y);
-    if (ind <= parent)
-        return 0;
-    if (*indent < 0)
-        *indent = ind;
-    if (ind != *indent)
-        return bad(y, "unexpected indentation");
-    y->p += ind;
-    return 1;
-}
-
-/* Each key once; @seen holds one bit per known key. */
-static int mark_seen(struct yml *y, unsigned *seen, unsigned bit, const char *key)
-{
-    if (*seen & bit)
-        return bad(y, "'%s' given twice", key);
-    *seen |= bit;
-    return 0;
-}
-
-/* "{ epsilon:1e-3, iterations:1000 }": training settings, read to be sure they are sound. */
 static int read_term_criteria(struct yml *y)
 {
     if (*y->p != '{')
-        return bad(y, "expected '{'");
+        return pho_yml__bad(y, "expected '{'");
     y->p++;
     for (;;) {
         char key[32];
         double v;
-        skip_spaces(y);
-        int rc = read_key(y, key, sizeof(key));
+        pho_yml__skip_spaces(y);
+        int rc = pho_yml__read_key(y, key, sizeof(key));
         if (rc)
             return rc;
         if (strcmp(key, "epsilon") && strcmp(key, "iterations"))
-            return bad(y, "unexpected key '%s' in term_criteria", key);
-        skip_spaces(y);
-        if ((rc = read_num(y, &v)))
+            return pho_yml__bad(y, "unexpected key '%s' in term_criteria", key);
+        pho_yml__skip_spaces(y);
+        if ((rc = pho_yml__read_num(y, &v)))
             return rc;
-        skip_spaces(y);
+        pho_yml__skip_spaces(y);
         if (*y->p == '}') {
             y->p++;
             return 0;
         }
         if (*y->p != ',')
-            return bad(y, "expected ',' or '}'");
+            return pho_yml__bad(y, "expected ',' or '}'");
         y->p++;
     }
 }
@@ -392,32 +140,34 @@ static int read_kernel(struct yml *y, int parent, struct pho_brisque *m)
     enum { K_TYPE = 1, K_GAMMA = 2 };
     unsigned seen = 0;
     int indent = -1, more;
-    while ((more = block_line(y, parent, &indent)) == 1) {
+    while ((more = pho_yml__block_line(y, parent, &indent)) == 1) {
         char key[32], word[32];
-        int rc = read_key(y, key, sizeof(key));
+        int rc = pho_yml__read_key(y, key, sizeof(key));
         if (rc)
             return rc;
-        skip_spaces(y);
+        pho_yml__skip_spaces(y);
         if (!strcmp(key, "type")) {
-            if ((rc = mark_seen(y, &seen, K_TYPE, key)) || (rc = read_word(y, word, sizeof(word))))
+            if ((rc = pho_yml__mark_seen(y, &seen, K_TYPE, key)) ||
+                (rc = pho_yml__read_word(y, word, sizeof(word))))
                 return rc;
             if (strcmp(word, "RBF"))
-                return bad(y, "kernel %s is not supported (BRISQUE uses RBF)", word);
+                return pho_yml__bad(y, "kernel %s is not supported (BRISQUE uses RBF)", word);
         } else if (!strcmp(key, "gamma")) {
-            if ((rc = mark_seen(y, &seen, K_GAMMA, key)) || (rc = read_num(y, &m->gamma)))
+            if ((rc = pho_yml__mark_seen(y, &seen, K_GAMMA, key)) ||
+                (rc = pho_yml__read_num(y, &m->gamma)))
                 return rc;
             if (!(m->gamma > 0))
-                return bad(y, "kernel gamma must be positive");
+                return pho_yml__bad(y, "kernel gamma must be positive");
         } else {
-            return bad(y, "unexpected key '%s' in kernel", key);
+            return pho_yml__bad(y, "unexpected key '%s' in kernel", key);
         }
-        if ((rc = end_line(y)))
+        if ((rc = pho_yml__end_line(y)))
             return rc;
     }
     if (more < 0)
         return more;
     if (seen != (K_TYPE | K_GAMMA))
-        return bad(y, "kernel needs both type and gamma");
+        return pho_yml__bad(y, "kernel needs both type and gamma");
     return 0;
 }
 
@@ -425,22 +175,23 @@ static int read_support_vectors(struct yml *y, int parent, struct pho_brisque *m
 {
     int indent = -1;
     for (size_t i = 0; i < m->sv_count; i++) {
-        int more = block_line(y, parent, &indent);
+        int more = pho_yml__block_line(y, parent, &indent);
         if (more <= 0)
             return more ? more
-                        : bad(y, "%zu support vectors where sv_total says %zu", i, m->sv_count);
+                        : pho_yml__bad(y, "%zu support vectors where sv_total says %zu", i,
+                                       m->sv_count);
         if (*y->p != '-' || y->p[1] != ' ')
-            return bad(y, "expected '- [' for a support vector");
+            return pho_yml__bad(y, "expected '- [' for a support vector");
         y->p++;
-        skip_spaces(y);
-        int rc = read_seq(y, m->sv + i * FEATURES, NULL, FEATURES);
+        pho_yml__skip_spaces(y);
+        int rc = pho_yml__read_seq(y, m->sv + i * FEATURES, NULL, FEATURES);
         if (!rc)
-            rc = end_line(y);
+            rc = pho_yml__end_line(y);
         if (rc)
             return rc;
     }
-    if (peek_indent(y) > parent)
-        return bad(y, "more support vectors than sv_total says");
+    if (pho_yml__peek_indent(y) > parent)
+        return pho_yml__bad(y, "more support vectors than sv_total says");
     return 0;
 }
 
@@ -450,47 +201,50 @@ static int read_decision_functions(struct yml *y, int parent, struct pho_brisque
     enum { D_COUNT = 1, D_RHO = 2, D_ALPHA = 4 };
     unsigned seen = 0;
     int item = -1, indent = -1, more;
-    if ((more = block_line(y, parent, &item)) <= 0)
-        return more ? more : bad(y, "no decision function");
+    if ((more = pho_yml__block_line(y, parent, &item)) <= 0)
+        return more ? more : pho_yml__bad(y, "no decision function");
     if (*y->p != '-')
-        return bad(y, "expected '-' for a decision function");
+        return pho_yml__bad(y, "expected '-' for a decision function");
     y->p++;
-    int rc = end_line(y);
+    int rc = pho_yml__end_line(y);
     if (rc)
         return rc;
-    while ((more = block_line(y, item, &indent)) == 1) {
+    while ((more = pho_yml__block_line(y, item, &indent)) == 1) {
         char key[32];
         size_t count = 0;
-        if ((rc = read_key(y, key, sizeof(key))))
+        if ((rc = pho_yml__read_key(y, key, sizeof(key))))
             return rc;
-        skip_spaces(y);
+        pho_yml__skip_spaces(y);
         if (!strcmp(key, "sv_count")) {
-            if ((rc = mark_seen(y, &seen, D_COUNT, key)) || (rc = read_count(y, &count, 1, MAX_SV)))
+            if ((rc = pho_yml__mark_seen(y, &seen, D_COUNT, key)) ||
+                (rc = pho_yml__read_count(y, &count, 1, MAX_SV)))
                 return rc;
             if (count != m->sv_count)
-                return bad(y, "sv_count %zu differs from sv_total %zu", count, m->sv_count);
+                return pho_yml__bad(y, "sv_count %zu differs from sv_total %zu", count,
+                                    m->sv_count);
         } else if (!strcmp(key, "rho")) {
-            if ((rc = mark_seen(y, &seen, D_RHO, key)) || (rc = read_num(y, &m->rho)))
+            if ((rc = pho_yml__mark_seen(y, &seen, D_RHO, key)) ||
+                (rc = pho_yml__read_num(y, &m->rho)))
                 return rc;
         } else if (!strcmp(key, "alpha")) {
             if (!(seen & D_COUNT))
-                return bad(y, "alpha before sv_count");
-            if ((rc = mark_seen(y, &seen, D_ALPHA, key)) ||
-                (rc = read_seq(y, NULL, m->alpha, m->sv_count)))
+                return pho_yml__bad(y, "alpha before sv_count");
+            if ((rc = pho_yml__mark_seen(y, &seen, D_ALPHA, key)) ||
+                (rc = pho_yml__read_seq(y, NULL, m->alpha, m->sv_count)))
                 return rc;
         } else {
             /* "index" only appears in classifiers. */
-            return bad(y, "unexpected key '%s' in decision function", key);
+            return pho_yml__bad(y, "unexpected key '%s' in decision function", key);
         }
-        if ((rc = end_line(y)))
+        if ((rc = pho_yml__end_line(y)))
             return rc;
     }
     if (more < 0)
         return more;
     if (seen != (D_COUNT | D_RHO | D_ALPHA))
-        return bad(y, "decision function needs sv_count, rho and alpha");
-    if (peek_indent(y) > parent)
-        return bad(y, "more than one decision function: not a regression model");
+        return pho_yml__bad(y, "decision function needs sv_count, rho and alpha");
+    if (pho_yml__peek_indent(y) > parent)
+        return pho_yml__bad(y, "more than one decision function: not a regression model");
     return 0;
 }
 
@@ -512,59 +266,63 @@ static int read_model(struct yml *y, struct pho_brisque *m)
     };
     unsigned seen = 0;
     char key[32], word[32];
-    int rc = read_header(y);
+    int rc = pho_yml__read_header(y);
     if (rc)
         return rc;
-    if (peek_indent(y) != 0 || (rc = read_key(y, key, sizeof(key))))
-        return rc ? rc : bad(y, "expected opencv_ml_svm");
+    if (pho_yml__peek_indent(y) != 0 || (rc = pho_yml__read_key(y, key, sizeof(key))))
+        return rc ? rc : pho_yml__bad(y, "expected opencv_ml_svm");
     if (strcmp(key, "opencv_ml_svm"))
-        return bad(y, "expected opencv_ml_svm, found '%s'", key);
-    if ((rc = end_line(y)))
+        return pho_yml__bad(y, "expected opencv_ml_svm, found '%s'", key);
+    if ((rc = pho_yml__end_line(y)))
         return rc;
 
     int indent = -1, more;
-    while ((more = block_line(y, 0, &indent)) == 1) {
+    while ((more = pho_yml__block_line(y, 0, &indent)) == 1) {
         double v;
         size_t n = 0;
-        if ((rc = read_key(y, key, sizeof(key))))
+        if ((rc = pho_yml__read_key(y, key, sizeof(key))))
             return rc;
-        skip_spaces(y);
+        pho_yml__skip_spaces(y);
         if (!strcmp(key, "format")) {
-            if ((rc = mark_seen(y, &seen, S_FORMAT, key)) || (rc = read_count(y, &n, 0, 100)))
+            if ((rc = pho_yml__mark_seen(y, &seen, S_FORMAT, key)) ||
+                (rc = pho_yml__read_count(y, &n, 0, 100)))
                 return rc;
             if (n != 3)
-                return bad(y, "model format %zu is not supported (expected 3)", n);
+                return pho_yml__bad(y, "model format %zu is not supported (expected 3)", n);
         } else if (!strcmp(key, "svmType")) {
-            if ((rc = mark_seen(y, &seen, S_TYPE, key)) || (rc = read_word(y, word, sizeof(word))))
+            if ((rc = pho_yml__mark_seen(y, &seen, S_TYPE, key)) ||
+                (rc = pho_yml__read_word(y, word, sizeof(word))))
                 return rc;
             if (strcmp(word, "EPS_SVR"))
-                return bad(y, "svmType %s is not a regression model (expected EPS_SVR)", word);
+                return pho_yml__bad(y, "svmType %s is not a regression model (expected EPS_SVR)",
+                                    word);
         } else if (!strcmp(key, "kernel")) {
-            if ((rc = mark_seen(y, &seen, S_KERNEL, key)) || (rc = end_line(y)) ||
+            if ((rc = pho_yml__mark_seen(y, &seen, S_KERNEL, key)) || (rc = pho_yml__end_line(y)) ||
                 (rc = read_kernel(y, indent, m)))
                 return rc;
             continue;
         } else if (!strcmp(key, "C") || !strcmp(key, "p") || !strcmp(key, "nu")) {
             /* Training settings: not needed to predict, but must be numbers. */
             unsigned bit = key[0] == 'C' ? S_C : key[0] == 'p' ? S_P : S_NU;
-            if ((rc = mark_seen(y, &seen, bit, key)) || (rc = read_num(y, &v)))
+            if ((rc = pho_yml__mark_seen(y, &seen, bit, key)) || (rc = pho_yml__read_num(y, &v)))
                 return rc;
         } else if (!strcmp(key, "term_criteria")) {
-            if ((rc = mark_seen(y, &seen, S_TERM, key)) || (rc = read_term_criteria(y)))
+            if ((rc = pho_yml__mark_seen(y, &seen, S_TERM, key)) || (rc = read_term_criteria(y)))
                 return rc;
         } else if (!strcmp(key, "var_count")) {
-            if ((rc = mark_seen(y, &seen, S_VARS, key)) || (rc = read_count(y, &n, 1, 1000)))
+            if ((rc = pho_yml__mark_seen(y, &seen, S_VARS, key)) ||
+                (rc = pho_yml__read_count(y, &n, 1, 1000)))
                 return rc;
             if (n != FEATURES)
-                return bad(y, "var_count %zu, but BRISQUE has %d features", n, FEATURES);
+                return pho_yml__bad(y, "var_count %zu, but BRISQUE has %d features", n, FEATURES);
         } else if (!strcmp(key, "sv_total")) {
-            if ((rc = mark_seen(y, &seen, S_TOTAL, key)) ||
-                (rc = read_count(y, &m->sv_count, 1, MAX_SV)))
+            if ((rc = pho_yml__mark_seen(y, &seen, S_TOTAL, key)) ||
+                (rc = pho_yml__read_count(y, &m->sv_count, 1, MAX_SV)))
                 return rc;
         } else if (!strcmp(key, "support_vectors")) {
             if (!(seen & S_TOTAL) || !(seen & S_VARS))
-                return bad(y, "support_vectors before sv_total and var_count");
-            if ((rc = mark_seen(y, &seen, S_SV, key)) || (rc = end_line(y)))
+                return pho_yml__bad(y, "support_vectors before sv_total and var_count");
+            if ((rc = pho_yml__mark_seen(y, &seen, S_SV, key)) || (rc = pho_yml__end_line(y)))
                 return rc;
             m->sv = pho_reallocarray(NULL, m->sv_count, FEATURES * sizeof(*m->sv));
             m->alpha = pho_reallocarray(NULL, m->sv_count, sizeof(*m->alpha));
@@ -576,24 +334,24 @@ static int read_model(struct yml *y, struct pho_brisque *m)
             continue;
         } else if (!strcmp(key, "decision_functions")) {
             if (!(seen & S_SV))
-                return bad(y, "decision_functions before support_vectors");
-            if ((rc = mark_seen(y, &seen, S_DF, key)) || (rc = end_line(y)) ||
+                return pho_yml__bad(y, "decision_functions before support_vectors");
+            if ((rc = pho_yml__mark_seen(y, &seen, S_DF, key)) || (rc = pho_yml__end_line(y)) ||
                 (rc = read_decision_functions(y, indent, m)))
                 return rc;
             continue;
         } else {
-            return bad(y, "unexpected key '%s'", key);
+            return pho_yml__bad(y, "unexpected key '%s'", key);
         }
-        if ((rc = end_line(y)))
+        if ((rc = pho_yml__end_line(y)))
             return rc;
     }
     if (more < 0)
         return more;
-    if (peek_indent(y) >= 0)
-        return bad(y, "unexpected content after the model");
+    if (pho_yml__peek_indent(y) >= 0)
+        return pho_yml__bad(y, "unexpected content after the model");
     if ((seen & S_REQUIRED) != S_REQUIRED)
-        return bad(y, "incomplete model (needs svmType, kernel, var_count, sv_total, "
-                      "support_vectors and decision_functions)");
+        return pho_yml__bad(y, "incomplete model (needs svmType, kernel, var_count, sv_total, "
+                               "support_vectors and decision_functions)");
     return 0;
 }
 
@@ -603,58 +361,60 @@ static int read_range(struct yml *y, struct pho_brisque *m)
     unsigned seen = 0;
     char key[32], word[8];
     double data[2 * FEATURES];
-    int rc = read_header(y);
+    int rc = pho_yml__read_header(y);
     if (rc)
         return rc;
-    if (peek_indent(y) != 0 || (rc = read_key(y, key, sizeof(key))))
-        return rc ? rc : bad(y, "expected range");
+    if (pho_yml__peek_indent(y) != 0 || (rc = pho_yml__read_key(y, key, sizeof(key))))
+        return rc ? rc : pho_yml__bad(y, "expected range");
     if (strcmp(key, "range"))
-        return bad(y, "expected range, found '%s'", key);
-    skip_spaces(y);
-    if ((rc = expect_text(y, "!!opencv-matrix")) || (rc = end_line(y)))
+        return pho_yml__bad(y, "expected range, found '%s'", key);
+    pho_yml__skip_spaces(y);
+    if ((rc = pho_yml__expect_text(y, "!!opencv-matrix")) || (rc = pho_yml__end_line(y)))
         return rc;
     int indent = -1, more;
-    while ((more = block_line(y, 0, &indent)) == 1) {
+    while ((more = pho_yml__block_line(y, 0, &indent)) == 1) {
         size_t n = 0;
-        if ((rc = read_key(y, key, sizeof(key))))
+        if ((rc = pho_yml__read_key(y, key, sizeof(key))))
             return rc;
-        skip_spaces(y);
+        pho_yml__skip_spaces(y);
         if (!strcmp(key, "rows") || !strcmp(key, "cols")) {
             bool rows = key[0] == 'r';
-            if ((rc = mark_seen(y, &seen, rows ? R_ROWS : R_COLS, key)) ||
-                (rc = read_count(y, &n, 1, 1000)))
+            if ((rc = pho_yml__mark_seen(y, &seen, rows ? R_ROWS : R_COLS, key)) ||
+                (rc = pho_yml__read_count(y, &n, 1, 1000)))
                 return rc;
             if (n != (rows ? 2u : FEATURES))
-                return bad(y, "range has %zu %s, expected %d", n, key, rows ? 2 : FEATURES);
+                return pho_yml__bad(y, "range has %zu %s, expected %d", n, key,
+                                    rows ? 2 : FEATURES);
         } else if (!strcmp(key, "dt")) {
-            if ((rc = mark_seen(y, &seen, R_DT, key)) || (rc = read_word(y, word, sizeof(word))))
+            if ((rc = pho_yml__mark_seen(y, &seen, R_DT, key)) ||
+                (rc = pho_yml__read_word(y, word, sizeof(word))))
                 return rc;
             if (strcmp(word, "f") && strcmp(word, "d"))
-                return bad(y, "range element type '%s' is not a float type", word);
+                return pho_yml__bad(y, "range element type '%s' is not a float type", word);
         } else if (!strcmp(key, "data")) {
             if ((seen & (R_ROWS | R_COLS)) != (R_ROWS | R_COLS))
-                return bad(y, "data before rows and cols");
-            if ((rc = mark_seen(y, &seen, R_DATA, key)) ||
-                (rc = read_seq(y, NULL, data, PHO_ARRAY_LEN(data))))
+                return pho_yml__bad(y, "data before rows and cols");
+            if ((rc = pho_yml__mark_seen(y, &seen, R_DATA, key)) ||
+                (rc = pho_yml__read_seq(y, NULL, data, PHO_ARRAY_LEN(data))))
                 return rc;
         } else {
-            return bad(y, "unexpected key '%s' in range", key);
+            return pho_yml__bad(y, "unexpected key '%s' in range", key);
         }
-        if ((rc = end_line(y)))
+        if ((rc = pho_yml__end_line(y)))
             return rc;
     }
     if (more < 0)
         return more;
-    if (peek_indent(y) >= 0)
-        return bad(y, "unexpected content after the range matrix");
+    if (pho_yml__peek_indent(y) >= 0)
+        return pho_yml__bad(y, "unexpected content after the range matrix");
     if (seen != (R_ROWS | R_COLS | R_DT | R_DATA))
-        return bad(y, "range needs rows, cols, dt and data");
+        return pho_yml__bad(y, "range needs rows, cols, dt and data");
     for (size_t i = 0; i < FEATURES; i++) {
         m->lo[i] = (float)data[i];
         m->hi[i] = (float)data[FEATURES + i];
         /* Scaling divides by hi - lo. */
         if (!(m->hi[i] > m->lo[i]) || !isfinite(m->hi[i] - m->lo[i]))
-            return bad(y, "feature %zu has an empty range", i);
+            return pho_yml__bad(y, "feature %zu has an empty range", i);
     }
     return 0;
 }

@@ -266,13 +266,17 @@ static void test_gpu_request_falls_back_loudly(void **state)
 
     struct pho_device_info *devs = NULL;
     size_t n = 0;
-    char why[256];
-    assert_int_equal(pho_infer_list_devices(&devs, &n, why, sizeof(why), NULL, &err), 0);
+    struct pho_err why = PHO_ERR_INIT;
+    assert_int_equal(pho_infer_list_devices(&devs, &n, NULL, &why, &err), 0);
     assert_true(n >= 1);
     assert_string_equal(devs[0].kind, "cpu");
     assert_true(devs[0].memory > 0);
-    if (n == 1)
-        assert_true(strlen(why) > 10);
+    if (n == 1) {
+        assert_int_equal(why.code, PHO_EBACKEND);
+        assert_true(strlen(pho_err_reason(&why)) > 10);
+    } else {
+        assert_int_equal(why.code, 0);
+    }
     pho_free(devs);
 }
 
