@@ -94,7 +94,6 @@ struct pho_organize_opts {
     float min_face; /**< smallest face, fraction of the long side (default 0.02) */
     /** Photos per face-model batch; 0 = automatic (1 on the CPU, 16 on a GPU). */
     unsigned batch_size;
-    const char *settings_json; /**< recorded in the catalog and report (may be NULL) */
     pho_progress_fn progress;
     pho_failure_fn on_failure;
     void *ud;
@@ -154,6 +153,55 @@ struct pho_organize_result {
     double t_scan, t_analyse, t_group, t_faces, t_write, t_total;
     char report_path[4096]; /**< "" on a dry run */
 };
+
+/** Options, as bits: which a user gave, which a recorded run holds. */
+enum pho_setting {
+    PHO_SET_THRESHOLD = 1 << 0,
+    PHO_SET_WINDOW = 1 << 1,
+    PHO_SET_MIN = 1 << 2,
+    PHO_SET_HASH = 1 << 3,
+    PHO_SET_LIMIT = 1 << 4,
+    PHO_SET_ML = 1 << 5,
+    PHO_SET_SOURCE = 1 << 6,
+    PHO_SET_HIDDEN = 1 << 7,
+    PHO_SET_FOLLOW = 1 << 8,
+    PHO_SET_PIXELS = 1 << 9,
+    PHO_SET_THREADS = 1 << 10,
+    PHO_SET_FACES = 1 << 11,
+    PHO_SET_BACKEND = 1 << 12,
+    PHO_SET_MIN_FACE = 1 << 13,
+    PHO_SET_GPU = 1 << 14,
+};
+
+/** The settings of the last run recorded in an output folder (what --resume continues). */
+struct pho_organize_record {
+    struct pho_organize_opts opts; /**< as recorded; its strings point into this struct */
+    unsigned present;              /**< enum pho_setting bits the record holds */
+    char source[4096];             /**< canonical path (older catalogs: as typed) */
+    char face_backend[64];
+    bool source_identified; /**< source_device/inode were recorded with a canonical path */
+    unsigned long long source_device, source_inode;
+    bool finished; /**< that run finished */
+};
+
+/**
+ * The options of a run as the catalog records them (JSON; the source by its
+ * canonical path and its folder's device and inode). Caller frees with
+ * pho_free(); NULL when out of memory. pho_organize_run() records this itself.
+ */
+PHO_API char *pho_organize_settings_json(const struct pho_organize_opts *o);
+
+/**
+ * Reads the settings of the last run recorded in the output folder @p output.
+ * @return 0; PHO_ENOTFOUND (no earlier run there), PHO_ECORRUPT or PHO_EDB.
+ */
+PHO_API int pho_organize_last_run(struct pho_organize_record *rec, const char *output,
+                                  struct pho_err *err);
+
+/** Copies into @p o every option the record holds and @p given (enum pho_setting bits)
+ *  does not; strings then point into @p rec. */
+PHO_API void pho_organize_record_apply(struct pho_organize_opts *o,
+                                       const struct pho_organize_record *rec, unsigned given);
 
 /**
  * Runs the organizer. Fills @p out (release it with pho_organize_result_release()

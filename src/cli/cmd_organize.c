@@ -20,7 +20,6 @@
 
 #include "cli/cli.h"
 #include "core/json.h"
-#include "pho/catalog.h"
 #include "pho/image.h"
 #include "pho/organize.h"
 
@@ -132,194 +131,74 @@ static void on_failure(void *ud, const struct pho_photo *photo)
     cli_error("%s: %s", photo->path, photo->error_msg);
 }
 
-/* Options the user typed, so --resume only fills the others. */
-enum {
-    SET_THRESHOLD = 1 << 0,
-    SET_WINDOW = 1 << 1,
-    SET_MIN = 1 << 2,
-    SET_HASH = 1 << 3,
-    SET_LIMIT = 1 << 4,
-    SET_ML = 1 << 5,
-    SET_SOURCE = 1 << 6,
-    SET_HIDDEN = 1 << 7,
-    SET_FOLLOW = 1 << 8,
-    SET_PIXELS = 1 << 9,
-    SET_THREADS = 1 << 10,
-    SET_FACES = 1 << 11,
-    SET_BACKEND = 1 << 12,
-    SET_MIN_FACE = 1 << 13,
-    SET_GPU = 1 << 14,
-};
-
-static char *settings_json(const struct pho_organize_opts *o)
-{
-    json_t *j = json_object();
-    /* The library by its canonical path and its folder's identity, so that
-     * --resume continues this library from anywhere and notices when the
-     * path now names another folder. */
-    char *real = realpath(o->source, NULL);
-    struct stat st;
-    pho_json__set_str(j, "source", real ? real : o->source);
-    if (real && stat(real, &st) == 0) {
-        pho_json__set_int(j, "source_device", (long long)st.st_dev);
-        pho_json__set_int(j, "source_inode", (long long)st.st_ino);
-    }
-    free(real);
-    pho_json__set_int(j, "threshold", o->threshold);
-    pho_json__set_real(j, "time_window", o->time_window);
-    pho_json__set_int(j, "min_group_size", (long long)o->min_group_size);
-    pho_json__set_str(j, "hash", pho_hash_kind_name(o->hash));
-    pho_json__set_int(j, "limit", (long long)o->limit);
-    pho_json__set_bool(j, "ml_quality", o->ml_quality);
-    pho_json__set_bool(j, "include_hidden", o->include_hidden);
-    pho_json__set_bool(j, "follow_symlinks", o->follow_symlinks);
-    pho_json__set_int(j, "max_pixels", (long long)o->max_pixels);
-    pho_json__set_int(j, "threads", (long long)o->threads);
-    static const char *const modes[] = { "groups", "all", "none" };
-    if (j) {
-        json_object_set_new(j, "faces", json_string(modes[o->faces]));
-        json_object_set_new(j, "face_backend", json_string(o->face_backend));
-        json_object_set_new(j, "min_face", json_real(o->min_face));
-        json_object_set_new(j, "gpu", json_boolean(o->gpu));
-        json_object_set_new(j, "gpu_device", json_integer(o->gpu_device));
-    }
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    json_decref(j);
-    return s;
-}
-
 /* The library the interrupted run organized, as recorded: its canonical path
  * and its folder's device and inode. Without -s, that path, if it still names
  * the same folder; with -s, the folder given must be that same folder. */
-static int check_resumed_source(const struct pho_organize_opts *o, unsigned set, json_t *j,
-                                char **source_keep)
+static int check_resumed_source(const struct pho_organize_opts *o, unsigned set,
+                                const struct pho_organize_record *rec)
 {
-    json_t *jsrc = json_object_get(j, "source");
-    json_t *jdev = json_object_get(j, "source_device");
-    json_t *jino = json_object_get(j, "source_inode");
-    const char *rec = json_string_value(jsrc);
-    if (!rec) {
-        if (set & SET_SOURCE)
+    if (!(rec->present & PHO_SET_SOURCE)) {
+        if (set & PHO_SET_SOURCE)
             return 0;
         cli_error("--resume: the run recorded in %s names no source folder; give it with -s",
                   o->output);
         return EXIT_USAGE;
     }
-    bool have_id = json_is_integer(jdev) && json_is_integer(jino);
-    if (!have_id || rec[0] != '/') {
+    if (!rec->source_identified) {
         /* Recorded by an older version: the path as typed, relative to a folder we do not know. */
-        if (set & SET_SOURCE)
+        if (set & PHO_SET_SOURCE)
             return 0;
         cli_error("--resume: the run recorded in %s names its source as '%s', relative to the "
                   "folder it was started from; give the source folder with -s",
-                  o->output, rec);
+                  o->output, rec->source);
         return EXIT_USAGE;
     }
-    const char *given = (set & SET_SOURCE) ? o->source : rec;
+    const char *given = (set & PHO_SET_SOURCE) ? o->source : rec->source;
     struct stat st;
     if (stat(given, &st) < 0 || !S_ISDIR(st.st_mode)) {
-        if (set & SET_SOURCE)
+        if (set & PHO_SET_SOURCE)
             return 0; /* the run itself says what is wrong with -s */
         cli_error("--resume: the folder the interrupted run organized, %s, is not there any "
                   "more (moved, or not mounted?); give its new place with -s",
-                  rec);
+                  rec->source);
         return EXIT_FAIL;
     }
-    if ((long long)st.st_dev != json_integer_value(jdev) ||
-        (long long)st.st_ino != json_integer_value(jino)) {
-        if (set & SET_SOURCE)
+    if ((unsigned long long)st.st_dev != rec->source_device ||
+        (unsigned long long)st.st_ino != rec->source_inode) {
+        if (set & PHO_SET_SOURCE)
             cli_error("--resume: %s is not the folder the interrupted run organized (%s); "
                       "resume without -s, or start a new run without --resume",
-                      given, rec);
+                      given, rec->source);
         else
             cli_error("--resume: %s is now another folder than the one the interrupted run "
                       "organized; give the library's place with -s, or start a new run "
                       "without --resume",
-                      rec);
+                      rec->source);
         return EXIT_USAGE;
     }
-    if (!(set & SET_SOURCE))
-        *source_keep = strdup(rec);
     return 0;
 }
 
 /* Fills the options the user did not type from the last run recorded in OUTPUT. */
-static int apply_resume(struct pho_organize_opts *o, unsigned set, char **source_keep,
-                        char **backend_keep)
+static int apply_resume(struct pho_organize_opts *o, unsigned set, struct pho_organize_record *rec)
 {
-    char db[4096];
-    snprintf(db, sizeof(db), "%s/.photo-organizer/catalog.db", o->output);
-    if (access(db, F_OK) != 0) {
-        cli_error("--resume: %s has no earlier run to continue (no %s)", o->output, db);
-        return EXIT_USAGE;
-    }
-    struct pho_catalog *cat = NULL;
     struct pho_err err = PHO_ERR_INIT;
-    char *text = NULL;
-    bool finished = false;
-    if (pho_catalog_open(&cat, db, &err) < 0 ||
-        pho_catalog_last_run(cat, &text, &finished, &err) < 0) {
-        cli_error("--resume: %s", err.msg);
-        pho_catalog_close(cat);
-        return EXIT_FAIL;
-    }
-    pho_catalog_close(cat);
-    if (!text) {
+    int rc = pho_organize_last_run(rec, o->output, &err);
+    if (rc == PHO_ENOTFOUND) {
         cli_error("--resume: %s has no earlier run to continue", o->output);
         return EXIT_USAGE;
     }
-    if (finished)
-        cli_warn("--resume: the last run in %s finished; running again with its settings",
-                 o->output);
-    json_t *j = json_loads(text, 0, NULL);
-    pho_free(text);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        cli_error("--resume: the settings recorded in %s are unreadable", db);
+    if (rc) {
+        cli_error("--resume: %s", pho_err_reason(&err));
         return EXIT_FAIL;
     }
-    json_t *v;
-    int rc = check_resumed_source(o, set, j, source_keep);
-    if (rc) {
-        json_decref(j);
+    if (rec->finished)
+        cli_warn("--resume: the last run in %s finished; running again with its settings",
+                 o->output);
+    rc = check_resumed_source(o, set, rec);
+    if (rc)
         return rc;
-    }
-    if (!(set & SET_THRESHOLD) && json_is_integer(v = json_object_get(j, "threshold")))
-        o->threshold = (int)json_integer_value(v);
-    if (!(set & SET_WINDOW) && json_is_number(v = json_object_get(j, "time_window")))
-        o->time_window = json_number_value(v);
-    if (!(set & SET_MIN) && json_is_integer(v = json_object_get(j, "min_group_size")))
-        o->min_group_size = (size_t)json_integer_value(v);
-    if (!(set & SET_HASH) && json_is_string(v = json_object_get(j, "hash")))
-        pho_hash_kind_parse(&o->hash, json_string_value(v));
-    if (!(set & SET_LIMIT) && json_is_integer(v = json_object_get(j, "limit")))
-        o->limit = (size_t)json_integer_value(v);
-    if (!(set & SET_ML) && json_is_boolean(v = json_object_get(j, "ml_quality")))
-        o->ml_quality = json_is_true(v);
-    if (!(set & SET_HIDDEN) && json_is_boolean(v = json_object_get(j, "include_hidden")))
-        o->include_hidden = json_is_true(v);
-    if (!(set & SET_FOLLOW) && json_is_boolean(v = json_object_get(j, "follow_symlinks")))
-        o->follow_symlinks = json_is_true(v);
-    if (!(set & SET_PIXELS) && json_is_integer(v = json_object_get(j, "max_pixels")))
-        o->max_pixels = (uint64_t)json_integer_value(v);
-    if (!(set & SET_THREADS) && json_is_integer(v = json_object_get(j, "threads")))
-        o->threads = (unsigned)json_integer_value(v);
-    if (!(set & SET_FACES) && json_is_string(v = json_object_get(j, "faces"))) {
-        const char *m = json_string_value(v);
-        o->faces = !strcmp(m, "all")    ? PHO_FACES_ALL
-                   : !strcmp(m, "none") ? PHO_FACES_NONE
-                                        : PHO_FACES_GROUPS;
-    }
-    if (!(set & SET_BACKEND) && json_is_string(v = json_object_get(j, "face_backend")))
-        *backend_keep = strdup(json_string_value(v));
-    if (!(set & SET_MIN_FACE) && json_is_number(v = json_object_get(j, "min_face")))
-        o->min_face = (float)json_number_value(v);
-    if (!(set & SET_GPU) && json_is_boolean(v = json_object_get(j, "gpu"))) {
-        o->gpu = json_is_true(v);
-        json_t *d = json_object_get(j, "gpu_device");
-        o->gpu_device = json_is_integer(d) ? (int)json_integer_value(d) : 0;
-    }
-    json_decref(j);
+    pho_organize_record_apply(o, rec, set);
     return EXIT_OK;
 }
 
@@ -427,13 +306,13 @@ int cmd_organize(int argc, char **argv)
         switch (c) {
         case 's':
             /* One library per run: a second -s would silently replace the first. */
-            if (set & SET_SOURCE)
+            if (set & PHO_SET_SOURCE)
                 return cli_usage_error("organize",
                                        "-s/--source given twice ('%s' and '%s'); "
                                        "organize one folder per run",
                                        o.source, optarg);
             o.source = optarg;
-            set |= SET_SOURCE;
+            set |= PHO_SET_SOURCE;
             break;
         case 'o':
             if (o.output)
@@ -445,7 +324,7 @@ int cmd_organize(int argc, char **argv)
             if (!cli_parse_uint("--threshold", optarg, 64, &v))
                 return cli_usage_error("organize", "--threshold takes 0..64");
             o.threshold = (int)v;
-            set |= SET_THRESHOLD;
+            set |= PHO_SET_THRESHOLD;
             break;
         case OPT_WINDOW: {
             char *end = NULL;
@@ -454,7 +333,7 @@ int cmd_organize(int argc, char **argv)
                 return cli_usage_error("organize",
                                        "--time-window takes seconds (0 or more), got '%s'", optarg);
             o.time_window = w;
-            set |= SET_WINDOW;
+            set |= PHO_SET_WINDOW;
             break;
         }
         case OPT_MIN:
@@ -463,12 +342,12 @@ int cmd_organize(int argc, char **argv)
             if (v < 2)
                 cli_warn("--min-group-size %llu is raised to 2: a group needs two photos", v);
             o.min_group_size = v < 2 ? 2 : (size_t)v;
-            set |= SET_MIN;
+            set |= PHO_SET_MIN;
             break;
         case OPT_HASH:
             if (pho_hash_kind_parse(&o.hash, optarg) < 0)
                 return cli_usage_error("organize", "--hash takes dhash or phash, got '%s'", optarg);
-            set |= SET_HASH;
+            set |= PHO_SET_HASH;
             break;
         case OPT_DRY:
             o.dry_run = true;
@@ -486,31 +365,31 @@ int cmd_organize(int argc, char **argv)
             if (!cli_parse_uint("--threads", optarg, 1024, &v) || v == 0)
                 return cli_usage_error("organize", "--threads takes 1..1024");
             o.threads = (unsigned)v;
-            set |= SET_THREADS;
+            set |= PHO_SET_THREADS;
             break;
         case OPT_LIMIT:
             if (!cli_parse_uint("--limit", optarg, SIZE_MAX, &v))
                 return EXIT_USAGE;
             o.limit = (size_t)v;
-            set |= SET_LIMIT;
+            set |= PHO_SET_LIMIT;
             break;
         case OPT_PIXELS:
             if (!cli_parse_uint("--max-pixels", optarg, UINT64_MAX, &v) || v == 0)
                 return cli_usage_error("organize", "--max-pixels must be at least 1");
             o.max_pixels = v;
-            set |= SET_PIXELS;
+            set |= PHO_SET_PIXELS;
             break;
         case OPT_NO_ML:
             o.ml_quality = false;
-            set |= SET_ML;
+            set |= PHO_SET_ML;
             break;
         case OPT_HIDDEN:
             o.include_hidden = true;
-            set |= SET_HIDDEN;
+            set |= PHO_SET_HIDDEN;
             break;
         case OPT_NO_FOLLOW:
             o.follow_symlinks = false;
-            set |= SET_FOLLOW;
+            set |= PHO_SET_FOLLOW;
             break;
         case OPT_FACES:
             if (!strcmp(optarg, "groups"))
@@ -522,7 +401,7 @@ int cmd_organize(int argc, char **argv)
             else
                 return cli_usage_error("organize", "--faces takes groups, all or none, got '%s'",
                                        optarg);
-            set |= SET_FACES;
+            set |= PHO_SET_FACES;
             break;
         case OPT_FACE_BACKEND: {
             static const char *const names[] = { "auto",    "mediapipe",   "face_recognition",
@@ -536,7 +415,7 @@ int cmd_organize(int argc, char **argv)
                                        "facenet, insightface or yolov8, got '%s'",
                                        optarg);
             o.face_backend = optarg;
-            set |= SET_BACKEND;
+            set |= PHO_SET_BACKEND;
             break;
         }
         case OPT_MIN_FACE: {
@@ -547,7 +426,7 @@ int cmd_organize(int argc, char **argv)
                                        "--min-face takes a fraction between 0 and 1, got '%s'",
                                        optarg);
             o.min_face = (float)f;
-            set |= SET_MIN_FACE;
+            set |= PHO_SET_MIN_FACE;
             break;
         }
         case OPT_MODELS_DIR:
@@ -555,12 +434,12 @@ int cmd_organize(int argc, char **argv)
             break;
         case OPT_GPU:
             o.gpu = true;
-            set |= SET_GPU;
+            set |= PHO_SET_GPU;
             break;
         case OPT_GPU_DEVICE:
             if (!cli_parse_gpu_device(optarg, &o.gpu, &o.gpu_device))
                 return EXIT_USAGE;
-            set |= SET_GPU;
+            set |= PHO_SET_GPU;
             break;
         case OPT_BATCH:
             if (!cli_parse_uint("--batch-size", optarg, 256, &v) || v == 0)
@@ -587,24 +466,16 @@ int cmd_organize(int argc, char **argv)
         return cli_usage_error("organize", "--resume and --force-fresh exclude each other");
     if (!o.output)
         return cli_usage_error("organize", "give an output folder with -o");
-    char *resumed_source = NULL, *resumed_backend = NULL;
+    /* Static: the options point into it for the rest of the run. */
+    static struct pho_organize_record rec;
     if (resume) {
-        int rc = apply_resume(&o, set, &resumed_source, &resumed_backend);
+        int rc = apply_resume(&o, set, &rec);
         if (rc)
             return rc;
-        if (resumed_source)
-            o.source = resumed_source;
-        if (resumed_backend)
-            o.face_backend = resumed_backend;
     }
-    if (!o.source) {
-        free(resumed_source);
-        free(resumed_backend);
+    if (!o.source)
         return cli_usage_error("organize", "give a source folder with -s");
-    }
     cli_log_init(verbosity);
-    char *settings = settings_json(&o);
-    o.settings_json = settings;
 
     struct ui ui = { .quiet = verbosity == 0 };
     o.progress = on_progress;
@@ -642,8 +513,5 @@ int cmd_organize(int argc, char **argv)
             status = EXIT_FAIL;
     }
     pho_organize_result_release(&r);
-    free(settings);
-    free(resumed_source);
-    free(resumed_backend);
     return status;
 }

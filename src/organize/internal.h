@@ -8,6 +8,8 @@
 #include <limits.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "pho/catalog.h"
 #include "pho/organize.h"
 
@@ -70,6 +72,9 @@ void pho_out__choose_best(struct pho_group_plan *g, const struct pho_photo *phot
 
 /* metadata.txt of one group, as text. Caller frees. */
 char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct pho_group_plan *g);
+
+/* The report's "settings" object (settings.c). */
+json_t *pho_organize__settings_report(const struct pho_organize_opts *o);
 
 /* The JSON report of a run, as text. Caller frees. */
 char *pho_out__report_json(const struct pho_organize_result *r, const struct pho_organize_opts *o,

@@ -191,8 +191,10 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         rc = open_catalog(&run, err);
         if (rc)
             goto out;
-        rc = pho_catalog_run_start(run.cat, opts->settings_json ? opts->settings_json : "{}",
-                                   &run.run_id, err);
+        char *settings = pho_organize_settings_json(opts);
+        rc = settings ? pho_catalog_run_start(run.cat, settings, &run.run_id, err)
+                      : pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+        pho_free(settings);
         if (rc)
             goto out;
     }

@@ -146,40 +146,6 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
     return o;
 }
 
-static json_t *settings_json(const struct pho_organize_opts *o)
-{
-    json_t *s = json_object();
-    /* Names shared with the original tool's report come first. */
-    json_object_set_new(s, "source_type", json_string("local"));
-    /* The library by its canonical path, as the catalog records it for --resume. */
-    char *real = realpath(o->source, NULL);
-    pho_json__set_path(s, "source", real ? real : o->source);
-    free(real);
-    pho_json__set_path(s, "output", o->output);
-    json_object_set_new(s, "similarity_threshold", json_integer(o->threshold));
-    json_object_set_new(s, "time_window", json_real(o->time_window));
-    json_object_set_new(s, "use_time_window", json_boolean(o->time_window > 0));
-    json_object_set_new(s, "min_group_size",
-                        json_integer((json_int_t)PHO_MAX(o->min_group_size, 2)));
-    json_object_set_new(s, "limit", json_integer((json_int_t)o->limit));
-    json_object_set_new(s, "threads", json_integer(o->threads));
-    json_object_set_new(s, "enable_ml_quality", json_boolean(o->ml_quality));
-    json_object_set_new(s, "hash", json_string(pho_hash_kind_name(o->hash)));
-    json_object_set_new(s, "dry_run", json_boolean(o->dry_run));
-    json_object_set_new(
-            s, "max_pixels",
-            json_integer((json_int_t)(o->max_pixels ? o->max_pixels : PHO_DEFAULT_MAX_PIXELS)));
-    json_object_set_new(s, "include_hidden", json_boolean(o->include_hidden));
-    json_object_set_new(s, "follow_symlinks", json_boolean(o->follow_symlinks));
-    static const char *const modes[] = { "groups", "all", "none" };
-    json_object_set_new(s, "faces", json_string(modes[o->faces <= PHO_FACES_NONE ? o->faces : 0]));
-    json_object_set_new(s, "face_backend", json_string(o->face_backend ? o->face_backend : "auto"));
-    json_object_set_new(s, "gpu", json_boolean(o->gpu));
-    json_object_set_new(s, "gpu_device", json_integer(o->gpu_device));
-    json_object_set_new(s, "min_face", json_real(o->min_face > 0 ? o->min_face : 0.02));
-    return s;
-}
-
 char *pho_out__report_json(const struct pho_organize_result *r, const struct pho_organize_opts *o,
                            const char *generated_at)
 {
@@ -208,7 +174,7 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
     pho_json__set_str(tool, "name", "photo-organizer");
     pho_json__set_str(tool, "version", PHO_VERSION);
     json_object_set_new(root, "tool", tool);
-    json_object_set_new(root, "settings", settings_json(o));
+    json_object_set_new(root, "settings", pho_organize__settings_report(o));
 
     json_t *counts = json_object();
     pho_json__set_int(counts, "photos", (long long)r->nphotos);

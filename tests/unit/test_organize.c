@@ -13,10 +13,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../lib/testlib.h"
 #include "organize/internal.h"
 #include "organize/pipeline.h"
+#include "pho/catalog.h"
+#include "pho/organize.h"
 
 /* ---- pipeline ------------------------------------------------------------ */
 
@@ -283,6 +286,76 @@ static void test_best_without_faces(void **state)
     assert_non_null(strstr(why, "no faces"));
 }
 
+static void free_str(void *p)
+{
+    pho_free(p);
+}
+
+static void rm_tree(void *p)
+{
+    rm_rf(p);
+    free(p);
+}
+
+/* What a run records is what --resume reads back, by the output folder alone. */
+static void test_settings_round_trip(void **state)
+{
+    (void)state;
+    char *src = t_defer(rm_tree, make_tempdir());
+    char *out = t_defer(rm_tree, make_tempdir());
+    struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
+    o.source = src;
+    o.output = out;
+    o.threshold = 11;
+    o.time_window = 42.5;
+    o.min_group_size = 4;
+    o.hash = PHO_HASH_PHASH;
+    o.faces = PHO_FACES_ALL;
+    o.face_backend = "facenet";
+    o.min_face = 0.05f;
+    char *json = t_defer(free_str, pho_organize_settings_json(&o));
+    assert_non_null(json);
+
+    struct pho_organize_record rec;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_organize_last_run(&rec, out, &err), PHO_ENOTFOUND);
+
+    /* A run's start as pho_organize_run records it. */
+    char db[4096];
+    snprintf(db, sizeof(db), "%s/.photo-organizer", out);
+    mkdir(db, 0755);
+    snprintf(db, sizeof(db), "%s/.photo-organizer/catalog.db", out);
+    struct pho_catalog *cat = NULL;
+    int64_t id = 0;
+    assert_int_equal(pho_catalog_open(&cat, db, &err), 0);
+    assert_int_equal(pho_catalog_run_start(cat, json, &id, &err), 0);
+    pho_catalog_close(cat);
+
+    assert_int_equal(pho_organize_last_run(&rec, out, &err), 0);
+    assert_false(rec.finished);
+    char *real = realpath(src, NULL);
+    assert_string_equal(rec.source, real);
+    free(real);
+    assert_true(rec.source_identified);
+    assert_int_equal(rec.opts.threshold, 11);
+    assert_true(rec.opts.time_window == 42.5);
+    assert_int_equal(rec.opts.min_group_size, 4);
+    assert_int_equal(rec.opts.hash, PHO_HASH_PHASH);
+    assert_int_equal(rec.opts.faces, PHO_FACES_ALL);
+    assert_string_equal(rec.opts.face_backend, "facenet");
+    assert_true(fabsf(rec.opts.min_face - 0.05f) < 1e-6f);
+
+    /* What the user typed wins; the rest comes from the record. */
+    struct pho_organize_opts now = PHO_ORGANIZE_OPTS_INIT;
+    now.output = out;
+    now.threshold = 3;
+    pho_organize_record_apply(&now, &rec, PHO_SET_THRESHOLD);
+    assert_int_equal(now.threshold, 3);
+    assert_int_equal(now.min_group_size, 4);
+    assert_string_equal(now.source, rec.source);
+    assert_int_equal(now.hash, PHO_HASH_PHASH);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -293,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_best_missing_and_unknown_faces),
         cmocka_unit_test(test_best_smile_then_quality_then_time),
         cmocka_unit_test(test_best_without_faces),
+        T_TEST(test_settings_round_trip),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }
