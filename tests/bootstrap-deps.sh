@@ -34,13 +34,17 @@ mapfile -t PKGS < <(tools/bootstrap.sh --list-packages)
 [ ${#PKGS[@]} -gt 5 ] || { echo "not ok 1 - tools/bootstrap.sh --list-packages lists nothing"; echo "1..1"; exit 1; }
 
 # Everything bootstrap leaves installed: its packages, what they depend on, and
-# the minimal system (minbase is Essential + Priority: required).
+# the minimal system a fresh Debian has (mmdebstrap/debootstrap minbase).
 CLOSURE=$(
     {
         printf '%s\n' "${PKGS[@]}"
         apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
             --no-replaces --no-enhances "${PKGS[@]}" 2>/dev/null | grep -v '^ ' | tr -d '<>'
-        dpkg-query -W -f='${Package} ${Essential} ${Priority}\n' | awk '$2 == "yes" || $3 == "required" { print $1 }'
+        # minbase is Essential + Priority: required + apt (which bootstrap runs).
+        echo apt
+        # Tab-separated: an empty Essential field must not shift Priority into its place.
+        dpkg-query -W -f='${Package}\t${Essential}\t${Priority}\n' |
+            awk -F'\t' '$2 == "yes" || $3 == "required" { print $1 }'
     } | sed 's/:.*$//' | sort -u
 )
 in_closure() { grep -qxF "$1" <<<"$CLOSURE"; }
