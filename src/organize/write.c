@@ -98,14 +98,23 @@ struct want {
     size_t len;
 };
 
-static bool holds_wanted(const char *dst, const struct want *w)
+/* @dst_sum: the SHA-256 of the file at @dst, or NULL when it could not be read. */
+static bool holds_wanted(const char *dst, const char *dst_sum, const struct want *w)
 {
     if (w->text)
         return same_content(dst, w->text, w->len);
-    char a[65], b[65];
+    char src_sum[65];
     uint64_t n;
-    return pho_out__sha256_file(dst, a, &n, NULL) == 0 &&
-           pho_out__sha256_file(w->src, b, &n, NULL) == 0 && !strcmp(a, b);
+    return dst_sum && pho_out__sha256_file(w->src, src_sum, &n, NULL) == 0 &&
+           !strcmp(dst_sum, src_sum);
+}
+
+/* Writes what @w says to @dst atomically. */
+static int write_wanted(const char *dst, const struct want *w, struct pho_copy_info *info,
+                        struct pho_err *err)
+{
+    return w->text ? pho_out__write(dst, w->text, w->len, info, err)
+                   : pho_out__copy(w->src, dst, info, err);
 }
 
 /* "dir/best_x.jpg" -> "dir/best_x.photo-organizer.jpg" (n = 1), "...photo-organizer-2.jpg". */
@@ -147,14 +156,17 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
         if (lstat(dst, &st) < 0 && errno == ENOENT)
             return dst;
         const struct pho_output_file *old = recorded(outs, used);
+        /* The file's hash, read once: for comparing a copy with its source
+         * and for telling our unchanged file from an edited one. */
         char sum[65];
         uint64_t size = 0;
-        if (S_ISREG(st.st_mode) && holds_wanted(dst, w)) {
+        bool hashed = S_ISREG(st.st_mode) && (old || !w->text) &&
+                      pho_out__sha256_file(dst, sum, &size, NULL) == 0;
+        if (S_ISREG(st.st_mode) && holds_wanted(dst, hashed ? sum : NULL, w)) {
             *same = true;
             return dst;
         }
-        if (old && S_ISREG(st.st_mode) && pho_out__sha256_file(dst, sum, &size, NULL) == 0 &&
-            size == old->size && !strcmp(sum, old->sha256))
+        if (old && hashed && size == old->size && !strcmp(sum, old->sha256))
             return dst; /* ours, as written: may be replaced */
         if (n == 0) {
             /* Kept: not written by us, or changed since. No longer ours. */
@@ -174,6 +186,34 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
     }
     pho_err_set(err, PHO_EEXIST, "output: %s: no free name beside the user's file", rel);
     return NULL;
+}
+
+/* Writes @w at @rel, or beside the user's file there (claim), unless what it
+ * holds is already right; records ours in the catalog. */
+static int put_wanted(struct run *run, struct outputs *outs, const char *rel, const struct want *w,
+                      struct pho_err *err)
+{
+    char used[4096];
+    bool identical;
+    char *dst = claim(run, outs, rel, w, used, sizeof(used), &identical, err);
+    if (!dst)
+        return err && err->code ? err->code : PHO_ENOMEM;
+    int rc = add_planned(outs, used) == 0 ? 0
+                                          : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    struct pho_copy_info info;
+    if (rc == 0 && identical) {
+        run->r->files_unchanged++;
+        if (!recorded(outs, used) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
+            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
+    } else if (rc == 0) {
+        rc = write_wanted(dst, w, &info, err);
+        if (rc == 0)
+            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
+        if (rc == 0)
+            run->r->files_written++;
+    }
+    pho_free(dst);
+    return rc;
 }
 
 /* Copies one source photo unless an identical copy from an earlier run is already there. */
@@ -204,56 +244,15 @@ static int put_copy(struct run *run, struct outputs *outs, const struct pho_phot
         }
     }
     pho_free(dst);
-    char used[4096];
-    bool identical;
     struct want w = { .src = p->path };
-    dst = claim(run, outs, rel, &w, used, sizeof(used), &identical, err);
-    if (!dst)
-        return err && err->code ? err->code : PHO_ENOMEM;
-    int rc = add_planned(outs, used) == 0 ? 0
-                                          : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    struct pho_copy_info info;
-    if (rc == 0 && identical) {
-        run->r->files_unchanged++;
-        if (!recorded(outs, used) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
-            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
-    } else if (rc == 0) {
-        rc = pho_out__copy(p->path, dst, &info, err);
-        if (rc == 0)
-            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
-        if (rc == 0)
-            run->r->files_written++;
-    }
-    pho_free(dst);
-    return rc;
+    return put_wanted(run, outs, rel, &w, err);
 }
 
 static int put_text(struct run *run, struct outputs *outs, const char *text, const char *rel,
                     struct pho_err *err)
 {
-    char used[4096];
-    bool identical;
-    size_t len = strlen(text);
-    struct want w = { .text = text, .len = len };
-    char *dst = claim(run, outs, rel, &w, used, sizeof(used), &identical, err);
-    if (!dst)
-        return err && err->code ? err->code : PHO_ENOMEM;
-    int rc = add_planned(outs, used) == 0 ? 0
-                                          : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    struct pho_copy_info info;
-    if (rc == 0 && identical) {
-        run->r->files_unchanged++;
-        if (!recorded(outs, used) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
-            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
-    } else if (rc == 0) {
-        rc = pho_out__write(dst, text, len, &info, err);
-        if (rc == 0)
-            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
-        if (rc == 0)
-            run->r->files_written++;
-    }
-    pho_free(dst);
-    return rc;
+    struct want w = { .text = text, .len = strlen(text) };
+    return put_wanted(run, outs, rel, &w, err);
 }
 
 static int write_group(struct run *run, struct outputs *outs, const struct pho_group_plan *g,
