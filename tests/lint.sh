@@ -24,9 +24,9 @@ if grep -nE "$banned" $(find src -name '*.[ch]') ; then
     status=1
 fi
 # json_pack trusts its format string (a missing key or a wrong integer width reads
-# the wrong argument and crashes): build JSON with the typed setters of core/json.h.
+# the wrong argument and crashes): build JSON with the typed setters of pho/json.h.
 if grep -nE '\bjson_pack(_ex)?[[:space:]]*\(' $(find src -name '*.[ch]'); then
-    echo "lint: json_pack in src/: use the typed setters of src/core/json.h (see the lines above)"
+    echo "lint: json_pack in src/: use the typed setters of include/pho/json.h (see the lines above)"
     status=1
 fi
 # Heap allocation in the library goes through core/alloc (the OOM tests fail
@@ -40,6 +40,12 @@ fi
 if grep -nE '\b(printf|fprintf|puts|exit|abort)[[:space:]]*\(' $(find src -name '*.[ch]' -not -path 'src/cli/*') |
     grep -vE 'snprintf|vsnprintf|pho_assert_fail__|abort\(\);$'; then
     echo "lint: the library must not print or exit (see the lines above)"
+    status=1
+fi
+# The program is a client of the library like any other: public headers only
+# (tests/exports.sh links it against the shared build to prove it).
+if grep -nE '#include "[a-z]+/' src/cli/*.[ch] | grep -vE '#include "pho/'; then
+    echo "lint: src/cli includes a private header of the library (see above): use include/pho"
     status=1
 fi
 exit $status

@@ -26,6 +26,21 @@
 
 PHO_BEGIN_DECLS
 
+/** How input 0 of an image model lays out its pixels. */
+enum pho_model_layout {
+    PHO_MODEL_LAYOUT_NONE = 0, /**< not an image input, or the manifest does not say */
+    PHO_MODEL_LAYOUT_NHWC,
+    PHO_MODEL_LAYOUT_NCHW,
+    PHO_MODEL_LAYOUT_NWHC, /**< MTCNN's transposed images */
+};
+
+/** The colour order input 0 expects. */
+enum pho_model_color {
+    PHO_MODEL_COLOR_RGB = 0,
+    PHO_MODEL_COLOR_BGR,
+    PHO_MODEL_COLOR_GRAY,
+};
+
 struct pho_model_spec {
     char name[48];
     char file[96];
@@ -37,8 +52,25 @@ struct pho_model_spec {
     bool shipped;
     uint64_t size; /**< 0 when unknown */
     struct pho_model_contract contract;
-    /** Per-channel normalisation of input 0: value = (pixel - mean) * scale. */
+    /** Input 0 as an image: its memory layout and colour order. */
+    enum pho_model_layout layout;
+    enum pho_model_color color;
+    /**
+     * Per-channel normalisation of input 0: value = (pixel - mean) * scale.
+     * A list of one value (grey models) applies to every channel.
+     */
     float mean[3], scale[3];
+    /** Landmark models: the six eye-contour points per eye (right, left), dlib order. */
+    bool has_eye_points;
+    int eye_points[2][6];
+    /**
+     * Landmark models: the five alignment points (right eye, left eye, nose,
+     * mouth right, mouth left) as the mean of two landmarks (a == b for one).
+     */
+    bool has_five_points;
+    int five_points[5][2];
+    /** Eye-contour models: the eye whose crop is mirrored (0 right, 1 left) or -1. */
+    int mirrored_eye;
 };
 
 struct pho_models {

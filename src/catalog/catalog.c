@@ -22,7 +22,7 @@
 
 #include <sqlite3.h>
 
-#include "catalog/faces_blob.h"
+#include "catalog/internal.h"
 #include "catalog/schema.h"
 #include "pho/catalog.h"
 #include "pho/face.h"
@@ -33,18 +33,12 @@
 
 #define FRESH_HINT "run with --force-fresh to move it aside and start a new catalog"
 
-struct pho_catalog {
-    sqlite3 *db;
-    sqlite3_stmt *stmt[ST_COUNT];
-    bool in_tx; /* between pho_catalog_begin() and _commit() */
-};
-
 /*
  * Turns an SQLite failure into a status and "catalog: <what>: <sqlite's
  * words>", with what the user can do about it where there is something.
  * Call it before the statement is reset: that keeps sqlite3_errmsg() intact.
  */
-static int db_fail(sqlite3 *db, int rc, struct pho_err *err, const char *what)
+int pho_catalog__fail(sqlite3 *db, int rc, struct pho_err *err, const char *what)
 {
     const char *why = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     switch (rc & 0xff) {
@@ -76,7 +70,7 @@ static int db_fail(sqlite3 *db, int rc, struct pho_err *err, const char *what)
 static int exec_sql(sqlite3 *db, const char *sql, struct pho_err *err, const char *what)
 {
     int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? 0 : db_fail(db, rc, err, what);
+    return rc == SQLITE_OK ? 0 : pho_catalog__fail(db, rc, err, what);
 }
 
 /*
@@ -101,20 +95,20 @@ static int query_one(sqlite3 *db, const char *sql, int64_t *num, char *text, siz
             pho_strlcpy(text, t ? (const char *)t : "", text_size);
         }
     }
-    int ret = rc == SQLITE_OK ? 0 : db_fail(db, rc, err, what);
+    int ret = rc == SQLITE_OK ? 0 : pho_catalog__fail(db, rc, err, what);
     sqlite3_finalize(s);
     return ret;
 }
 
 /* The cached statement @p id, prepared on first use. */
-static int stmt_get(struct pho_catalog *cat, enum catalog_stmt id, sqlite3_stmt **out,
-                    struct pho_err *err)
+int pho_catalog__stmt(struct pho_catalog *cat, enum catalog_stmt id, sqlite3_stmt **out,
+                      struct pho_err *err)
 {
     if (!cat->stmt[id]) {
         int rc = sqlite3_prepare_v3(cat->db, catalog_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
                                     &cat->stmt[id], NULL);
         if (rc != SQLITE_OK)
-            return db_fail(cat->db, rc, err, "cannot prepare a statement");
+            return pho_catalog__fail(cat->db, rc, err, "cannot prepare a statement");
     }
     *out = cat->stmt[id];
     return 0;
@@ -124,30 +118,17 @@ static int stmt_get(struct pho_catalog *cat, enum catalog_stmt id, sqlite3_stmt 
  * Steps a statement that returns no rows. Always resets it: a statement left
  * mid-way would keep its read transaction open and stop WAL checkpoints.
  */
-static int stmt_run(struct pho_catalog *cat, sqlite3_stmt *s, struct pho_err *err, const char *what)
+int pho_catalog__run(struct pho_catalog *cat, sqlite3_stmt *s, struct pho_err *err,
+                     const char *what)
 {
     int rc = sqlite3_step(s);
-    int ret = rc == SQLITE_DONE ? 0 : db_fail(cat->db, rc, err, what);
+    int ret = rc == SQLITE_DONE ? 0 : pho_catalog__fail(cat->db, rc, err, what);
     sqlite3_reset(s);
     return ret;
 }
 
-static int64_t u64_bits(uint64_t v)
-{
-    int64_t s;
-    memcpy(&s, &v, sizeof(s));
-    return s;
-}
-
-static uint64_t bits_u64(int64_t s)
-{
-    uint64_t v;
-    memcpy(&v, &s, sizeof(v));
-    return v;
-}
-
 /* Binds text of a known length; SQLite refuses what does not fit an int. */
-static int bind_text(sqlite3_stmt *s, int param, const char *str, size_t len)
+int pho_catalog__bind_text(sqlite3_stmt *s, int param, const char *str, size_t len)
 {
     if (len > INT_MAX)
         return SQLITE_TOOBIG;
@@ -295,7 +276,7 @@ int pho_catalog_open(struct pho_catalog **out, const char *db_path, struct pho_e
 #endif
     int src = sqlite3_open_v2(name, &cat->db, flags, NULL);
     if (src != SQLITE_OK) {
-        rc = cat->db ? db_fail(cat->db, src, err, "cannot open")
+        rc = cat->db ? pho_catalog__fail(cat->db, src, err, "cannot open")
                      : pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
         goto out;
     }
@@ -419,9 +400,9 @@ int pho_catalog_begin(struct pho_catalog *cat, struct pho_err *err)
     if (!sqlite3_get_autocommit(cat->db))
         return pho_err_set(err, PHO_EINVAL, "catalog: a transaction is already open");
     sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_BEGIN, &s, err);
+    int rc = pho_catalog__stmt(cat, ST_BEGIN, &s, err);
     if (rc == 0)
-        rc = stmt_run(cat, s, err, "cannot start a transaction");
+        rc = pho_catalog__run(cat, s, err, "cannot start a transaction");
     cat->in_tx = rc == 0;
     return rc;
 }
@@ -440,556 +421,11 @@ int pho_catalog_commit(struct pho_catalog *cat, struct pho_err *err)
         return pho_err_set(err, PHO_EINVAL, "catalog: no transaction to commit");
     }
     sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_COMMIT, &s, err);
+    int rc = pho_catalog__stmt(cat, ST_COMMIT, &s, err);
     if (rc == 0)
-        rc = stmt_run(cat, s, err, "cannot commit (the batch was rolled back)");
+        rc = pho_catalog__run(cat, s, err, "cannot commit (the batch was rolled back)");
     /* Never leave a half-failed transaction open for the next batch to join. */
     if (rc < 0 && !sqlite3_get_autocommit(cat->db))
         sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
-}
-
-/* -------------------------------------------------------------- photos */
-
-/* Accumulates the first bind failure, so a put binds 40 values in a row. */
-struct binder {
-    sqlite3_stmt *s;
-    int rc;
-};
-
-static void b_int(struct binder *b, int col, int64_t v)
-{
-    if (b->rc == SQLITE_OK)
-        b->rc = sqlite3_bind_int64(b->s, PARAM_FIRST_COLUMN + col, v);
-}
-
-static void b_real(struct binder *b, int col, double v)
-{
-    if (b->rc == SQLITE_OK)
-        b->rc = isnan(v) ? sqlite3_bind_null(b->s, PARAM_FIRST_COLUMN + col)
-                         : sqlite3_bind_double(b->s, PARAM_FIRST_COLUMN + col, v);
-}
-
-/* A fixed-size field: never read past it, even if it lacks its NUL. */
-static void b_str(struct binder *b, int col, const char *field, size_t size)
-{
-    if (b->rc == SQLITE_OK)
-        b->rc = bind_text(b->s, PARAM_FIRST_COLUMN + col, field, strnlen(field, size));
-}
-
-#define B_STR(b, col, field) b_str(b, col, field, sizeof(field))
-
-int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct pho_err *err)
-{
-    if (!p || !p->rel)
-        return pho_err_set(err, PHO_EINVAL, "catalog: photo without a path");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_PHOTO_PUT, &s, err);
-    if (rc < 0)
-        return rc;
-    const struct pho_meta *m = &p->meta;
-    const struct pho_quality *q = &p->quality;
-    struct binder b = { s, bind_text(s, PARAM_REL, p->rel, strlen(p->rel)) };
-    b_int(&b, COL_size, u64_bits(p->size));
-    b_int(&b, COL_mtime_ns, p->mtime_ns);
-    b_int(&b, COL_analysed, p->analysed);
-    b_int(&b, COL_error, p->error);
-    B_STR(&b, COL_error_msg, p->error_msg);
-    b_int(&b, COL_format, m->format);
-    b_int(&b, COL_file_size, u64_bits(m->file_size));
-    b_int(&b, COL_meta_mtime, m->mtime);
-    b_int(&b, COL_meta_mtime_nsec, m->mtime_nsec);
-    b_int(&b, COL_width, m->width);
-    b_int(&b, COL_height, m->height);
-    b_int(&b, COL_orientation, m->orientation);
-    b_int(&b, COL_orientation_tag, m->orientation_tag);
-    b_int(&b, COL_time_local, m->time.local);
-    b_int(&b, COL_time_nsec, m->time.nsec);
-    b_int(&b, COL_time_offset_min, m->time.offset_min);
-    b_int(&b, COL_time_has_offset, m->time.has_offset);
-    b_int(&b, COL_time_source, m->time.source);
-    B_STR(&b, COL_make, m->make);
-    B_STR(&b, COL_model, m->model);
-    B_STR(&b, COL_lens, m->lens);
-    b_real(&b, COL_exposure_time, m->exposure_time);
-    b_real(&b, COL_fnumber, m->fnumber);
-    b_int(&b, COL_iso, m->iso);
-    b_real(&b, COL_exposure_bias, m->exposure_bias);
-    b_real(&b, COL_focal_length, m->focal_length);
-    b_real(&b, COL_gps_lat, m->gps_lat);
-    b_real(&b, COL_gps_lon, m->gps_lon);
-    b_real(&b, COL_gps_alt, m->gps_alt);
-    b_int(&b, COL_meta_flags, m->flags);
-    B_STR(&b, COL_note, m->note);
-    b_int(&b, COL_dhash, u64_bits(p->dhash));
-    b_int(&b, COL_phash, u64_bits(p->phash));
-    b_real(&b, COL_q_sharpness, q->sharpness);
-    b_real(&b, COL_q_clipped_high, q->clipped_high);
-    b_real(&b, COL_q_clipped_low, q->clipped_low);
-    b_real(&b, COL_q_mean_luma, q->mean_luma);
-    b_real(&b, COL_q_noise, q->noise);
-    b_real(&b, COL_q_brisque, q->brisque);
-    b_real(&b, COL_q_megapixels, q->megapixels);
-    b_real(&b, COL_q_score, q->score);
-    if (b.rc != SQLITE_OK) {
-        rc = db_fail(cat->db, b.rc, err, "cannot store a photo");
-        sqlite3_reset(s);
-        return rc;
-    }
-    return stmt_run(cat, s, err, "cannot store a photo");
-}
-
-/*
- * Reads columns back into their C fields and checks that each fits: a row
- * that does not (edited by hand, or by a version that widened a field) is
- * treated as missing, so the photo is analysed again and the row replaced.
- */
-struct reader {
-    sqlite3_stmt *s;
-    bool ok;
-    bool nomem;
-};
-
-static int64_t r_int(struct reader *r, int col, int64_t lo, int64_t hi)
-{
-    if (sqlite3_column_type(r->s, col) != SQLITE_INTEGER) {
-        r->ok = false;
-        return 0;
-    }
-    int64_t v = sqlite3_column_int64(r->s, col);
-    if (v < lo || v > hi) {
-        r->ok = false;
-        return 0;
-    }
-    return v;
-}
-
-static uint64_t r_u64(struct reader *r, int col)
-{
-    return bits_u64(r_int(r, col, INT64_MIN, INT64_MAX));
-}
-
-static double r_real(struct reader *r, int col)
-{
-    switch (sqlite3_column_type(r->s, col)) {
-    case SQLITE_NULL:
-        return NAN;
-    case SQLITE_FLOAT:
-        return sqlite3_column_double(r->s, col);
-    default:
-        r->ok = false;
-        return 0;
-    }
-}
-
-/* Copies at most size-1 bytes, backing off so a UTF-8 sequence is never cut. */
-static void copy_bounded(char *dst, size_t size, const char *src, size_t len)
-{
-    if (len >= size) {
-        len = size - 1;
-        while (len > 0 && ((unsigned char)src[len] & 0xc0) == 0x80)
-            len--;
-    }
-    memcpy(dst, src, len);
-    dst[len] = '\0';
-}
-
-static void r_str(struct reader *r, int col, char *field, size_t size)
-{
-    if (sqlite3_column_type(r->s, col) != SQLITE_TEXT) {
-        r->ok = false;
-        return;
-    }
-    const char *t = (const char *)sqlite3_column_text(r->s, col);
-    if (!t) {
-        r->nomem = true;
-        r->ok = false;
-        return;
-    }
-    copy_bounded(field, size, t, (size_t)sqlite3_column_bytes(r->s, col));
-}
-
-#define R_STR(r, col, field) r_str(r, col, field, sizeof(field))
-
-/* Fills @p p from the current row of the lookup; false if the row does not fit. */
-static bool read_photo(struct reader *r, struct pho_photo *p)
-{
-    struct pho_meta *m = &p->meta;
-    struct pho_quality *q = &p->quality;
-    p->size = r_u64(r, COL_size);
-    p->mtime_ns = r_int(r, COL_mtime_ns, INT64_MIN, INT64_MAX);
-    p->analysed = r_int(r, COL_analysed, 0, 1);
-    p->error = (int)r_int(r, COL_error, INT_MIN, INT_MAX);
-    R_STR(r, COL_error_msg, p->error_msg);
-    m->format = (int)r_int(r, COL_format, INT_MIN, INT_MAX);
-    m->file_size = r_u64(r, COL_file_size);
-    m->mtime = r_int(r, COL_meta_mtime, INT64_MIN, INT64_MAX);
-    m->mtime_nsec = (int32_t)r_int(r, COL_meta_mtime_nsec, INT32_MIN, INT32_MAX);
-    m->width = (uint32_t)r_int(r, COL_width, 0, UINT32_MAX);
-    m->height = (uint32_t)r_int(r, COL_height, 0, UINT32_MAX);
-    m->orientation = (uint8_t)r_int(r, COL_orientation, 0, UINT8_MAX);
-    m->orientation_tag = (uint8_t)r_int(r, COL_orientation_tag, 0, UINT8_MAX);
-    m->time.local = r_int(r, COL_time_local, INT64_MIN, INT64_MAX);
-    m->time.nsec = (int32_t)r_int(r, COL_time_nsec, INT32_MIN, INT32_MAX);
-    m->time.offset_min = (int16_t)r_int(r, COL_time_offset_min, INT16_MIN, INT16_MAX);
-    m->time.has_offset = r_int(r, COL_time_has_offset, 0, 1);
-    m->time.source = (enum pho_time_source)r_int(r, COL_time_source, PHO_TIME_NONE, PHO_TIME_MTIME);
-    R_STR(r, COL_make, m->make);
-    R_STR(r, COL_model, m->model);
-    R_STR(r, COL_lens, m->lens);
-    m->exposure_time = r_real(r, COL_exposure_time);
-    m->fnumber = r_real(r, COL_fnumber);
-    m->iso = (uint32_t)r_int(r, COL_iso, 0, UINT32_MAX);
-    m->exposure_bias = r_real(r, COL_exposure_bias);
-    m->focal_length = r_real(r, COL_focal_length);
-    m->gps_lat = r_real(r, COL_gps_lat);
-    m->gps_lon = r_real(r, COL_gps_lon);
-    m->gps_alt = r_real(r, COL_gps_alt);
-    m->flags = (unsigned)r_int(r, COL_meta_flags, 0, UINT_MAX);
-    R_STR(r, COL_note, m->note);
-    p->dhash = r_u64(r, COL_dhash);
-    p->phash = r_u64(r, COL_phash);
-    q->sharpness = r_real(r, COL_q_sharpness);
-    q->clipped_high = r_real(r, COL_q_clipped_high);
-    q->clipped_low = r_real(r, COL_q_clipped_low);
-    q->mean_luma = r_real(r, COL_q_mean_luma);
-    q->noise = r_real(r, COL_q_noise);
-    q->brisque = r_real(r, COL_q_brisque);
-    q->megapixels = r_real(r, COL_q_megapixels);
-    q->score = r_real(r, COL_q_score);
-    return r->ok;
-}
-
-int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo, bool *found,
-                       struct pho_err *err)
-{
-    *found = false;
-    if (!photo || !photo->rel)
-        return pho_err_set(err, PHO_EINVAL, "catalog: photo without a path");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_PHOTO_LOOKUP, &s, err);
-    if (rc < 0)
-        return rc;
-    int src = bind_text(s, 1, photo->rel, strlen(photo->rel));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 2, u64_bits(photo->size));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 3, photo->mtime_ns);
-    if (src == SQLITE_OK)
-        src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        /* Decoded aside: the caller's record changes only on a full match. */
-        struct pho_photo row;
-        memset(&row, 0, sizeof(row));
-        struct reader r = { s, true, false };
-        if (read_photo(&r, &row)) {
-            photo->meta = row.meta;
-            photo->dhash = row.dhash;
-            photo->phash = row.phash;
-            photo->quality = row.quality;
-            photo->analysed = row.analysed;
-            photo->error = row.error;
-            memcpy(photo->error_msg, row.error_msg, sizeof(photo->error_msg));
-            photo->from_catalog = true;
-            *found = true;
-        } else if (r.nomem) {
-            rc = pho_err_set(err, PHO_ENOMEM, "catalog: cannot read a photo: out of memory");
-        } else {
-            PHO_LOG_DEBUG("catalog", "row for %s does not fit this version; analysing again",
-                          photo->rel);
-        }
-    } else if (src != SQLITE_DONE) {
-        rc = db_fail(cat->db, src, err, "cannot look up a photo");
-    }
-    sqlite3_reset(s);
-    return rc;
-}
-
-int pho_catalog_forget_photos(struct pho_catalog *cat, struct pho_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_PHOTO_FORGET_ALL, &s, err);
-    if (rc == 0)
-        rc = stmt_run(cat, s, err, "cannot forget the photos");
-    if (rc == 0)
-        rc = stmt_get(cat, ST_FACES_FORGET_ALL, &s, err);
-    return rc < 0 ? rc : stmt_run(cat, s, err, "cannot forget the faces");
-}
-
-/* --------------------------------------------------------------- faces */
-
-int pho_catalog_faces_put(struct pho_catalog *cat, const char *rel, uint64_t size, int64_t mtime_ns,
-                          const char *config, const struct pho_face_list *faces,
-                          struct pho_err *err)
-{
-    if (!rel || !config || !faces)
-        return pho_err_set(err, PHO_EINVAL, "catalog: faces without a photo or a configuration");
-    size_t len = 0;
-    uint8_t *data = pho_catalog__faces_encode(faces, &len);
-    if (!data)
-        return pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_FACES_PUT, &s, err);
-    if (rc == 0) {
-        int src = bind_text(s, 1, rel, strlen(rel));
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 2, u64_bits(size));
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 3, mtime_ns);
-        if (src == SQLITE_OK)
-            src = bind_text(s, 4, config, strlen(config));
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 5, faces->image_w);
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 6, faces->image_h);
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 7, (int64_t)faces->count);
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_blob64(s, 8, data, (sqlite3_uint64)len, SQLITE_TRANSIENT);
-        if (src != SQLITE_OK) {
-            rc = db_fail(cat->db, src, err, "cannot record faces");
-            sqlite3_reset(s);
-        } else {
-            rc = stmt_run(cat, s, err, "cannot record faces");
-        }
-    }
-    pho_free(data);
-    return rc;
-}
-
-int pho_catalog_faces_get(struct pho_catalog *cat, const char *rel, uint64_t size, int64_t mtime_ns,
-                          const char *config, struct pho_face_list *out, bool *found,
-                          struct pho_err *err)
-{
-    *found = false;
-    memset(out, 0, sizeof(*out));
-    if (!rel || !config)
-        return pho_err_set(err, PHO_EINVAL, "catalog: faces without a photo or a configuration");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_FACES_GET, &s, err);
-    if (rc < 0)
-        return rc;
-    int src = bind_text(s, 1, rel, strlen(rel));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 2, u64_bits(size));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 3, mtime_ns);
-    if (src == SQLITE_OK)
-        src = bind_text(s, 4, config, strlen(config));
-    if (src == SQLITE_OK)
-        src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        const uint8_t *blob = sqlite3_column_blob(s, 3);
-        size_t len = (size_t)sqlite3_column_bytes(s, 3);
-        out->image_w = (uint32_t)sqlite3_column_int64(s, 0);
-        out->image_h = (uint32_t)sqlite3_column_int64(s, 1);
-        if (pho_catalog__faces_decode(out, blob ? blob : (const uint8_t *)"", len,
-                                      sqlite3_column_int64(s, 2))) {
-            *found = true;
-        } else {
-            pho_free(out->faces);
-            memset(out, 0, sizeof(*out));
-            PHO_LOG_DEBUG("catalog", "faces of %s do not fit this version; analysing again", rel);
-        }
-    } else if (src != SQLITE_DONE) {
-        rc = db_fail(cat->db, src, err, "cannot look up faces");
-    }
-    sqlite3_reset(s);
-    return rc;
-}
-
-/* ---------------------------------------------------------------- runs */
-
-int pho_catalog_run_start(struct pho_catalog *cat, const char *settings_json, int64_t *run_id,
-                          struct pho_err *err)
-{
-    *run_id = 0;
-    if (!settings_json)
-        return pho_err_set(err, PHO_EINVAL, "catalog: run without settings");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_RUN_START, &s, err);
-    if (rc < 0)
-        return rc;
-    int src = bind_text(s, 1, settings_json, strlen(settings_json));
-    if (src != SQLITE_OK) {
-        rc = db_fail(cat->db, src, err, "cannot record the run");
-        sqlite3_reset(s);
-        return rc;
-    }
-    rc = stmt_run(cat, s, err, "cannot record the run");
-    if (rc == 0)
-        *run_id = sqlite3_last_insert_rowid(cat->db);
-    return rc;
-}
-
-int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, struct pho_err *err)
-{
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_RUN_FINISH, &s, err);
-    if (rc < 0)
-        return rc;
-    sqlite3_bind_int64(s, 1, run_id);
-    rc = stmt_run(cat, s, err, "cannot mark the run finished");
-    if (rc == 0 && sqlite3_changes(cat->db) == 0)
-        rc = pho_err_set(err, PHO_ENOTFOUND, "catalog: no run %lld to mark finished",
-                         (long long)run_id);
-    return rc;
-}
-
-/* A malloc'd copy of a text column (which may hold any bytes); NULL when out of memory. */
-static char *dup_column(sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    if (!t && sqlite3_column_type(s, col) != SQLITE_NULL)
-        return NULL;
-    size_t len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
-    char *d = pho_malloc(len + 1);
-    if (d) {
-        if (len)
-            memcpy(d, t, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
-int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *finished,
-                         struct pho_err *err)
-{
-    *settings_json = NULL;
-    *finished = false;
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_RUN_LAST, &s, err);
-    if (rc < 0)
-        return rc;
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        *settings_json = dup_column(s, 0);
-        if (!*settings_json)
-            rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
-        else
-            *finished = sqlite3_column_int(s, 1) != 0;
-    } else if (src != SQLITE_DONE) {
-        rc = db_fail(cat->db, src, err, "cannot read the last run");
-    }
-    sqlite3_reset(s);
-    return rc;
-}
-
-/* ------------------------------------------------------------- outputs */
-
-/* Lowercase copy of a 64-digit hex SHA-256, or false. */
-static bool sha256_normalise(char out[65], const char *hex)
-{
-    if (!hex)
-        return false;
-    for (size_t i = 0; i < 64; i++) {
-        char c = hex[i];
-        if (c >= 'A' && c <= 'F')
-            c = (char)(c - 'A' + 'a');
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-            return false;
-        out[i] = c;
-    }
-    out[64] = '\0';
-    return hex[64] == '\0';
-}
-
-int pho_catalog_output_put(struct pho_catalog *cat, const char *rel, uint64_t size,
-                           const char *sha256_hex, struct pho_err *err)
-{
-    char sha[65];
-    if (!rel || !*rel)
-        return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
-    if (!sha256_normalise(sha, sha256_hex))
-        return pho_err_set(err, PHO_EINVAL, "catalog: output checksum is not 64 hex digits");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_OUTPUT_PUT, &s, err);
-    if (rc < 0)
-        return rc;
-    int src = bind_text(s, 1, rel, strlen(rel));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 2, u64_bits(size));
-    if (src == SQLITE_OK)
-        src = bind_text(s, 3, sha, 64);
-    if (src != SQLITE_OK) {
-        rc = db_fail(cat->db, src, err, "cannot record an output file");
-        sqlite3_reset(s);
-        return rc;
-    }
-    return stmt_run(cat, s, err, "cannot record an output file");
-}
-
-int pho_catalog_output_forget(struct pho_catalog *cat, const char *rel, struct pho_err *err)
-{
-    if (!rel)
-        return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_OUTPUT_FORGET, &s, err);
-    if (rc < 0)
-        return rc;
-    int src = bind_text(s, 1, rel, strlen(rel));
-    if (src != SQLITE_OK) {
-        rc = db_fail(cat->db, src, err, "cannot forget an output file");
-        sqlite3_reset(s);
-        return rc;
-    }
-    return stmt_run(cat, s, err, "cannot forget an output file");
-}
-
-int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **files, size_t *count,
-                            struct pho_err *err)
-{
-    *files = NULL;
-    *count = 0;
-    sqlite3_stmt *s = NULL;
-    int rc = stmt_get(cat, ST_OUTPUT_LIST, &s, err);
-    if (rc < 0)
-        return rc;
-    struct pho_output_file *list = NULL;
-    size_t n = 0, cap = 0;
-    int src;
-    while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            struct pho_output_file *grown = pho_reallocarray(list, ncap, sizeof(*list));
-            if (!grown) {
-                rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
-                break;
-            }
-            list = grown;
-            cap = ncap;
-        }
-        struct pho_output_file *f = &list[n];
-        memset(f, 0, sizeof(*f));
-        f->rel = dup_column(s, 0);
-        if (!f->rel) {
-            rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
-            break;
-        }
-        n++;
-        f->size = bits_u64(sqlite3_column_int64(s, 1));
-        const unsigned char *sha = sqlite3_column_text(s, 2);
-        if (sha)
-            copy_bounded(f->sha256, sizeof(f->sha256), (const char *)sha,
-                         (size_t)sqlite3_column_bytes(s, 2));
-    }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = db_fail(cat->db, src, err, "cannot list the output files");
-    sqlite3_reset(s);
-    if (rc < 0) {
-        pho_catalog_outputs_free(list, n);
-        return rc;
-    }
-    *files = list;
-    *count = n;
-    return 0;
-}
-
-void pho_catalog_outputs_free(struct pho_output_file *files, size_t count)
-{
-    if (!files)
-        return;
-    for (size_t i = 0; i < count; i++)
-        pho_free(files[i].rel);
-    pho_free(files);
 }

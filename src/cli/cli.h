@@ -3,9 +3,17 @@
 #ifndef PHO_CLI_H
 #define PHO_CLI_H
 
-#include "core/common.h"
-
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+
+/* The program uses the library's public API only (include/pho). */
+#include "pho/common.h"
+#include "pho/error.h"
+#include "pho/log.h"
+#include "pho/text.h"
+
+#define CLI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Exit codes: 0 ok, 1 some file or step failed, 2 usage error. */
 /* 3: another run holds the output folder (organize --wait waits instead). */
@@ -33,7 +41,7 @@ bool cli_parse_uint(const char *opt, const char *s, unsigned long long max,
 bool cli_parse_gpu_device(const char *s, bool *gpu, int *device);
 
 /* @s fit for a terminal or a text line: control characters and bytes that
- * are not UTF-8 as \xNN (core/text.h). Valid until the 4th next call in
+ * are not UTF-8 as \xNN (pho/text.h). Valid until the 4th next call in
  * this thread. */
 const char *cli_shown(const char *s);
 

@@ -4,18 +4,16 @@
  * whether its models are installed (and if not, exactly what is missing),
  * the device it would use, and which one `auto` picks.
  */
-#include "core/common.h"
-
 #include <stdio.h>
 #include <string.h>
 
 #include <getopt.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "core/json.h"
+#include "cli.h"
 #include "pho/face.h"
 #include "pho/infer.h"
+#include "pho/json.h"
 
 /* A probe's reason without the library's "face: " prefix (the table says it is about faces). */
 static const char *problem(const struct pho_err *err)
@@ -46,7 +44,7 @@ static void caps_text(char *buf, size_t size, unsigned caps)
                   { PHO_FACE_CAP_ENCODE, "identity" } };
     size_t n = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < PHO_ARRAY_LEN(names); i++)
+    for (size_t i = 0; i < CLI_ARRAY_LEN(names); i++)
         if (caps & names[i].bit)
             n += (size_t)snprintf(buf + n, n < size ? size - n : 0, "%s%s", n ? "," : "",
                                   names[i].name);
@@ -128,12 +126,12 @@ int cmd_backends(int argc, char **argv)
         caps_text(caps, sizeof(caps), bi->caps);
         if (json) {
             json_t *jb = json_object();
-            pho_json__set_str(jb, "name", bi->name);
-            pho_json__set_str(jb, "description", bi->description);
-            pho_json__set_str(jb, "can", caps);
-            pho_json__set_bool(jb, "installed", ok);
-            pho_json__set_str(jb, "problem", ok ? NULL : problem(&err));
-            pho_json__set_str(jb, "device", device);
+            pho_json_set_str(jb, "name", bi->name);
+            pho_json_set_str(jb, "description", bi->description);
+            pho_json_set_str(jb, "can", caps);
+            pho_json_set_bool(jb, "installed", ok);
+            pho_json_set_str(jb, "problem", ok ? NULL : problem(&err));
+            pho_json_set_str(jb, "device", device);
             json_array_append_new(arr, jb);
         } else {
             printf("%-17s %-37s %-10s %s\n", bi->name, caps, ok ? "installed" : "missing",
@@ -144,9 +142,9 @@ int cmd_backends(int argc, char **argv)
     }
     if (json) {
         json_t *root = json_object();
-        pho_json__set(root, "backends", arr);
-        pho_json__set_str(root, "auto", chosen);
-        pho_json__set_str(root, "device", device);
+        pho_json_set(root, "backends", arr);
+        pho_json_set_str(root, "auto", chosen);
+        pho_json_set_str(root, "device", device);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);

@@ -1,16 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* `photo-organizer devices`: where face models can run, or exactly why there is no GPU. */
-#include "core/common.h"
-
 #include <stdio.h>
 #include <string.h>
 
 #include <getopt.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "core/json.h"
+#include "cli.h"
 #include "pho/infer.h"
+#include "pho/json.h"
 
 static void usage(FILE *f)
 {
@@ -60,16 +58,16 @@ int cmd_devices(int argc, char **argv)
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
             json_t *jd = json_object();
-            pho_json__set_str(jd, "kind", devs[i].kind);
-            pho_json__set_str(jd, "name", devs[i].name);
-            pho_json__set_int(jd, "index", devs[i].index);
-            pho_json__set_int(jd, "memory", (long long)devs[i].memory);
+            pho_json_set_str(jd, "kind", devs[i].kind);
+            pho_json_set_str(jd, "name", devs[i].name);
+            pho_json_set_int(jd, "index", devs[i].index);
+            pho_json_set_int(jd, "memory", (long long)devs[i].memory);
             json_array_append_new(arr, jd);
         }
         json_t *root = json_object();
-        pho_json__set_str(root, "onnxruntime", pho_infer_ort_version());
-        pho_json__set(root, "devices", arr);
-        pho_json__set_str(root, "no_gpu_reason", n > 1 ? NULL : pho_err_reason(&why_no_gpu));
+        pho_json_set_str(root, "onnxruntime", pho_infer_ort_version());
+        pho_json_set(root, "devices", arr);
+        pho_json_set_str(root, "no_gpu_reason", n > 1 ? NULL : pho_err_reason(&why_no_gpu));
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);

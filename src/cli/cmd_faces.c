@@ -5,8 +5,6 @@
  * with --same, whether two photos show the same person. For checking a
  * backend on your own photos.
  */
-#include "core/common.h"
-
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +13,10 @@
 #include <getopt.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "core/json.h"
+#include "cli.h"
 #include "pho/face.h"
 #include "pho/image.h"
+#include "pho/json.h"
 
 static void usage(FILE *f)
 {
@@ -61,9 +59,9 @@ static json_t *points(const float (*p)[2], size_t n, uint32_t w, uint32_t h)
     json_t *a = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(a, isfinite(p[i][0])
-                                         ? pho_json__reals((const double[2]){ (double)p[i][0] * w,
-                                                                              (double)p[i][1] * h },
-                                                           2)
+                                         ? pho_json_reals((const double[2]){ (double)p[i][0] * w,
+                                                                             (double)p[i][1] * h },
+                                                          2)
                                          : json_null());
     return a;
 }
@@ -75,15 +73,15 @@ static json_t *face_json(const struct pho_face_list *fl, size_t k, uint32_t w, u
     const double box[4] = { (double)f->box[0] * w, (double)f->box[1] * h, (double)f->box[2] * w,
                             (double)f->box[3] * h };
     json_t *o = json_object();
-    pho_json__set(o, "box", pho_json__reals(box, 4));
-    pho_json__set_real(o, "score", f->score);
-    pho_json__set_str(o, "eyes", pho_face_eyes_word(f));
-    pho_json__set(o, "ear_left", num(f->ear_l));
-    pho_json__set(o, "ear_right", num(f->ear_r));
-    pho_json__set(o, "smile", num(f->smile));
-    pho_json__set(o, "sharpness", num(f->sharpness));
-    pho_json__set(o, "yaw", num(f->yaw));
-    pho_json__set_int(o, "embedding_dim", (long long)f->embed_dim);
+    pho_json_set(o, "box", pho_json_reals(box, 4));
+    pho_json_set_real(o, "score", f->score);
+    pho_json_set_str(o, "eyes", pho_face_eyes_word(f));
+    pho_json_set(o, "ear_left", num(f->ear_l));
+    pho_json_set(o, "ear_right", num(f->ear_r));
+    pho_json_set(o, "smile", num(f->smile));
+    pho_json_set(o, "sharpness", num(f->sharpness));
+    pho_json_set(o, "yaw", num(f->yaw));
+    pho_json_set_int(o, "embedding_dim", (long long)f->embed_dim);
     if (f->has_pts5)
         json_object_set_new(o, "points5", points((const float(*)[2])f->pts5, 5, w, h));
     if (fl->dense && fl->dense_per_face)
@@ -191,10 +189,10 @@ int cmd_faces(int argc, char **argv)
             for (size_t k = 0; k < fl->count; k++)
                 json_array_append_new(faces, face_json(fl, k, img->width, img->height));
             json_t *jp = json_object();
-            pho_json__set_path(jp, "path", all[i].path);
-            pho_json__set_int(jp, "width", img->width);
-            pho_json__set_int(jp, "height", img->height);
-            pho_json__set(jp, "faces", faces);
+            pho_json_set_path(jp, "path", all[i].path);
+            pho_json_set_int(jp, "width", img->width);
+            pho_json_set_int(jp, "height", img->height);
+            pho_json_set(jp, "faces", faces);
             json_array_append_new(arr, jp);
         } else {
             printf("%s: %zu face%s\n", cli_shown(all[i].path), fl->count,
@@ -230,12 +228,12 @@ int cmd_faces(int argc, char **argv)
                         float d = pho_face_distance(metric, x->embed, y->embed, x->embed_dim);
                         if (json) {
                             json_t *jp = json_object();
-                            pho_json__set_path(jp, "a", all[a].path);
-                            pho_json__set_int(jp, "a_face", (long long)fa + 1);
-                            pho_json__set_path(jp, "b", all[b].path);
-                            pho_json__set_int(jp, "b_face", (long long)fb + 1);
-                            pho_json__set_real(jp, "distance", d);
-                            pho_json__set_bool(jp, "same_person", d <= same);
+                            pho_json_set_path(jp, "a", all[a].path);
+                            pho_json_set_int(jp, "a_face", (long long)fa + 1);
+                            pho_json_set_path(jp, "b", all[b].path);
+                            pho_json_set_int(jp, "b_face", (long long)fb + 1);
+                            pho_json_set_real(jp, "distance", d);
+                            pho_json_set_bool(jp, "same_person", d <= same);
                             json_array_append_new(pairs, jp);
                         } else
                             printf("  %s#%zu ~ %s#%zu: %.3f%s\n", cli_shown(all[a].path), fa + 1,
@@ -244,9 +242,9 @@ int cmd_faces(int argc, char **argv)
                     }
         if (json) {
             json_t *root = json_object();
-            pho_json__set_str(root, "backend", pho_face_engine_backend(fe));
-            pho_json__set(root, "photos", arr);
-            pho_json__set(root, "pairs", pairs);
+            pho_json_set_str(root, "backend", pho_face_engine_backend(fe));
+            pho_json_set(root, "photos", arr);
+            pho_json_set(root, "pairs", pairs);
             arr = root;
         }
     }

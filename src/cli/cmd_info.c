@@ -4,8 +4,6 @@
  * a test decode so broken files are caught. Files are examined in parallel;
  * results are printed in input order.
  */
-#include "core/common.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +11,9 @@
 #include <getopt.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "core/json.h"
+#include "cli.h"
 #include "pho/image.h"
+#include "pho/json.h"
 #include "pho/parallel.h"
 #include "pho/scan.h"
 
@@ -86,7 +84,7 @@ static void examine(void *ud, size_t i, unsigned worker)
 {
     struct info_run *r = ud;
     struct info_item *it = &r->items[i];
-    PHO_UNUSED(worker);
+    (void)worker;
     it->rc = pho_image_probe(&it->meta, it->path, &r->opts, &it->err);
     it->probed = it->rc == 0;
     if (it->rc || !r->decode)
@@ -195,9 +193,9 @@ static json_t *item_json(const struct info_item *it)
 {
     const struct pho_meta *m = &it->meta;
     json_t *o = json_object();
-    pho_json__set_path(o, "path", it->path);
+    pho_json_set_path(o, "path", it->path);
     if (it->rc) {
-        pho_json__set_str(o, "error", it->err.msg);
+        pho_json_set_str(o, "error", it->err.msg);
         json_object_set_new(o, "code", json_string(pho_status_name(it->rc)));
         if (!it->probed) {
             if (m->format)
@@ -220,9 +218,9 @@ static json_t *item_json(const struct info_item *it)
     pho_time_format(buf, sizeof(buf), &m->time);
     json_object_set_new(o, "captured", m->time.source ? json_string(buf) : json_null());
     json_object_set_new(o, "time_source", json_string(pho_time_source_name(m->time.source)));
-    pho_json__set(o, "make", m->make[0] ? pho_json__str(m->make) : json_null());
-    pho_json__set(o, "model", m->model[0] ? pho_json__str(m->model) : json_null());
-    pho_json__set(o, "lens", m->lens[0] ? pho_json__str(m->lens) : json_null());
+    pho_json_set(o, "make", m->make[0] ? pho_json_str(m->make) : json_null());
+    pho_json_set(o, "model", m->model[0] ? pho_json_str(m->model) : json_null());
+    pho_json_set(o, "lens", m->lens[0] ? pho_json_str(m->lens) : json_null());
     if (m->flags & PHO_META_EXPOSURE_TIME) {
         json_object_set_new(o, "exposure_time", json_real(m->exposure_time));
         cli_format_exposure(buf, sizeof(buf), m->exposure_time);
@@ -248,8 +246,8 @@ static json_t *item_json(const struct info_item *it)
     }
     if (it->dec_w) {
         json_t *d = json_object();
-        pho_json__set_int(d, "width", it->dec_w);
-        pho_json__set_int(d, "height", it->dec_h);
+        pho_json_set_int(d, "width", it->dec_w);
+        pho_json_set_int(d, "height", it->dec_h);
         json_object_set_new(o, "decoded", d);
     }
     if (m->note[0])

@@ -4,8 +4,6 @@
  * whether it is installed and intact, and installing the shipped set (built
  * from pinned npm packages by tools/models/install_models.py).
  */
-#include "core/common.h"
-
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,8 +14,8 @@
 #include <getopt.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "core/json.h"
+#include "cli.h"
+#include "pho/json.h"
 #include "pho/models.h"
 
 static void usage(FILE *f)
@@ -82,14 +80,14 @@ static int report(const struct pho_models *m, const char *dir, bool hash, bool j
             failed = 1;
         if (json) {
             json_t *jm = json_object();
-            pho_json__set_str(jm, "name", st.spec->name);
-            pho_json__set_str(jm, "file", st.spec->file);
-            pho_json__set_str(jm, "role", st.spec->role);
-            pho_json__set_bool(jm, "shipped", st.spec->shipped);
-            pho_json__set_str(jm, "pack", st.spec->user_pack[0] ? st.spec->user_pack : NULL);
-            pho_json__set_str(jm, "state", state_word(&st, hash));
-            pho_json__set_str(jm, "path", st.found ? st.path : NULL);
-            pho_json__set_str(jm, "license", st.spec->license);
+            pho_json_set_str(jm, "name", st.spec->name);
+            pho_json_set_str(jm, "file", st.spec->file);
+            pho_json_set_str(jm, "role", st.spec->role);
+            pho_json_set_bool(jm, "shipped", st.spec->shipped);
+            pho_json_set_str(jm, "pack", st.spec->user_pack[0] ? st.spec->user_pack : NULL);
+            pho_json_set_str(jm, "state", state_word(&st, hash));
+            pho_json_set_str(jm, "path", st.found ? st.path : NULL);
+            pho_json_set_str(jm, "license", st.spec->license);
             json_array_append_new(arr, jm);
             continue;
         }
@@ -103,9 +101,9 @@ static int report(const struct pho_models *m, const char *dir, bool hash, bool j
     }
     if (json) {
         json_t *root = json_object();
-        pho_json__set_str(root, "models_dir", dir);
-        pho_json__set_str(root, "manifest", m->manifest_path);
-        pho_json__set(root, "models", arr);
+        pho_json_set_str(root, "models_dir", dir);
+        pho_json_set_str(root, "manifest", m->manifest_path);
+        pho_json_set(root, "models", arr);
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
         fputc('\n', stdout);
         json_decref(root);

@@ -6,8 +6,6 @@
  * progress bar on a terminal, prints one line per unreadable photo, and a
  * summary (or, with --dry-run, the plan) at the end.
  */
-#include "core/common.h"
-
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +16,9 @@
 #include <getopt.h>
 #include <jansson.h>
 
-#include "cli/cli.h"
-#include "core/json.h"
+#include "cli.h"
 #include "pho/image.h"
+#include "pho/json.h"
 #include "pho/organize.h"
 
 static atomic_int cancel_flag;
@@ -204,7 +202,7 @@ static int apply_resume(struct pho_organize_opts *o, unsigned set, struct pho_or
 
 static void no_output(void *ud)
 {
-    PHO_UNUSED(ud);
+    (void)ud;
 }
 
 static void print_plan(const struct pho_organize_result *r)
@@ -407,7 +405,7 @@ int cmd_organize(int argc, char **argv)
             static const char *const names[] = { "auto",    "mediapipe",   "face_recognition",
                                                  "facenet", "insightface", "yolov8" };
             bool ok = false;
-            for (size_t i = 0; i < PHO_ARRAY_LEN(names); i++)
+            for (size_t i = 0; i < CLI_ARRAY_LEN(names); i++)
                 ok |= !strcmp(optarg, names[i]);
             if (!ok)
                 return cli_usage_error("organize",

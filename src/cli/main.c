@@ -3,12 +3,10 @@
  * photo-organizer: the command-line program. Dispatches to one command per
  * file (cmd_*.c); the library (libpho) does the work and never prints.
  */
-#include "core/common.h"
-
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static const struct cli_command commands[] = {
     { "organize", cmd_organize, "group bursts and near-duplicates, pick the best shots (default)" },
@@ -30,7 +28,7 @@ static void print_help(FILE *f)
             "\n"
             "Commands:\n",
             cli_prog, cli_prog);
-    for (size_t i = 0; i < PHO_ARRAY_LEN(commands); i++)
+    for (size_t i = 0; i < CLI_ARRAY_LEN(commands); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(f,
             "\n"
@@ -59,7 +57,7 @@ int main(int argc, char **argv)
         printf("photo-organizer %s\n", PHO_VERSION);
         return EXIT_OK;
     }
-    for (size_t i = 0; i < PHO_ARRAY_LEN(commands); i++)
+    for (size_t i = 0; i < CLI_ARRAY_LEN(commands); i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
     /* Like the original tool: options straight away mean "organize". */

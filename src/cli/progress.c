@@ -4,8 +4,6 @@
  * redrawn at most ten times a second. Messages printed while it is shown
  * clear the line first, so the bar never garbles them.
  */
-#include "core/common.h"
-
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli/cli.h"
+#include "cli.h"
 
 static bool bar_enabled;
 static bool bar_shown;

@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* Diagnostics and small parsing helpers shared by the commands. */
-#include "core/common.h"
-
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/cli.h"
-#include "core/text.h"
+#include "cli.h"
+#include "pho/text.h"
 
 const char *cli_prog = "photo-organizer";
 int cli_verbosity = 1;
@@ -36,9 +34,9 @@ void cli_locked_print(void (*fn)(void *ud), void *ud)
 static void log_to_stderr(void *ud, enum pho_log_level level, const char *domain, const char *msg)
 {
     static const char *const names[] = { "error", "warning", "info", "debug", "trace" };
-    PHO_UNUSED(ud);
+    (void)ud;
     char shown[4096];
-    pho_text__shown(shown, sizeof(shown), msg); /* a file name must not forge lines */
+    pho_text_shown(shown, sizeof(shown), msg); /* a file name must not forge lines */
     pthread_mutex_lock(&log_lock);
     cli_progress_clear();
     fprintf(stderr, "%s: %s: %s%s%s\n", cli_prog, names[level], domain ? domain : "",
@@ -61,7 +59,7 @@ static void vreport(const char *kind, const char *fmt, va_list ap)
     char msg[2048], shown[8192];
     vsnprintf(msg, sizeof(msg), fmt, ap);
     /* One message, one line: names with a newline or ESC are shown escaped. */
-    pho_text__shown(shown, sizeof(shown), msg);
+    pho_text_shown(shown, sizeof(shown), msg);
     pthread_mutex_lock(&log_lock);
     cli_progress_clear();
     fprintf(stderr, "%s: %s%s\n", cli_prog, kind, shown);
@@ -129,7 +127,7 @@ const char *cli_shown(const char *s)
     static _Thread_local char ring[4][4096 * 4 + 1];
     static _Thread_local unsigned next;
     char *b = ring[next++ % 4];
-    return pho_text__shown(b, sizeof(ring[0]), s);
+    return pho_text_shown(b, sizeof(ring[0]), s);
 }
 
 void cli_format_exposure(char *buf, size_t size, double t)

@@ -21,6 +21,7 @@
 #include "core/alloc.h"
 #include "pho/error.h"
 #include "pho/log.h"
+#include "pho/text.h"
 
 #define PHO_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define PHO_MIN(a, b)    ((a) < (b) ? (a) : (b))
@@ -41,10 +42,5 @@ void pho_assert_fail__(const char *expr, const char *file, int line) __attribute
         if (pho_log_enabled(PHO_LOG_DEBUG))              \
             pho_log(PHO_LOG_DEBUG, domain, __VA_ARGS__); \
     } while (0)
-
-/* Copies at most size-1 bytes and always terminates; returns strlen(src).
- * (strcpy, strcat, sprintf, strtok, atoi, gmtime and localtime are banned in
- * src/; tests/lint.sh enforces it.) */
-size_t pho_strlcpy(char *dst, const char *src, size_t size);
 
 #endif /* PHO_CORE_COMMON_H */

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/text.h"
+#include "pho/text.h"
 
 /* Length of the valid UTF-8 sequence at @s (1..4), or 0 when it is not one. */
 static size_t utf8_len(const unsigned char *s)
@@ -37,7 +37,7 @@ static size_t utf8_len(const unsigned char *s)
     return n;
 }
 
-bool pho_text__is_utf8(const char *s)
+bool pho_text_is_utf8(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -60,7 +60,7 @@ static bool put(char *dst, size_t size, size_t *len, const char *s, size_t n)
     return true;
 }
 
-char *pho_text__shown(char *dst, size_t size, const char *src)
+char *pho_text_shown(char *dst, size_t size, const char *src)
 {
     size_t len = 0;
     if (!size)
@@ -89,7 +89,7 @@ char *pho_text__shown(char *dst, size_t size, const char *src)
     return dst;
 }
 
-char *pho_text__json_path(const char *src)
+char *pho_text_json_path(const char *src)
 {
     size_t cap = 4 * strlen(src) + 1;
     char *out = pho_malloc(cap);

@@ -4,7 +4,9 @@
  * one const struct pho_face_backend, listed in engine.c's ordered registry.
  * The engine allocates priv_size zeroed bytes, calls open() once, analyze()
  * from any number of threads, and close() exactly once (even after a failed
- * open).
+ * open). After analyze() it runs the shared tail (smile, embed) and drops the
+ * dense landmarks unless the caller asked for them, so a backend leaves the
+ * dense points it computed (the smile reads the mouth from them) in place.
  */
 #ifndef PHO_FACE_BACKEND_H
 #define PHO_FACE_BACKEND_H
@@ -34,6 +36,15 @@ struct face_ctx {
     struct pho_face_stats stats;
 };
 
+struct face_smile;
+struct face_embedder;
+
+/* The stages every backend shares after its own detection and landmarks. */
+struct face_tail {
+    struct face_smile *smile;    /* NULL: the backend scores no smiles */
+    struct face_embedder *embed; /* NULL: no identity embeddings (or not asked for) */
+};
+
 struct pho_face_backend {
     struct pho_face_backend_info p; /* must be first: the public view */
     size_t priv_size;
@@ -49,9 +60,10 @@ struct pho_face_backend {
     int (*analyze_batch)(void *priv, const struct pho_image *const *imgs, size_t n,
                          struct pho_face_list *outs, struct pho_err *err);
     void (*close)(void *priv);
-    /* Optional: the identity embedder (after open; NULL when not encoding), whose model,
-     * metric and calibrated same-person distance the engine reports. */
-    const struct face_embedder *(*embedder)(const void *priv);
+    /* Optional: the shared stages (after open) the engine runs on every face analyze()
+     * found: smile, then identity embedding; it reports the embedder's model, metric and
+     * calibrated same-person distance. */
+    void (*tail)(const void *priv, struct face_tail *out);
 };
 
 extern const struct pho_face_backend pho_face_backend_mediapipe;
@@ -61,28 +73,29 @@ extern const struct pho_face_backend pho_face_backend_insightface;
 extern const struct pho_face_backend pho_face_backend_yolov8;
 
 /* Adds @seconds to a stage's counter (thread-safe). */
-void face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds);
+void pho_face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds);
 
 /* Monotonic seconds, for the counters. */
-double face__now(void);
+double pho_face__now(void);
 
 /*
  * Checks that each model named in @names (NULL-terminated) is installed and
  * valid, as a probe does. @return 0 or PHO_EBACKEND with the first problem.
  */
-int face__probe_models(const struct face_ctx *ctx, const char *const *names, struct pho_err *err);
+int pho_face__probe_models(const struct face_ctx *ctx, const char *const *names,
+                           struct pho_err *err);
 
 /* Opens one model through the manifest with the context's trust setting. */
-int face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *name,
-                     struct pho_err *err);
+int pho_face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *name,
+                         struct pho_err *err);
 
 /* Appends a zeroed face (unknown fields set: NAN, -1) to @list; NULL on OOM. */
-struct pho_face *face__list_add(struct pho_face_list *list);
+struct pho_face *pho_face__list_add(struct pho_face_list *list);
 
 /* Dense landmarks for the faces already in @list, @per_face points each, all NAN.
  * @return 0, or PHO_ENOMEM. */
-int face__dense_alloc(struct pho_face_list *list, size_t per_face);
+int pho_face__dense_alloc(struct pho_face_list *list, size_t per_face);
 /* Frees the dense landmarks (when the caller did not ask to keep them). */
-void face__dense_drop(struct pho_face_list *list);
+void pho_face__dense_drop(struct pho_face_list *list);
 
 #endif /* PHO_FACE_BACKEND_H */

@@ -207,7 +207,7 @@ static int probe(const struct face_ctx *ctx, struct pho_err *err)
     char path[4200];
     int rc = find_predictor(ctx, path, sizeof(path), err);
     if (rc == 0 && ctx->opts.encode)
-        rc = face__probe_models(ctx, needed, err);
+        rc = pho_face__probe_models(ctx, needed, err);
     return rc;
 }
 
@@ -224,15 +224,15 @@ static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
         return pho_err_set(err, PHO_EBACKEND, "face: %s (reinstall libdlib-data)", why);
     static const char *const smile_models[] = { "emotion", NULL };
     struct pho_err why_not = PHO_ERR_INIT;
-    if (face__probe_models(ctx, smile_models, &why_not) == 0) {
-        int rc2 = face__smile_open(&b->smile, ctx, err);
+    if (pho_face__probe_models(ctx, smile_models, &why_not) == 0) {
+        int rc2 = pho_face__smile_open(&b->smile, ctx, err);
         if (rc2)
             return rc2;
     } else {
         pho_log(PHO_LOG_INFO, "face", "%s; face_recognition scores no smiles", why_not.msg);
     }
     if (ctx->opts.encode)
-        return face__embed_open(&b->embed, ctx, "dlib_resnet", err);
+        return pho_face__embed_open(&b->embed, ctx, "dlib_resnet", err);
     return 0;
 }
 
@@ -241,8 +241,8 @@ static void close_backend(void *priv)
     struct fr *b = priv;
     if (!b)
         return;
-    face__embed_close(b->embed);
-    face__smile_close(b->smile);
+    pho_face__embed_close(b->embed);
+    pho_face__smile_close(b->smile);
     pho_dlib_close(b->dlib);
     b->embed = NULL;
     b->smile = NULL;
@@ -304,8 +304,8 @@ static void fill_face(struct pho_face *f, const float box[4], float confidence, 
         f->eye_r[k][1] = p[42 + k][1] / h;
     }
     f->has_eyes = true;
-    f->ear_l = face__ear(p + 36);
-    f->ear_r = face__ear(p + 42);
+    f->ear_l = pho_face__ear(p + 36);
+    f->ear_r = pho_face__ear(p + 42);
     if (isnan(f->ear_l) || isnan(f->ear_r)) {
         f->eyes_closed = f->winking = -1;
     } else {
@@ -329,7 +329,7 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     if (!boxes)
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
 
-    double t0 = face__now();
+    double t0 = pho_face__now();
     struct scan_plan p = plan(img->width, img->height, b->ctx->opts.min_face);
     const struct pho_image *scan = img;
     if (p.scale < 1) {
@@ -344,9 +344,9 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
         rc = pho_err_set(err, PHO_EINFER, "face: %s", why);
         goto out;
     }
-    face__stat_add(b->ctx, FACE_STAGE_DETECT, face__now() - t0);
+    pho_face__stat_add(b->ctx, FACE_STAGE_DETECT, pho_face__now() - t0);
 
-    t0 = face__now();
+    t0 = pho_face__now();
     const float sx = w / (float)scan->width, sy = h / (float)scan->height;
     const struct pho_dlib_image full = { img->pixels, img->width, img->height, img->stride };
     for (size_t i = 0; i < PHO_MIN(found, (size_t)MAX_FACES); i++) {
@@ -356,7 +356,7 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
             rc = pho_err_set(err, PHO_EINFER, "face: %s", why);
             goto out;
         }
-        struct pho_face *f = face__list_add(out);
+        struct pho_face *f = pho_face__list_add(out);
         if (!f) {
             rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
             goto out;
@@ -376,21 +376,17 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
             }
         }
     }
-    face__stat_add(b->ctx, FACE_STAGE_LANDMARKS, face__now() - t0);
-
-    if (b->smile && out->count)
-        rc = face__smile_run(b->smile, img, out, 0, err);
-    if (rc == 0 && b->embed && out->count)
-        rc = face__embed_run(b->embed, img, out, 0, err);
+    pho_face__stat_add(b->ctx, FACE_STAGE_LANDMARKS, pho_face__now() - t0);
 out:
     pho_image_free(small);
     pho_free(boxes);
     return rc;
 }
 
-static const struct face_embedder *embedder(const void *priv)
+static void tail(const void *priv, struct face_tail *out)
 {
-    return ((const struct fr *)priv)->embed;
+    const struct fr *b = priv;
+    *out = (struct face_tail){ b->smile, b->embed };
 }
 
 const struct pho_face_backend pho_face_backend_face_recognition = {
@@ -410,5 +406,5 @@ const struct pho_face_backend pho_face_backend_face_recognition = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
-    .embedder = embedder,
+    .tail = tail,
 };

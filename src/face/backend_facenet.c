@@ -39,7 +39,7 @@ struct facenet {
 
 static int probe(const struct face_ctx *ctx, struct pho_err *err)
 {
-    return face__probe_models(ctx, pho_face_backend_facenet.p.models, err);
+    return pho_face__probe_models(ctx, pho_face_backend_facenet.p.models, err);
 }
 
 /* InceptionResnetV1 when its file is installed and opens; otherwise MobileFaceNet. */
@@ -49,24 +49,24 @@ static int open_embedder(struct facenet *fn, struct face_ctx *ctx, struct pho_er
     char path[4200];
     struct pho_err why = PHO_ERR_INIT;
     if (spec && pho_models_locate(path, sizeof(path), spec, ctx->models_dir, &why) == 0) {
-        if (face__embed_open(&fn->embed, ctx, "facenet_vggface2", &why) == 0)
+        if (pho_face__embed_open(&fn->embed, ctx, "facenet_vggface2", &why) == 0)
             return 0;
         pho_log(PHO_LOG_WARN, "face",
                 "facenet: %s is installed but cannot be used (%s); using mobilefacenet", path,
                 why.msg);
     }
-    return face__embed_open(&fn->embed, ctx, "mobilefacenet", err);
+    return pho_face__embed_open(&fn->embed, ctx, "mobilefacenet", err);
 }
 
 static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
 {
     struct facenet *fn = priv;
     fn->ctx = ctx;
-    int rc = face__mtcnn_open(&fn->mtcnn, ctx, err);
+    int rc = pho_face__mtcnn_open(&fn->mtcnn, ctx, err);
     if (rc == 0)
-        rc = face__mesh_open(&fn->mesh, ctx, err);
+        rc = pho_face__mesh_open(&fn->mesh, ctx, err);
     if (rc == 0)
-        rc = face__smile_open(&fn->smile, ctx, err);
+        rc = pho_face__smile_open(&fn->smile, ctx, err);
     if (rc == 0 && ctx->opts.encode)
         rc = open_embedder(fn, ctx, err);
     return rc;
@@ -75,10 +75,10 @@ static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
 static void close_backend(void *priv)
 {
     struct facenet *fn = priv;
-    face__embed_close(fn->embed);
-    face__smile_close(fn->smile);
-    face__mesh_close(fn->mesh);
-    face__mtcnn_close(&fn->mtcnn);
+    pho_face__embed_close(fn->embed);
+    pho_face__smile_close(fn->smile);
+    pho_face__mesh_close(fn->mesh);
+    pho_face__mtcnn_close(&fn->mtcnn);
 }
 
 static float clamp01(float v)
@@ -112,9 +112,9 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     struct face_mtcnn_cands found = { 0 };
     float(*hints)[2][2] = NULL;
     float iw = (float)img->width, ih = (float)img->height;
-    double t0 = face__now();
-    int rc = face__mtcnn_detect(&fn->mtcnn, img, &found, err);
-    face__stat_add(fn->ctx, FACE_STAGE_DETECT, face__now() - t0);
+    double t0 = pho_face__now();
+    int rc = pho_face__mtcnn_detect(&fn->mtcnn, img, &found, err);
+    pho_face__stat_add(fn->ctx, FACE_STAGE_DETECT, pho_face__now() - t0);
     if (rc || found.n == 0)
         goto done;
     hints = pho_calloc(found.n, sizeof(*hints));
@@ -124,7 +124,7 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     }
     for (size_t i = 0; i < found.n; i++) {
         const struct face_mtcnn_cand *b = &found.v[i];
-        struct pho_face *f = face__list_add(out);
+        struct pho_face *f = pho_face__list_add(out);
         if (!f) {
             rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
             goto done;
@@ -152,28 +152,23 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
         mesh_framing(out->faces[i].box, iw, ih);
     /* The dense mesh also gives the smile its mouth geometry; kept only when asked for. */
     out->dense_per_face = FACE_MESH_POINTS;
-    rc = face__mesh_run(fn->mesh, img, out, 0, (const float(*)[2][2])hints, err);
+    rc = pho_face__mesh_run(fn->mesh, img, out, 0, (const float(*)[2][2])hints, err);
     for (size_t i = 0; i < out->count; i++) {
         const struct face_mtcnn_cand *b = &found.v[i];
         float box[4] = { b->x0 / iw, b->y0 / ih, b->x1 / iw, b->y1 / ih };
         for (int k = 0; k < 4; k++)
             out->faces[i].box[k] = clamp01(box[k]);
     }
-    if (rc == 0)
-        rc = face__smile_run(fn->smile, img, out, 0, err);
-    if (rc == 0 && fn->embed)
-        rc = face__embed_run(fn->embed, img, out, 0, err);
-    if (rc || !fn->ctx->opts.dense)
-        face__dense_drop(out);
 done:
     pho_free(hints);
     pho_free(found.v);
     return rc;
 }
 
-static const struct face_embedder *embedder(const void *priv)
+static void tail(const void *priv, struct face_tail *out)
 {
-    return ((const struct facenet *)priv)->embed;
+    const struct facenet *fn = priv;
+    *out = (struct face_tail){ fn->smile, fn->embed };
 }
 
 const struct pho_face_backend pho_face_backend_facenet = {
@@ -195,5 +190,5 @@ const struct pho_face_backend pho_face_backend_facenet = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
-    .embedder = embedder,
+    .tail = tail,
 };

@@ -121,13 +121,13 @@ static int probe(const struct face_ctx *ctx, struct pho_err *err)
     const struct pack *pk;
     int rc = choose_pack(ctx, &pk, err);
     if (rc == 0)
-        rc = face__probe_models(ctx, shipped, err);
+        rc = pho_face__probe_models(ctx, shipped, err);
     return rc;
 }
 
 static void close_pack(struct insight *p)
 {
-    face__embed_close(p->embed);
+    pho_face__embed_close(p->embed);
     pho_model_close(p->lmk);
     pho_model_close(p->det);
     p->embed = NULL;
@@ -138,11 +138,11 @@ static void close_pack(struct insight *p)
 static int open_pack(struct insight *p, struct face_ctx *ctx, const struct pack *pk,
                      struct pho_err *err)
 {
-    int rc = face__open_model(&p->det, ctx, pk->det, err);
+    int rc = pho_face__open_model(&p->det, ctx, pk->det, err);
     if (rc == 0)
-        rc = face__open_model(&p->lmk, ctx, pk->lmk, err);
+        rc = pho_face__open_model(&p->lmk, ctx, pk->lmk, err);
     if (rc == 0 && ctx->opts.encode)
-        rc = face__embed_open(&p->embed, ctx, pk->rec, err);
+        rc = pho_face__embed_open(&p->embed, ctx, pk->rec, err);
     if (rc)
         close_pack(p);
     else
@@ -172,7 +172,7 @@ static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
         return rc ? rc : pho_err_set(err, PHO_EBACKEND, "face: insightface: no pack to open");
     }
     if (rc == 0)
-        rc = face__smile_open(&p->smile, ctx, err);
+        rc = pho_face__smile_open(&p->smile, ctx, err);
     /* Worth a line: buffalo_s finds and tells faces apart less well than buffalo_l. */
     if (rc == 0)
         pho_log(PHO_LOG_INFO, "face", "insightface: using the %s pack", p->pack->name);
@@ -182,7 +182,7 @@ static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
 static void close_backend(void *priv)
 {
     struct insight *p = priv;
-    face__smile_close(p->smile);
+    pho_face__smile_close(p->smile);
     close_pack(p);
     memset(p, 0, sizeof(*p));
 }
@@ -202,7 +202,7 @@ static int detect(struct insight *p, const struct pho_image *img, struct face_de
     *out = NULL;
     *count = 0;
     float *in = NULL;
-    rc = face__letterbox_input(&in, img, DET_SIZE, &norm, to_tensor, to_image, err);
+    rc = pho_face__letterbox_input(&in, img, DET_SIZE, &norm, to_tensor, to_image, err);
     if (rc)
         return rc;
     struct pho_tensor t = { in, { 1, 3, DET_SIZE, DET_SIZE }, 4, false };
@@ -211,13 +211,13 @@ static int detect(struct insight *p, const struct pho_image *img, struct face_de
         goto out;
     struct face_scrfd_level lv[FACE_SCRFD_LEVELS];
     size_t bad;
-    if (!face__scrfd_bind(lv, res, DET_OUTPUTS, DET_SIZE, DET_SIZE, &bad)) {
+    if (!pho_face__scrfd_bind(lv, res, DET_OUTPUTS, DET_SIZE, DET_SIZE, &bad)) {
         char shape[96];
         if (bad < DET_OUTPUTS)
             rc = pho_err_set(err, PHO_EMODEL,
                              "face: scrfd output %zu is %s, which is no score, box or keypoint "
                              "output of a stride of a %dx%d input (or comes twice)",
-                             bad, face__shape_str(&res[bad], shape, sizeof(shape)), DET_SIZE,
+                             bad, pho_face__shape_str(&res[bad], shape, sizeof(shape)), DET_SIZE,
                              DET_SIZE);
         else
             rc = pho_err_set(err, PHO_EMODEL,
@@ -226,7 +226,7 @@ static int detect(struct insight *p, const struct pho_image *img, struct face_de
     }
     size_t n = 0;
     for (int i = 0; i < FACE_SCRFD_LEVELS; i++)
-        n += face__scrfd_decode(&lv[i], DET_SIZE, DET_THRESH, NULL, 0);
+        n += pho_face__scrfd_decode(&lv[i], DET_SIZE, DET_THRESH, NULL, 0);
     if (n == 0)
         goto out;
     dets = pho_reallocarray(NULL, n, sizeof(*dets));
@@ -236,9 +236,9 @@ static int detect(struct insight *p, const struct pho_image *img, struct face_de
     }
     size_t got = 0;
     for (int i = 0; i < FACE_SCRFD_LEVELS; i++)
-        got += face__scrfd_decode(&lv[i], DET_SIZE, DET_THRESH, dets + got, n - got);
-    *count = face__dets_finish(dets, got, to_image, p->ctx->opts.min_face, img, DET_NMS_IOU,
-                               MAX_FACES);
+        got += pho_face__scrfd_decode(&lv[i], DET_SIZE, DET_THRESH, dets + got, n - got);
+    *count = pho_face__dets_finish(dets, got, to_image, p->ctx->opts.min_face, img, DET_NMS_IOU,
+                                   MAX_FACES);
     *out = dets;
     dets = NULL;
 out:
@@ -256,17 +256,17 @@ static void eyes_from_106(struct pho_face *f, const struct face_det *d,
 {
     float pts[FACE_LMK106_POINTS][2], el[6][2], er[6][2];
     for (int k = 0; k < FACE_LMK106_POINTS; k++)
-        face__lmk106_to_image(crop, v[2 * k], v[2 * k + 1], &pts[k][0], &pts[k][1]);
+        pho_face__lmk106_to_image(crop, v[2 * k], v[2 * k + 1], &pts[k][0], &pts[k][1]);
     for (int k = 0; dense && k < FACE_LMK106_POINTS; k++) {
         dense[k][0] = pts[k][0] / (float)img_w;
         dense[k][1] = pts[k][1] / (float)img_h;
     }
-    face__lmk106_eyes((const float(*)[2])pts, d->kp[0], d->kp[1], el, er);
+    pho_face__lmk106_eyes((const float(*)[2])pts, d->kp[0], d->kp[1], el, er);
     /* In pixels: normalising x and y by different sizes would bend the ratio. */
-    f->ear_l = face__ear((const float(*)[2])el);
-    f->ear_r = face__ear((const float(*)[2])er);
-    face__eye_state(f->ear_l, f->ear_r, FACE_LMK106_CLOSED_EAR, &f->eyes_closed, &f->winking);
-    f->yaw = face__yaw(el[0], er[3], d->kp[2]);
+    f->ear_l = pho_face__ear((const float(*)[2])el);
+    f->ear_r = pho_face__ear((const float(*)[2])er);
+    pho_face__eye_state(f->ear_l, f->ear_r, FACE_LMK106_CLOSED_EAR, &f->eyes_closed, &f->winking);
+    f->yaw = pho_face__yaw(el[0], er[3], d->kp[2]);
     for (int i = 0; i < 6; i++) {
         f->eye_l[i][0] = el[i][0] / (float)img_w;
         f->eye_l[i][1] = el[i][1] / (float)img_h;
@@ -284,7 +284,7 @@ static int landmarks(struct insight *p, const struct pho_image *img, const struc
     const size_t plane = 3 * FACE_LMK106_SIZE * FACE_LMK106_SIZE;
     int rc = 0;
     float *in = pho_malloc(sizeof(float) * plane * LMK_BATCH);
-    if (!in || (p->ctx->opts.dense && face__dense_alloc(faces, FACE_LMK106_POINTS))) {
+    if (!in || (p->ctx->opts.dense && pho_face__dense_alloc(faces, FACE_LMK106_POINTS))) {
         pho_free(in);
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     }
@@ -295,14 +295,14 @@ static int landmarks(struct insight *p, const struct pho_image *img, const struc
         for (size_t i = 0; i < b; i++) {
             const struct face_det *d = &dets[first + i];
             float box[4] = { d->x0, d->y0, d->x1, d->y1 };
-            usable[i] = face__lmk106_crop(box, &crop[i]);
+            usable[i] = pho_face__lmk106_crop(box, &crop[i]);
             if (!usable[i]) {
                 memset(in + i * plane, 0, sizeof(float) * plane);
                 continue;
             }
             face_affine m;
-            face__lmk106_crop_affine(&crop[i], m);
-            face__warp(img, m, FACE_LMK106_SIZE, FACE_LMK106_SIZE, &norm, in + i * plane);
+            pho_face__lmk106_crop_affine(&crop[i], m);
+            pho_face__warp(img, m, FACE_LMK106_SIZE, FACE_LMK106_SIZE, &norm, in + i * plane);
         }
         struct pho_tensor t = {
             in, { (int64_t)b, 3, FACE_LMK106_SIZE, FACE_LMK106_SIZE }, 4, false
@@ -334,34 +334,31 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     struct insight *p = priv;
     struct face_det *dets = NULL;
     size_t n = 0;
-    double t0 = face__now();
+    double t0 = pho_face__now();
     int rc = detect(p, img, &dets, &n, err);
-    face__stat_add(p->ctx, FACE_STAGE_DETECT, face__now() - t0);
+    pho_face__stat_add(p->ctx, FACE_STAGE_DETECT, pho_face__now() - t0);
     if (rc || n == 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        struct pho_face *f = face__list_add(out);
+        struct pho_face *f = pho_face__list_add(out);
         if (!f) {
             rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
             goto out;
         }
-        face__det_fill(f, &dets[i], img->width, img->height);
+        pho_face__det_fill(f, &dets[i], img->width, img->height);
     }
-    t0 = face__now();
+    t0 = pho_face__now();
     rc = landmarks(p, img, dets, out, err);
-    face__stat_add(p->ctx, FACE_STAGE_LANDMARKS, face__now() - t0);
-    if (rc == 0)
-        rc = face__smile_run(p->smile, img, out, 0, err);
-    if (rc == 0 && p->embed)
-        rc = face__embed_run(p->embed, img, out, 0, err);
+    pho_face__stat_add(p->ctx, FACE_STAGE_LANDMARKS, pho_face__now() - t0);
 out:
     pho_free(dets);
     return rc;
 }
 
-static const struct face_embedder *embedder(const void *priv)
+static void tail(const void *priv, struct face_tail *out)
 {
-    return ((const struct insight *)priv)->embed;
+    const struct insight *p = priv;
+    *out = (struct face_tail){ p->smile, p->embed };
 }
 
 const struct pho_face_backend pho_face_backend_insightface = {
@@ -382,5 +379,5 @@ const struct pho_face_backend pho_face_backend_insightface = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
-    .embedder = embedder,
+    .tail = tail,
 };

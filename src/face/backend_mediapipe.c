@@ -65,15 +65,15 @@ static int probe(const struct face_ctx *ctx, struct pho_err *err)
 {
     static const char *const no_encode[] = { "blazeface_full", "face_landmark", "iris", "emotion",
                                              NULL };
-    return face__probe_models(ctx, ctx->opts.encode ? mp_models : no_encode, err);
+    return pho_face__probe_models(ctx, ctx->opts.encode ? mp_models : no_encode, err);
 }
 
 static void close_backend(void *priv)
 {
     struct mp *b = priv;
-    face__embed_close(b->embed);
-    face__smile_close(b->smile);
-    face__mesh_close(b->mesh);
+    pho_face__embed_close(b->embed);
+    pho_face__smile_close(b->smile);
+    pho_face__mesh_close(b->mesh);
     pho_model_close(b->det);
     memset(b, 0, sizeof(*b));
 }
@@ -82,9 +82,9 @@ static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
 {
     struct mp *b = priv;
     b->ctx = ctx;
-    int rc = face__model_input(ctx, "blazeface_full", &b->det_in, err);
+    int rc = pho_face__model_input(ctx, "blazeface_full", &b->det_in, err);
     if (rc == 0)
-        rc = face__open_model(&b->det, ctx, "blazeface_full", err);
+        rc = pho_face__open_model(&b->det, ctx, "blazeface_full", err);
     if (rc == 0) {
         int64_t s0[PHO_TENSOR_MAX_DIMS], s1[PHO_TENSOR_MAX_DIMS];
         size_t r0 = pho_model_output_shape(b->det, 0, s0),
@@ -97,11 +97,11 @@ static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
                              "face: blazeface_full is not a one-anchor-per-cell BlazeFace");
     }
     if (rc == 0)
-        rc = face__mesh_open(&b->mesh, ctx, err);
+        rc = pho_face__mesh_open(&b->mesh, ctx, err);
     if (rc == 0)
-        rc = face__smile_open(&b->smile, ctx, err);
+        rc = pho_face__smile_open(&b->smile, ctx, err);
     if (rc == 0 && ctx->opts.encode)
-        rc = face__embed_open(&b->embed, ctx, "mobilefacenet", err);
+        rc = pho_face__embed_open(&b->embed, ctx, "mobilefacenet", err);
     return rc;
 }
 
@@ -163,7 +163,7 @@ static size_t decode(const struct mp *b, const struct pass *ps, const float *reg
     size_t found = 0;
     for (int a = 0; a < b->grid * b->grid && found < cap; a++) {
         float logit = cls[a];
-        if (face__sigmoid(logit) < DET_MIN_SCORE)
+        if (pho_face__sigmoid(logit) < DET_MIN_SCORE)
             continue;
         const float *r = reg + (size_t)a * 16;
         float ax = ((float)(a % b->grid) + 0.5f) * n / (float)b->grid;
@@ -172,7 +172,7 @@ static size_t decode(const struct mp *b, const struct pass *ps, const float *reg
         if (!(bw > 0 && bh > 0))
             continue;
         struct face_det d = { 0 };
-        d.score = face__sigmoid(logit);
+        d.score = pho_face__sigmoid(logit);
         d.x0 = x0 + (cx - bw / 2) * k;
         d.y0 = y0 + (cy - bh / 2) * k;
         d.x1 = x0 + (cx + bw / 2) * k;
@@ -201,7 +201,7 @@ static int detect(struct mp *b, const struct pho_image *const *imgs, size_t n,
                   struct face_det **out, size_t *nout, struct pho_err *err)
 {
     const int side = b->det_in.w;
-    const size_t item = face__input_len(&b->det_in), anchors = (size_t)b->grid * b->grid;
+    const size_t item = pho_face__input_len(&b->det_in), anchors = (size_t)b->grid * b->grid;
     const size_t cap_per_pass = 512; /* anchors over the threshold; a face lights up 5-20 */
     const size_t batch = pho_infer_on_gpu(b->ctx->inf) ? DET_BATCH_GPU : 1;
     struct pass *ps = pho_malloc(sizeof(*ps) * MAX_PASSES * n);
@@ -233,12 +233,12 @@ static int detect(struct mp *b, const struct pho_image *const *imgs, size_t n,
              * sharp input it was trained with (docs/faces.md, "Tiles"). */
             const struct pass *p = &ps[b0 + i];
             face_affine edge, centre;
-            face__roi_affine(p->cx, p->cy, p->side, 0, side, edge);
-            face__edge_to_centre(edge, centre);
-            face__warp_sharp(imgs[owner[b0 + i]], centre, side, side, &b->det_in.norm,
-                             buf + i * item);
+            pho_face__roi_affine(p->cx, p->cy, p->side, 0, side, edge);
+            pho_face__edge_to_centre(edge, centre);
+            pho_face__warp_sharp(imgs[owner[b0 + i]], centre, side, side, &b->det_in.norm,
+                                 buf + i * item);
         }
-        struct pho_tensor in = face__input_batch(&b->det_in, buf, nb);
+        struct pho_tensor in = pho_face__input_batch(&b->det_in, buf, nb);
         struct pho_tensor o[2] = { 0 };
         rc = pho_model_run(b->det, &in, 1, o, 2, err);
         if (rc)
@@ -263,7 +263,7 @@ static int detect(struct mp *b, const struct pho_image *const *imgs, size_t n,
             out[i] = NULL;
             nout[i] = 0;
         } else {
-            nout[i] = face__nms_weighted(out[i], nout[i], DET_NMS_IOU);
+            nout[i] = pho_face__nms_weighted(out[i], nout[i], DET_NMS_IOU);
         }
     }
 out:
@@ -312,7 +312,7 @@ static int add_faces(struct face_det *dets, size_t ndet, const struct pho_image 
     const float w = (float)img->width, h = (float)img->height;
     *hints = NULL;
     if (ndet > MAX_FACES) {
-        qsort(dets, ndet, sizeof(*dets), face__det_by_score);
+        qsort(dets, ndet, sizeof(*dets), pho_face__det_by_score);
         ndet = MAX_FACES;
     }
     if (ndet == 0)
@@ -322,7 +322,7 @@ static int add_faces(struct face_det *dets, size_t ndet, const struct pho_image 
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     *hints = hp;
     for (size_t i = 0; i < ndet; i++) {
-        struct pho_face *f = face__list_add(out);
+        struct pho_face *f = pho_face__list_add(out);
         if (!f)
             return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         const struct face_det *d = &dets[i];
@@ -356,26 +356,19 @@ static int analyze_batch(void *priv, const struct pho_image *const *imgs, size_t
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         goto out;
     }
-    double t0 = face__now();
+    double t0 = pho_face__now();
     rc = detect(b, imgs, n, dets, ndet, err);
-    face__stat_add(b->ctx, FACE_STAGE_DETECT, face__now() - t0);
+    pho_face__stat_add(b->ctx, FACE_STAGE_DETECT, pho_face__now() - t0);
     for (size_t i = 0; i < n && rc == 0; i++) {
         rc = add_faces(dets[i], ndet[i], imgs[i], &outs[i], &hints[i], err);
         jobs[i] = (struct face_job){ imgs[i], &outs[i], 0, (const float(*)[2][2])hints[i] };
     }
     if (rc == 0)
-        rc = face__mesh_run_jobs(b->mesh, jobs, n, err);
-    if (rc == 0) {
-        for (size_t i = 0; i < n; i++)
-            drop_non_faces(&outs[i]);
-        rc = face__smile_run_jobs(b->smile, jobs, n, err);
-    }
-    if (rc == 0 && b->embed)
-        rc = face__embed_run_jobs(b->embed, jobs, n, err);
+        rc = pho_face__mesh_run_jobs(b->mesh, jobs, n, err);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        drop_non_faces(&outs[i]);
 out:
     for (size_t i = 0; i < n; i++) {
-        if (rc || !b->ctx->opts.dense || outs[i].count == 0)
-            face__dense_drop(&outs[i]);
         if (dets)
             pho_free(dets[i]);
         if (hints)
@@ -394,9 +387,10 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     return analyze_batch(priv, &img, 1, out, err);
 }
 
-static const struct face_embedder *embedder(const void *priv)
+static void tail(const void *priv, struct face_tail *out)
 {
-    return ((const struct mp *)priv)->embed;
+    const struct mp *b = priv;
+    *out = (struct face_tail){ b->smile, b->embed };
 }
 
 const struct pho_face_backend pho_face_backend_mediapipe = {
@@ -416,5 +410,5 @@ const struct pho_face_backend pho_face_backend_mediapipe = {
     .analyze = analyze,
     .analyze_batch = analyze_batch,
     .close = close_backend,
-    .embedder = embedder,
+    .tail = tail,
 };

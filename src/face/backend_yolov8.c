@@ -54,33 +54,33 @@ static const char *const needed[] = { "yolov8n_face", "face_landmark", "emotion"
 
 static int probe(const struct face_ctx *ctx, struct pho_err *err)
 {
-    return face__probe_models(ctx, needed, err);
+    return pho_face__probe_models(ctx, needed, err);
 }
 
 static int open_backend(void *priv, struct face_ctx *ctx, struct pho_err *err)
 {
     struct yolo *p = priv;
     p->ctx = ctx;
-    int rc = face__open_model(&p->det, ctx, "yolov8n_face", err);
+    int rc = pho_face__open_model(&p->det, ctx, "yolov8n_face", err);
     if (rc == 0)
-        rc = face__mesh_open(&p->mesh, ctx, err);
+        rc = pho_face__mesh_open(&p->mesh, ctx, err);
     if (rc == 0)
-        rc = face__smile_open(&p->smile, ctx, err);
+        rc = pho_face__smile_open(&p->smile, ctx, err);
     return rc;
 }
 
 static void close_backend(void *priv)
 {
     struct yolo *p = priv;
-    face__smile_close(p->smile);
-    face__mesh_close(p->mesh);
+    pho_face__smile_close(p->smile);
+    pho_face__mesh_close(p->mesh);
     pho_model_close(p->det);
     memset(p, 0, sizeof(*p));
 }
 
 /*
  * Overwrites the tensor pixels whose centre lies outside the letterboxed
- * image with @value (face__letterbox pads with 0).
+ * image with @value (pho_face__letterbox pads with 0).
  */
 static void pad_fill(float *t, int size, const face_affine to_tensor, unsigned img_w,
                      unsigned img_h, float value)
@@ -114,7 +114,7 @@ static int detect(struct yolo *p, const struct pho_image *img, struct face_det *
     *out = NULL;
     *count = 0;
     float *in = NULL;
-    rc = face__letterbox_input(&in, img, DET_SIZE, &norm, to_tensor, to_image, err);
+    rc = pho_face__letterbox_input(&in, img, DET_SIZE, &norm, to_tensor, to_image, err);
     if (rc)
         return rc;
     pad_fill(in, DET_SIZE, to_tensor, img->width, img->height, PAD_VALUE / 255.0f);
@@ -122,16 +122,16 @@ static int detect(struct yolo *p, const struct pho_image *img, struct face_det *
     rc = pho_model_run(p->det, &t, 1, &res, 1, err);
     if (rc)
         goto out;
-    size_t anchors = face__yolo_anchors(&res);
+    size_t anchors = pho_face__yolo_anchors(&res);
     if (!anchors) {
         char shape[96];
         rc = pho_err_set(err, PHO_EMODEL,
                          "face: yolov8 output is %s, expected [1,%d,anchors] (a pose export with "
                          "5 keypoints)",
-                         face__shape_str(&res, shape, sizeof(shape)), FACE_YOLO_ROWS);
+                         pho_face__shape_str(&res, shape, sizeof(shape)), FACE_YOLO_ROWS);
         goto out;
     }
-    size_t n = face__yolo_decode(res.data, anchors, DET_THRESH, NULL, 0);
+    size_t n = pho_face__yolo_decode(res.data, anchors, DET_THRESH, NULL, 0);
     if (n == 0)
         goto out;
     dets = pho_reallocarray(NULL, n, sizeof(*dets));
@@ -139,9 +139,9 @@ static int detect(struct yolo *p, const struct pho_image *img, struct face_det *
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
         goto out;
     }
-    n = face__yolo_decode(res.data, anchors, DET_THRESH, dets, n);
-    *count = face__dets_finish(dets, n, to_image, p->ctx->opts.min_face, img, DET_NMS_IOU,
-                               MAX_FACES);
+    n = pho_face__yolo_decode(res.data, anchors, DET_THRESH, dets, n);
+    *count = pho_face__dets_finish(dets, n, to_image, p->ctx->opts.min_face, img, DET_NMS_IOU,
+                                   MAX_FACES);
     *out = dets;
     dets = NULL;
 out:
@@ -158,9 +158,9 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
     struct face_det *dets = NULL;
     float(*hints)[2][2] = NULL;
     size_t n = 0;
-    double t0 = face__now();
+    double t0 = pho_face__now();
     int rc = detect(p, img, &dets, &n, err);
-    face__stat_add(p->ctx, FACE_STAGE_DETECT, face__now() - t0);
+    pho_face__stat_add(p->ctx, FACE_STAGE_DETECT, pho_face__now() - t0);
     if (rc || n == 0)
         goto out;
     hints = pho_reallocarray(NULL, n, sizeof(*hints));
@@ -169,26 +169,27 @@ static int analyze(void *priv, const struct pho_image *img, struct pho_face_list
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        struct pho_face *f = face__list_add(out);
+        struct pho_face *f = pho_face__list_add(out);
         if (!f) {
             rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
             goto out;
         }
-        face__det_fill(f, &dets[i], img->width, img->height);
+        pho_face__det_fill(f, &dets[i], img->width, img->height);
         /* Keypoints 0 and 1 are the image-left and image-right eyes, as the mesh wants them. */
         memcpy(hints[i], dets[i].kp, sizeof(hints[i]));
     }
     /* The dense mesh also gives the smile its mouth geometry; kept only when asked for. */
     out->dense_per_face = FACE_MESH_POINTS;
-    rc = face__mesh_run(p->mesh, img, out, 0, (const float(*)[2][2])hints, err);
-    if (rc == 0)
-        rc = face__smile_run(p->smile, img, out, 0, err);
-    if (rc || !p->ctx->opts.dense)
-        face__dense_drop(out);
+    rc = pho_face__mesh_run(p->mesh, img, out, 0, (const float(*)[2][2])hints, err);
 out:
     pho_free(hints);
     pho_free(dets);
     return rc;
+}
+
+static void tail(const void *priv, struct face_tail *out)
+{
+    *out = (struct face_tail){ ((const struct yolo *)priv)->smile, NULL };
 }
 
 const struct pho_face_backend pho_face_backend_yolov8 = {
@@ -208,4 +209,5 @@ const struct pho_face_backend pho_face_backend_yolov8 = {
     .open = open_backend,
     .analyze = analyze,
     .close = close_backend,
+    .tail = tail,
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "face/detect.h"
 
-void face__tensor_to_image(const face_affine inv, float u, float v, float *x, float *y)
+void pho_face__tensor_to_image(const face_affine inv, float u, float v, float *x, float *y)
 {
     u -= 0.5f;
     v -= 0.5f;
@@ -9,16 +9,16 @@ void face__tensor_to_image(const face_affine inv, float u, float v, float *x, fl
     *y = inv[1][0] * u + inv[1][1] * v + inv[1][2] + 0.5f;
 }
 
-void face__det_to_image(const face_affine inv, struct face_det *d)
+void pho_face__det_to_image(const face_affine inv, struct face_det *d)
 {
-    face__tensor_to_image(inv, d->x0, d->y0, &d->x0, &d->y0);
-    face__tensor_to_image(inv, d->x1, d->y1, &d->x1, &d->y1);
+    pho_face__tensor_to_image(inv, d->x0, d->y0, &d->x0, &d->y0);
+    pho_face__tensor_to_image(inv, d->x1, d->y1, &d->x1, &d->y1);
     for (int k = 0; k < d->nkp; k++)
-        face__tensor_to_image(inv, d->kp[k][0], d->kp[k][1], &d->kp[k][0], &d->kp[k][1]);
+        pho_face__tensor_to_image(inv, d->kp[k][0], d->kp[k][1], &d->kp[k][0], &d->kp[k][1]);
 }
 
-size_t face__dets_min_size(struct face_det *d, size_t n, float min_face, unsigned img_w,
-                           unsigned img_h)
+size_t pho_face__dets_min_size(struct face_det *d, size_t n, float min_face, unsigned img_w,
+                               unsigned img_h)
 {
     float limit = min_face * (float)(img_w > img_h ? img_w : img_h);
     size_t kept = 0;
@@ -30,13 +30,14 @@ size_t face__dets_min_size(struct face_det *d, size_t n, float min_face, unsigne
     return kept;
 }
 
-void face__det_fill(struct pho_face *f, const struct face_det *d, unsigned img_w, unsigned img_h)
+void pho_face__det_fill(struct pho_face *f, const struct face_det *d, unsigned img_w,
+                        unsigned img_h)
 {
     float w = (float)img_w, h = (float)img_h;
-    f->box[0] = face__clamp01(d->x0 / w);
-    f->box[1] = face__clamp01(d->y0 / h);
-    f->box[2] = face__clamp01(d->x1 / w);
-    f->box[3] = face__clamp01(d->y1 / h);
+    f->box[0] = pho_face__clamp01(d->x0 / w);
+    f->box[1] = pho_face__clamp01(d->y0 / h);
+    f->box[2] = pho_face__clamp01(d->x1 / w);
+    f->box[3] = pho_face__clamp01(d->y1 / h);
     f->score = d->score;
     if (d->nkp >= 5) {
         for (int k = 0; k < 5; k++) {
@@ -47,7 +48,7 @@ void face__det_fill(struct pho_face *f, const struct face_det *d, unsigned img_w
     }
 }
 
-const char *face__shape_str(const struct pho_tensor *t, char *buf, size_t size)
+const char *pho_face__shape_str(const struct pho_tensor *t, char *buf, size_t size)
 {
     size_t at = 0;
     buf[0] = 0;
@@ -62,16 +63,16 @@ const char *face__shape_str(const struct pho_tensor *t, char *buf, size_t size)
     return buf;
 }
 
-int face__letterbox_input(float **out, const struct pho_image *img, int size,
-                          const struct face_norm *norm, face_affine to_tensor, face_affine to_image,
-                          struct pho_err *err)
+int pho_face__letterbox_input(float **out, const struct pho_image *img, int size,
+                              const struct face_norm *norm, face_affine to_tensor,
+                              face_affine to_image, struct pho_err *err)
 {
     *out = NULL;
     float *in = pho_malloc(sizeof(float) * 3 * (size_t)size * (size_t)size);
     if (!in)
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
-    face__letterbox(img, NULL, size, norm, in, to_tensor);
-    if (!face__affine_invert(to_tensor, to_image)) {
+    pho_face__letterbox(img, NULL, size, norm, in, to_tensor);
+    if (!pho_face__affine_invert(to_tensor, to_image)) {
         pho_free(in);
         return pho_err_set(err, PHO_EINVAL, "face: image too small to letterbox");
     }
@@ -79,12 +80,12 @@ int face__letterbox_input(float **out, const struct pho_image *img, int size,
     return 0;
 }
 
-size_t face__dets_finish(struct face_det *d, size_t n, const face_affine to_image, float min_face,
-                         const struct pho_image *img, float iou, size_t max)
+size_t pho_face__dets_finish(struct face_det *d, size_t n, const face_affine to_image,
+                             float min_face, const struct pho_image *img, float iou, size_t max)
 {
     for (size_t i = 0; i < n; i++)
-        face__det_to_image(to_image, &d[i]);
-    n = face__dets_min_size(d, n, min_face, img->width, img->height);
-    n = face__nms(d, n, iou);
+        pho_face__det_to_image(to_image, &d[i]);
+    n = pho_face__dets_min_size(d, n, min_face, img->width, img->height);
+    n = pho_face__nms(d, n, iou);
     return PHO_MIN(n, max);
 }

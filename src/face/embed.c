@@ -85,8 +85,8 @@ static void dlib_template(int size, float out[5][2])
             out[k][c] = (pad + unit[k][c]) / (2 * pad + 1) * (float)size;
 }
 
-int face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const char *model,
-                     struct pho_err *err)
+int pho_face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const char *model,
+                         struct pho_err *err)
 {
     *out = NULL;
     const struct embed_model *spec = NULL;
@@ -101,9 +101,9 @@ int face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const cha
     e->ctx = ctx;
     e->spec = spec;
     snprintf(e->id, sizeof(e->id), "%s-%d", spec->name, spec->dim);
-    int rc = face__model_input(ctx, model, &e->in, err);
+    int rc = pho_face__model_input(ctx, model, &e->in, err);
     if (rc == 0)
-        rc = face__open_model(&e->model, ctx, model, err);
+        rc = pho_face__open_model(&e->model, ctx, model, err);
     if (rc == 0) {
         int64_t shape[PHO_TENSOR_MAX_DIMS];
         size_t rank = pho_model_output_shape(e->model, 0, shape);
@@ -113,7 +113,7 @@ int face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const cha
                              spec->dim);
     }
     if (rc) {
-        face__embed_close(e);
+        pho_face__embed_close(e);
         return rc;
     }
     if (spec->templ == TEMPL_DLIB) {
@@ -123,13 +123,13 @@ int face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const cha
         float s = (float)e->in.w / 112.0f;
         for (int k = 0; k < 5; k++)
             for (int c = 0; c < 2; c++)
-                e->tmpl[k][c] = (face__arcface_112[k][c] + 0.5f) * s - 0.5f;
+                e->tmpl[k][c] = (pho_face__arcface_112[k][c] + 0.5f) * s - 0.5f;
     }
     *out = e;
     return 0;
 }
 
-void face__embed_close(struct face_embedder *e)
+void pho_face__embed_close(struct face_embedder *e)
 {
     if (!e)
         return;
@@ -137,31 +137,31 @@ void face__embed_close(struct face_embedder *e)
     pho_free(e);
 }
 
-const char *face__embed_id(const struct face_embedder *e)
+const char *pho_face__embed_id(const struct face_embedder *e)
 {
     return e->id;
 }
 
-enum pho_face_metric face__embed_metric(const struct face_embedder *e)
+enum pho_face_metric pho_face__embed_metric(const struct face_embedder *e)
 {
     return e->spec->metric;
 }
 
-float face__embed_same_person(const struct face_embedder *e)
+float pho_face__embed_same_person(const struct face_embedder *e)
 {
     return e->spec->same_person;
 }
 
-int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
-                         struct pho_err *err)
+int pho_face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
+                             struct pho_err *err)
 {
     struct face_ref *refs;
     size_t n;
-    int rc = face__jobs_flatten(&refs, &n, jobs, njobs, err);
+    int rc = pho_face__jobs_flatten(&refs, &n, jobs, njobs, err);
     if (rc || n == 0)
         return rc;
-    double t0 = face__now();
-    size_t item = face__input_len(&e->in), todo = 0;
+    double t0 = pho_face__now();
+    size_t item = pho_face__input_len(&e->in), todo = 0;
     float *buf = pho_malloc(sizeof(float) * item * PHO_MIN(n, (size_t)EMBED_BATCH));
     if (!buf) {
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
@@ -181,15 +181,15 @@ int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, s
             const struct face_job *jb = &jobs[refs[b0 + j].job];
             struct pho_face *f = &jb->faces->faces[refs[b0 + j].face];
             face_affine m;
-            if (!face__align5(f, (float)jb->img->width, (float)jb->img->height,
-                              (const float(*)[2])e->tmpl, m))
+            if (!pho_face__align5(f, (float)jb->img->width, (float)jb->img->height,
+                                  (const float(*)[2])e->tmpl, m))
                 continue;
-            face__warp_aa(jb->img, m, e->in.w, e->in.h, &e->in.norm, buf + used * item);
+            pho_face__warp_aa(jb->img, m, e->in.w, e->in.h, &e->in.norm, buf + used * item);
             which[used++] = f;
         }
         if (!used)
             continue;
-        struct pho_tensor in = face__input_batch(&e->in, buf, used);
+        struct pho_tensor in = pho_face__input_batch(&e->in, buf, used);
         struct pho_tensor out = { 0 };
         rc = pho_model_run(e->model, &in, 1, &out, 1, err);
         if (rc)
@@ -217,13 +217,13 @@ int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, s
 out:
     pho_free(refs);
     pho_free(buf);
-    face__stat_add(e->ctx, FACE_STAGE_EMBED, face__now() - t0);
+    pho_face__stat_add(e->ctx, FACE_STAGE_EMBED, pho_face__now() - t0);
     return rc;
 }
 
-int face__embed_run(struct face_embedder *e, const struct pho_image *img,
-                    struct pho_face_list *faces, size_t first, struct pho_err *err)
+int pho_face__embed_run(struct face_embedder *e, const struct pho_image *img,
+                        struct pho_face_list *faces, size_t first, struct pho_err *err)
 {
     struct face_job jb = { img, faces, first, NULL };
-    return face__embed_run_jobs(e, &jb, 1, err);
+    return pho_face__embed_run_jobs(e, &jb, 1, err);
 }

@@ -42,14 +42,14 @@ struct pho_face_engine {
     char models_dir[4096];
 };
 
-double face__now(void)
+double pho_face__now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds)
+void pho_face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds)
 {
     pthread_mutex_lock(&ctx->stats_lock);
     switch (stage) {
@@ -69,7 +69,8 @@ void face__stat_add(struct face_ctx *ctx, enum face_stage stage, double seconds)
     pthread_mutex_unlock(&ctx->stats_lock);
 }
 
-int face__probe_models(const struct face_ctx *ctx, const char *const *names, struct pho_err *err)
+int pho_face__probe_models(const struct face_ctx *ctx, const char *const *names,
+                           struct pho_err *err)
 {
     for (size_t i = 0; names[i]; i++) {
         const struct pho_model_spec *s = pho_models_find(ctx->models, names[i]);
@@ -87,14 +88,14 @@ int face__probe_models(const struct face_ctx *ctx, const char *const *names, str
     return 0;
 }
 
-int face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *name,
-                     struct pho_err *err)
+int pho_face__open_model(struct pho_model **out, struct face_ctx *ctx, const char *name,
+                         struct pho_err *err)
 {
     return pho_models_open(out, ctx->inf, ctx->models, name, ctx->models_dir,
                            ctx->opts.trust ? PHO_MODELS_CONTRACT_ONLY : PHO_MODELS_VERIFY, err);
 }
 
-struct pho_face *face__list_add(struct pho_face_list *list)
+struct pho_face *pho_face__list_add(struct pho_face_list *list)
 {
     /* Capacity is implicit: 8, then doubling, so growth happens at 0, 8, 16, 32 ... */
     size_t n = list->count;
@@ -111,9 +112,9 @@ struct pho_face *face__list_add(struct pho_face_list *list)
     return f;
 }
 
-int face__dense_alloc(struct pho_face_list *list, size_t per_face)
+int pho_face__dense_alloc(struct pho_face_list *list, size_t per_face)
 {
-    face__dense_drop(list);
+    pho_face__dense_drop(list);
     if (list->count == 0)
         return 0;
     list->dense = pho_reallocarray(NULL, list->count * per_face, sizeof(*list->dense));
@@ -125,7 +126,7 @@ int face__dense_alloc(struct pho_face_list *list, size_t per_face)
     return 0;
 }
 
-void face__dense_drop(struct pho_face_list *list)
+void pho_face__dense_drop(struct pho_face_list *list)
 {
     pho_free(list->dense);
     list->dense = NULL;
@@ -334,10 +335,43 @@ static const char *cap_words(unsigned caps)
     return "do that";
 }
 
+static struct face_tail tail_of(const struct pho_face_engine *fe)
+{
+    struct face_tail t = { 0 };
+    if (fe->be->tail)
+        fe->be->tail(fe->priv, &t);
+    return t;
+}
+
 /* The backend's identity embedder, or NULL when it has none or does not encode. */
 static const struct face_embedder *embedder_of(const struct pho_face_engine *fe)
 {
-    return fe->be->embedder ? fe->be->embedder(fe->priv) : NULL;
+    return tail_of(fe).embed;
+}
+
+/*
+ * The stages every backend shares, over all @n photos at once so that crops batch:
+ * smile, identity embedding, then the dense points go unless asked for.
+ */
+static int run_tail(struct pho_face_engine *fe, const struct pho_image *const *imgs, size_t n,
+                    struct pho_face_list *outs, struct pho_err *err)
+{
+    struct face_tail t = tail_of(fe);
+    int rc = 0;
+    struct face_job *jobs = (t.smile || t.embed) ? pho_calloc(n, sizeof(*jobs)) : NULL;
+    if ((t.smile || t.embed) && !jobs)
+        rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
+    for (size_t i = 0; jobs && i < n; i++)
+        jobs[i] = (struct face_job){ imgs[i], &outs[i], 0, NULL };
+    if (rc == 0 && t.smile)
+        rc = pho_face__smile_run_jobs(t.smile, jobs, n, err);
+    if (rc == 0 && t.embed)
+        rc = pho_face__embed_run_jobs(t.embed, jobs, n, err);
+    for (size_t i = 0; i < n; i++)
+        if (!fe->ctx.opts.dense || outs[i].count == 0)
+            pho_face__dense_drop(&outs[i]);
+    pho_free(jobs);
+    return rc;
 }
 
 int pho_face_engine_require(const struct pho_face_engine *fe, unsigned caps, const char *purpose,
@@ -379,19 +413,19 @@ const char *pho_face_engine_device(const struct pho_face_engine *fe)
 const char *pho_face_engine_embed_model(const struct pho_face_engine *fe)
 {
     const struct face_embedder *e = embedder_of(fe);
-    return e ? face__embed_id(e) : "";
+    return e ? pho_face__embed_id(e) : "";
 }
 
 enum pho_face_metric pho_face_engine_metric(const struct pho_face_engine *fe)
 {
     const struct face_embedder *e = embedder_of(fe);
-    return e ? face__embed_metric(e) : PHO_FACE_METRIC_NONE;
+    return e ? pho_face__embed_metric(e) : PHO_FACE_METRIC_NONE;
 }
 
 float pho_face_engine_same_person(const struct pho_face_engine *fe)
 {
     const struct face_embedder *e = embedder_of(fe);
-    return e ? face__embed_same_person(e) : NAN;
+    return e ? pho_face__embed_same_person(e) : NAN;
 }
 
 /* What every backend's output gets from the engine: sharpness, counters. */
@@ -403,7 +437,7 @@ static void finish_list(struct pho_face_engine *fe, const struct pho_image *img,
         if (isnan(f->sharpness)) {
             float px[4] = { f->box[0] * img->width, f->box[1] * img->height, f->box[2] * img->width,
                             f->box[3] * img->height };
-            f->sharpness = face__crop_sharpness(img, px);
+            f->sharpness = pho_face__crop_sharpness(img, px);
         }
     }
     pthread_mutex_lock(&fe->ctx.stats_lock);
@@ -421,6 +455,8 @@ int pho_face_analyze(struct pho_face_engine *fe, const struct pho_image *img,
     out->image_w = img->width;
     out->image_h = img->height;
     int rc = fe->be->analyze(fe->priv, img, out, err);
+    if (rc == 0)
+        rc = run_tail(fe, &img, 1, out, err);
     if (rc) {
         pho_face_list_release(out);
         return rc;
@@ -453,6 +489,8 @@ int pho_face_analyze_batch(struct pho_face_engine *fe, const struct pho_image *c
         outs[i].image_h = imgs[i]->height;
     }
     int rc = fe->be->analyze_batch(fe->priv, imgs, n, outs, err);
+    if (rc == 0)
+        rc = run_tail(fe, imgs, n, outs, err);
     for (size_t i = 0; i < n; i++) {
         if (rc)
             pho_face_list_release(&outs[i]);

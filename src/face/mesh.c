@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "face/stages.h"
 #include "face/tensor_io.h"
 
@@ -60,56 +58,39 @@ struct face_mesh {
     int iris_points;     /* points per eye in its output (x, y, z each) */
 };
 
-float face__mesh_closed_ear(void)
+float pho_face__mesh_closed_ear(void)
 {
     return IRIS_CLOSED_EAR;
 }
 
-static int read_indices(json_t *arr, int *dst, int n, int max)
+/* Copies @n landmark indices, each below @max. */
+static int copy_indices(int *dst, const int *src, int n, int max)
 {
-    if (json_array_size(arr) != (size_t)n)
-        return -1;
     for (int i = 0; i < n; i++) {
-        json_t *v = json_array_get(arr, (size_t)i);
-        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) >= max)
+        if (src[i] < 0 || src[i] >= max)
             return -1;
-        dst[i] = (int)json_integer_value(v);
+        dst[i] = src[i];
     }
     return 0;
 }
 
-/* A five_points value: a landmark index, or "mean of A and B". */
-static int read_point(json_t *v, int *a, int *b)
-{
-    if (json_is_integer(v)) {
-        *a = *b = (int)json_integer_value(v);
-    } else if (!json_is_string(v) || sscanf(json_string_value(v), "mean of %d and %d", a, b) != 2) {
-        return -1;
-    }
-    return *a >= 0 && *a < MESH_POINTS && *b >= 0 && *b < MESH_POINTS ? 0 : -1;
-}
-
-/* The landmark indices the stage uses, from the manifest entry of face_landmark. */
+/* The landmark indices the stage uses, from the manifest's spec of face_landmark. */
 static int read_layout(struct face_mesh *m, struct pho_err *err)
 {
-    json_t *root = NULL;
-    json_t *e = face__manifest_entry(m->ctx, "face_landmark", &root);
-    json_t *ear = json_object_get(e, "ear_indices"), *five = json_object_get(e, "five_points");
-    int dummy;
-    int bad = !e || read_indices(json_object_get(ear, "right_eye"), m->eye[0], 6, MESH_POINTS) ||
-              read_indices(json_object_get(ear, "left_eye"), m->eye[1], 6, MESH_POINTS) ||
-              read_point(json_object_get(five, "right_eye"), &m->eye_centre[0][0],
-                         &m->eye_centre[0][1]) ||
-              read_point(json_object_get(five, "left_eye"), &m->eye_centre[1][0],
-                         &m->eye_centre[1][1]) ||
-              read_point(json_object_get(five, "nose"), &m->nose, &dummy) ||
-              read_point(json_object_get(five, "mouth_right"), &m->mouth[0], &dummy) ||
-              read_point(json_object_get(five, "mouth_left"), &m->mouth[1], &dummy);
-    json_decref(root);
+    const struct pho_model_spec *s = pho_models_find(m->ctx->models, "face_landmark");
+    int five[5][2];
+    int bad = !s || !s->has_eye_points || !s->has_five_points ||
+              copy_indices(m->eye[0], s->eye_points[0], 6, MESH_POINTS) ||
+              copy_indices(m->eye[1], s->eye_points[1], 6, MESH_POINTS) ||
+              copy_indices(&five[0][0], &s->five_points[0][0], 10, MESH_POINTS);
     if (bad)
         return pho_err_set(err, PHO_EMODEL,
                            "face: the manifest entry of face_landmark lacks valid ear_indices / "
                            "five_points");
+    memcpy(m->eye_centre, five, sizeof(m->eye_centre)); /* right eye, left eye */
+    m->nose = five[2][0];
+    m->mouth[0] = five[3][0];
+    m->mouth[1] = five[4][0];
     return 0;
 }
 
@@ -121,64 +102,60 @@ static int open_iris(struct face_mesh *m, struct pho_err *err)
 {
     static const char *const names[] = { "iris", NULL };
     struct pho_err why = PHO_ERR_INIT;
-    if (face__probe_models(m->ctx, names, &why)) {
+    if (pho_face__probe_models(m->ctx, names, &why)) {
         pho_log(PHO_LOG_WARN, "face",
                 "%s; eyes are judged from the face mesh alone, which misses most closed eyes "
                 "(run 'photo-organizer models install')",
                 why.msg);
         return 0;
     }
-    json_t *root = NULL;
-    json_t *e = face__manifest_entry(m->ctx, "iris", &root);
-    json_t *ear = json_object_get(e, "ear_indices");
-    json_t *out0 = json_array_get(json_object_get(e, "outputs"), 0);
-    json_t *shape = json_object_get(out0, "shape");
-    int64_t values = json_integer_value(json_array_get(shape, json_array_size(shape) - 1));
-    const char *mirrored = json_string_value(json_object_get(e, "mirrored"));
+    const struct pho_model_spec *s = pho_models_find(m->ctx->models, "iris");
+    const struct pho_model_contract *c = s ? &s->contract : NULL;
+    int64_t values =
+            c && c->noutputs > 0 && c->out_rank[0] > 0 ? c->out_shape[0][c->out_rank[0] - 1] : 0;
     m->iris_points = (int)(values / 3);
-    int bad = !e || m->iris_points < 16 ||
-              read_indices(json_object_get(ear, "right_eye"), m->iris_eye[0], 6, m->iris_points) ||
-              read_indices(json_object_get(ear, "left_eye"), m->iris_eye[1], 6, m->iris_points);
-    m->iris_mirror[0] = mirrored && !strcmp(mirrored, "right_eye");
-    m->iris_mirror[1] = mirrored && !strcmp(mirrored, "left_eye");
-    json_decref(root);
+    int bad = !s || !s->has_eye_points || m->iris_points < 16 ||
+              copy_indices(m->iris_eye[0], s->eye_points[0], 6, m->iris_points) ||
+              copy_indices(m->iris_eye[1], s->eye_points[1], 6, m->iris_points);
     if (bad)
         return pho_err_set(err, PHO_EMODEL,
                            "face: the manifest entry of iris lacks valid ear_indices / outputs");
-    int rc = face__model_input(m->ctx, "iris", &m->iris_in, err);
+    m->iris_mirror[0] = s->mirrored_eye == 0;
+    m->iris_mirror[1] = s->mirrored_eye == 1;
+    int rc = pho_face__model_input(m->ctx, "iris", &m->iris_in, err);
     if (rc == 0)
-        rc = face__open_model(&m->iris, m->ctx, "iris", err);
+        rc = pho_face__open_model(&m->iris, m->ctx, "iris", err);
     if (rc == 0 && (m->iris_in.channels != 3 || m->iris_in.w != m->iris_in.h))
         rc = pho_err_set(err, PHO_EMODEL, "face: the iris model does not take square RGB crops");
     return rc;
 }
 
-int face__mesh_open(struct face_mesh **out, struct face_ctx *ctx, struct pho_err *err)
+int pho_face__mesh_open(struct face_mesh **out, struct face_ctx *ctx, struct pho_err *err)
 {
     *out = NULL;
     struct face_mesh *m = pho_calloc(1, sizeof(*m));
     if (!m)
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     m->ctx = ctx;
-    int rc = face__model_input(ctx, "face_landmark", &m->in, err);
+    int rc = pho_face__model_input(ctx, "face_landmark", &m->in, err);
     if (rc == 0)
         rc = read_layout(m, err);
     if (rc == 0)
-        rc = face__open_model(&m->model, ctx, "face_landmark", err);
+        rc = pho_face__open_model(&m->model, ctx, "face_landmark", err);
     if (rc == 0 &&
         (m->in.channels != 3 || m->in.w != m->in.h || pho_model_output_count(m->model) < 2))
         rc = pho_err_set(err, PHO_EMODEL, "face: face_landmark does not have the mesh's layout");
     if (rc == 0)
         rc = open_iris(m, err);
     if (rc) {
-        face__mesh_close(m);
+        pho_face__mesh_close(m);
         return rc;
     }
     *out = m;
     return 0;
 }
 
-void face__mesh_close(struct face_mesh *m)
+void pho_face__mesh_close(struct face_mesh *m)
 {
     if (!m)
         return;
@@ -202,7 +179,7 @@ static int run_mesh(struct face_mesh *m, const struct mesh_roi *roi, size_t n, f
                     float *presence, struct pho_err *err)
 {
     const int side = m->in.w;
-    size_t item = face__input_len(&m->in);
+    size_t item = pho_face__input_len(&m->in);
     float *buf = pho_malloc(sizeof(float) * item * PHO_MIN(n, (size_t)MESH_BATCH));
     if (!buf)
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
@@ -213,11 +190,11 @@ static int run_mesh(struct face_mesh *m, const struct mesh_roi *roi, size_t n, f
         for (size_t i = 0; i < nb; i++) {
             const struct mesh_roi *r = &roi[b0 + i];
             face_affine centre;
-            face__roi_affine(r->cx, r->cy, r->side, r->angle, side, edge[i]);
-            face__edge_to_centre(edge[i], centre);
-            face__warp_aa(r->img, centre, side, side, &m->in.norm, buf + i * item);
+            pho_face__roi_affine(r->cx, r->cy, r->side, r->angle, side, edge[i]);
+            pho_face__edge_to_centre(edge[i], centre);
+            pho_face__warp_aa(r->img, centre, side, side, &m->in.norm, buf + i * item);
         }
-        struct pho_tensor in = face__input_batch(&m->in, buf, nb);
+        struct pho_tensor in = pho_face__input_batch(&m->in, buf, nb);
         struct pho_tensor out[2] = { 0 };
         rc = pho_model_run(m->model, &in, 1, out, 2, err);
         if (rc)
@@ -227,12 +204,12 @@ static int run_mesh(struct face_mesh *m, const struct mesh_roi *roi, size_t n, f
         } else {
             for (size_t i = 0; i < nb; i++) {
                 face_affine back;
-                face__affine_invert(edge[i], back);
+                pho_face__affine_invert(edge[i], back);
                 const float *o = out[0].data + i * MESH_POINTS * 3;
                 float(*p)[2] = pts + (b0 + i) * MESH_POINTS;
                 for (int k = 0; k < MESH_POINTS; k++)
-                    face__affine_apply(back, o[k * 3], o[k * 3 + 1], &p[k][0], &p[k][1]);
-                presence[b0 + i] = face__sigmoid(out[1].data[i]);
+                    pho_face__affine_apply(back, o[k * 3], o[k * 3 + 1], &p[k][0], &p[k][1]);
+                presence[b0 + i] = pho_face__sigmoid(out[1].data[i]);
             }
         }
         pho_tensor_release(&out[0]);
@@ -252,7 +229,7 @@ static int run_iris(struct face_mesh *m, const struct mesh_roi *roi, const float
                     const size_t *faces, size_t n, float (*eyes)[2][6][2], struct pho_err *err)
 {
     const int side = m->iris_in.w;
-    const size_t item = face__input_len(&m->iris_in), ncrop = 2 * n;
+    const size_t item = pho_face__input_len(&m->iris_in), ncrop = 2 * n;
     float *buf = pho_malloc(sizeof(float) * item * PHO_MIN(ncrop, (size_t)IRIS_BATCH));
     if (!buf)
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
@@ -267,19 +244,19 @@ static int run_iris(struct face_mesh *m, const struct mesh_roi *roi, const float
             /* Corners: dlib points 0 and 3, the image-left one first on an upright face. */
             const float *a = p[m->eye[e][0]], *b = p[m->eye[e][3]];
             float d = hypotf(b[0] - a[0], b[1] - a[1]);
-            face__roi_affine((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, IRIS_CROP * PHO_MAX(d, 1.0f),
-                             atan2f(b[1] - a[1], b[0] - a[0]), side, edge[j]);
+            pho_face__roi_affine((a[0] + b[0]) / 2, (a[1] + b[1]) / 2, IRIS_CROP * PHO_MAX(d, 1.0f),
+                                 atan2f(b[1] - a[1], b[0] - a[0]), side, edge[j]);
             if (m->iris_mirror[e]) {
                 for (int k = 0; k < 3; k++)
                     edge[j][0][k] = -edge[j][0][k];
                 edge[j][0][2] += (float)side;
             }
             face_affine centre;
-            face__edge_to_centre(edge[j], centre);
-            face__warp_aa(roi[faces[c / 2]].img, centre, side, side, &m->iris_in.norm,
-                          buf + j * item);
+            pho_face__edge_to_centre(edge[j], centre);
+            pho_face__warp_aa(roi[faces[c / 2]].img, centre, side, side, &m->iris_in.norm,
+                              buf + j * item);
         }
-        struct pho_tensor in = face__input_batch(&m->iris_in, buf, nb);
+        struct pho_tensor in = pho_face__input_batch(&m->iris_in, buf, nb);
         struct pho_tensor out = { 0 };
         rc = pho_model_run(m->iris, &in, 1, &out, 1, err);
         if (rc)
@@ -293,12 +270,13 @@ static int run_iris(struct face_mesh *m, const struct mesh_roi *roi, const float
                 size_t c = c0 + j;
                 int e = (int)(c % 2);
                 face_affine back;
-                face__affine_invert(edge[j], back);
+                pho_face__affine_invert(edge[j], back);
                 const float *o = out.data + j * per;
                 for (int k = 0; k < 6; k++) {
                     int q = m->iris_eye[e][k];
-                    face__affine_apply(back, o[q * 3], o[q * 3 + 1], &eyes[faces[c / 2]][e][k][0],
-                                       &eyes[faces[c / 2]][e][k][1]);
+                    pho_face__affine_apply(back, o[q * 3], o[q * 3 + 1],
+                                           &eyes[faces[c / 2]][e][k][0],
+                                           &eyes[faces[c / 2]][e][k][1]);
                 }
             }
         }
@@ -364,7 +342,7 @@ static void fill_face(const struct face_mesh *m, const float (*p)[2], const floa
             dst[e][k][0] = eyes[e][k][0] / w;
             dst[e][k][1] = eyes[e][k][1] / h;
         }
-        ear[e] = face__ear(eyes[e]);
+        ear[e] = pho_face__ear(eyes[e]);
     }
     f->has_eyes = true;
     f->ear_l = ear[0];
@@ -447,15 +425,15 @@ static int recrop_tilted(struct face_mesh *m, struct mesh_roi *roi, size_t n, fl
     return rc;
 }
 
-int face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, size_t njobs,
-                        struct pho_err *err)
+int pho_face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, size_t njobs,
+                            struct pho_err *err)
 {
     struct face_ref *refs;
     size_t n, nface = 0;
-    int rc = face__jobs_flatten(&refs, &n, jobs, njobs, err);
+    int rc = pho_face__jobs_flatten(&refs, &n, jobs, njobs, err);
     if (rc || n == 0)
         return rc;
-    double t0 = face__now();
+    double t0 = pho_face__now();
     struct mesh_roi *roi = pho_calloc(n, sizeof(*roi));
     float(*pts)[2] = pho_malloc(sizeof(*pts) * MESH_POINTS * n);
     float *presence = pho_malloc(sizeof(float) * n);
@@ -528,13 +506,14 @@ out:
     pho_free(presence);
     pho_free(live);
     pho_free(eyes);
-    face__stat_add(m->ctx, FACE_STAGE_LANDMARKS, face__now() - t0);
+    pho_face__stat_add(m->ctx, FACE_STAGE_LANDMARKS, pho_face__now() - t0);
     return rc;
 }
 
-int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
-                   size_t first, const float (*eye_hints)[2][2], struct pho_err *err)
+int pho_face__mesh_run(struct face_mesh *m, const struct pho_image *img,
+                       struct pho_face_list *faces, size_t first, const float (*eye_hints)[2][2],
+                       struct pho_err *err)
 {
     struct face_job jb = { img, faces, first, eye_hints };
-    return face__mesh_run_jobs(m, &jb, 1, err);
+    return pho_face__mesh_run_jobs(m, &jb, 1, err);
 }

@@ -545,8 +545,8 @@ static int refine(struct face_mtcnn *fn, const struct mip *mp, const struct face
     return rc;
 }
 
-int face__mtcnn_detect(struct face_mtcnn *fn, const struct pho_image *img,
-                       struct face_mtcnn_cands *faces, struct pho_err *err)
+int pho_face__mtcnn_detect(struct face_mtcnn *fn, const struct pho_image *img,
+                           struct face_mtcnn_cands *faces, struct pho_err *err)
 {
     struct face_mtcnn_cands p = { 0 }, r = { 0 };
     struct mip mp = { 0 };
@@ -588,18 +588,18 @@ done:
     return rc;
 }
 
-int face__mtcnn_open(struct face_mtcnn *m, struct face_ctx *ctx, struct pho_err *err)
+int pho_face__mtcnn_open(struct face_mtcnn *m, struct face_ctx *ctx, struct pho_err *err)
 {
     m->ctx = ctx;
-    int rc = face__open_model(&m->pnet, ctx, "mtcnn_pnet", err);
+    int rc = pho_face__open_model(&m->pnet, ctx, "mtcnn_pnet", err);
     if (rc == 0)
-        rc = face__open_model(&m->rnet, ctx, "mtcnn_rnet", err);
+        rc = pho_face__open_model(&m->rnet, ctx, "mtcnn_rnet", err);
     if (rc == 0)
-        rc = face__open_model(&m->onet, ctx, "mtcnn_onet", err);
+        rc = pho_face__open_model(&m->onet, ctx, "mtcnn_onet", err);
     return rc;
 }
 
-void face__mtcnn_close(struct face_mtcnn *m)
+void pho_face__mtcnn_close(struct face_mtcnn *m)
 {
     pho_model_close(m->onet);
     pho_model_close(m->rnet);

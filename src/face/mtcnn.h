@@ -27,12 +27,12 @@ struct face_mtcnn_cands {
     size_t n, cap;
 };
 
-int face__mtcnn_open(struct face_mtcnn *m, struct face_ctx *ctx, struct pho_err *err);
-void face__mtcnn_close(struct face_mtcnn *m);
+int pho_face__mtcnn_open(struct face_mtcnn *m, struct face_ctx *ctx, struct pho_err *err);
+void pho_face__mtcnn_close(struct face_mtcnn *m);
 
 /* The whole cascade: final boxes (image pixels, x0 y0 x1 y1) with scores and
  * 5 points in @faces, which the caller frees (faces->v). */
-int face__mtcnn_detect(struct face_mtcnn *fn, const struct pho_image *img,
-                       struct face_mtcnn_cands *faces, struct pho_err *err);
+int pho_face__mtcnn_detect(struct face_mtcnn *fn, const struct pho_image *img,
+                           struct face_mtcnn_cands *faces, struct pho_err *err);
 
 #endif

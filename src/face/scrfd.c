@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "face/scrfd.h"
 
-bool face__scrfd_rows(const struct pho_tensor *t, size_t *rows, int64_t *width)
+bool pho_face__scrfd_rows(const struct pho_tensor *t, size_t *rows, int64_t *width)
 {
     if (t->ndim == 3 && t->shape[0] != 1)
         return false;
@@ -15,8 +15,9 @@ bool face__scrfd_rows(const struct pho_tensor *t, size_t *rows, int64_t *width)
     return true;
 }
 
-bool face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS], const struct pho_tensor *out,
-                      size_t nout, int in_w, int in_h, size_t *bad)
+bool pho_face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS],
+                          const struct pho_tensor *out, size_t nout, int in_w, int in_h,
+                          size_t *bad)
 {
     static const int strides[FACE_SCRFD_LEVELS] = { 8, 16, 32 };
     for (int i = 0; i < FACE_SCRFD_LEVELS; i++)
@@ -25,7 +26,7 @@ bool face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS], const struc
         size_t rows;
         int64_t width;
         *bad = o;
-        if (!face__scrfd_rows(&out[o], &rows, &width))
+        if (!pho_face__scrfd_rows(&out[o], &rows, &width))
             return false;
         int level = -1, anchors = 0;
         for (int i = 0; i < FACE_SCRFD_LEVELS && level < 0; i++) {
@@ -59,8 +60,8 @@ bool face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS], const struc
     return true;
 }
 
-size_t face__scrfd_decode(const struct face_scrfd_level *l, int in_w, float thresh,
-                          struct face_det *dst, size_t cap)
+size_t pho_face__scrfd_decode(const struct face_scrfd_level *l, int in_w, float thresh,
+                              struct face_det *dst, size_t cap)
 {
     size_t n = 0, grid_w = (size_t)(in_w / l->stride);
     float s = (float)l->stride;
@@ -89,7 +90,7 @@ size_t face__scrfd_decode(const struct face_scrfd_level *l, int in_w, float thre
     return n;
 }
 
-bool face__lmk106_crop(const float box[4], struct face_lmk106_crop *c)
+bool pho_face__lmk106_crop(const float box[4], struct face_lmk106_crop *c)
 {
     float side = 1.5f * fmaxf(box[2] - box[0], box[3] - box[1]);
     if (!(side > 0))
@@ -100,7 +101,7 @@ bool face__lmk106_crop(const float box[4], struct face_lmk106_crop *c)
     return true;
 }
 
-void face__lmk106_crop_affine(const struct face_lmk106_crop *c, face_affine m)
+void pho_face__lmk106_crop_affine(const struct face_lmk106_crop *c, face_affine m)
 {
     float half = 0.5f * FACE_LMK106_SIZE;
     m[0][0] = c->scale;
@@ -111,15 +112,16 @@ void face__lmk106_crop_affine(const struct face_lmk106_crop *c, face_affine m)
     m[1][2] = c->scale * (0.5f - c->cy) + half - 0.5f;
 }
 
-void face__lmk106_to_image(const struct face_lmk106_crop *c, float vx, float vy, float *x, float *y)
+void pho_face__lmk106_to_image(const struct face_lmk106_crop *c, float vx, float vy, float *x,
+                               float *y)
 {
     float half = 0.5f * FACE_LMK106_SIZE;
     *x = c->cx + vx * half / c->scale;
     *y = c->cy + vy * half / c->scale;
 }
 
-bool face__lmk106_eyes(const float (*pts)[2], const float kp_l[2], const float kp_r[2],
-                       float eye_l[6][2], float eye_r[6][2])
+bool pho_face__lmk106_eyes(const float (*pts)[2], const float kp_l[2], const float kp_r[2],
+                           float eye_l[6][2], float eye_r[6][2])
 {
     static const int eye[2][6] = {
         { 35, 41, 42, 39, 37, 36 }, /* image-left eye (subject's right) */
@@ -146,7 +148,7 @@ bool face__lmk106_eyes(const float (*pts)[2], const float kp_l[2], const float k
     return swap;
 }
 
-void face__eye_state(float ear_l, float ear_r, float thresh, int8_t *closed, int8_t *winking)
+void pho_face__eye_state(float ear_l, float ear_r, float thresh, int8_t *closed, int8_t *winking)
 {
     if (isnan(ear_l) || isnan(ear_r)) {
         *closed = *winking = -1;
@@ -157,7 +159,7 @@ void face__eye_state(float ear_l, float ear_r, float thresh, int8_t *closed, int
     *winking = (int8_t)(shut_l != shut_r);
 }
 
-float face__yaw(const float outer_l[2], const float outer_r[2], const float nose[2])
+float pho_face__yaw(const float outer_l[2], const float outer_r[2], const float nose[2])
 {
     float ux = outer_r[0] - outer_l[0], uy = outer_r[1] - outer_l[1];
     float len2 = ux * ux + uy * uy;

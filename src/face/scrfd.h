@@ -17,8 +17,8 @@
  * InsightFace's Landmark model takes: a square of 1.5 times the box's
  * longer side, centred on the box, not rotated.
  *
- * Coordinates are continuous (pixel i covers [i, i+1)) throughout; face__warp
- * wants a map between pixel centres, which face__lmk106_crop_affine gives.
+ * Coordinates are continuous (pixel i covers [i, i+1)) throughout; pho_face__warp
+ * wants a map between pixel centres, which pho_face__lmk106_crop_affine gives.
  */
 #ifndef PHO_FACE_SCRFD_H
 #define PHO_FACE_SCRFD_H
@@ -40,7 +40,7 @@ struct face_scrfd_level {
 };
 
 /* Rows x width of a [rows, width] or [1, rows, width] output; false for anything else. */
-bool face__scrfd_rows(const struct pho_tensor *t, size_t *rows, int64_t *width);
+bool pho_face__scrfd_rows(const struct pho_tensor *t, size_t *rows, int64_t *width);
 
 /*
  * Binds the nine outputs of a run on an in_w x in_h input (multiples of 32)
@@ -48,8 +48,9 @@ bool face__scrfd_rows(const struct pho_tensor *t, size_t *rows, int64_t *width);
  * the first output that fits nowhere or is bound twice (nout if one is
  * missing).
  */
-bool face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS], const struct pho_tensor *out,
-                      size_t nout, int in_w, int in_h, size_t *bad);
+bool pho_face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS],
+                          const struct pho_tensor *out, size_t nout, int in_w, int in_h,
+                          size_t *bad);
 
 /*
  * Decodes the rows of one level whose score is at least @thresh into @dst
@@ -58,8 +59,8 @@ bool face__scrfd_bind(struct face_scrfd_level lv[FACE_SCRFD_LEVELS], const struc
  * half-cell shift, and distances are in stride units. @return how many rows
  * passed (which may exceed @cap: call with cap 0 to count).
  */
-size_t face__scrfd_decode(const struct face_scrfd_level *l, int in_w, float thresh,
-                          struct face_det *dst, size_t cap);
+size_t pho_face__scrfd_decode(const struct face_scrfd_level *l, int in_w, float thresh,
+                              struct face_det *dst, size_t cap);
 
 /* ---- 2d106 ---- */
 
@@ -70,14 +71,14 @@ struct face_lmk106_crop {
     float cx, cy, scale;
 };
 
-bool face__lmk106_crop(const float box[4], struct face_lmk106_crop *c);
+bool pho_face__lmk106_crop(const float box[4], struct face_lmk106_crop *c);
 
-/* The same map between pixel centres, as face__warp takes it. */
-void face__lmk106_crop_affine(const struct face_lmk106_crop *c, face_affine m);
+/* The same map between pixel centres, as pho_face__warp takes it. */
+void pho_face__lmk106_crop_affine(const struct face_lmk106_crop *c, face_affine m);
 
 /* A model value pair in [-1,1] to image coordinates: crop pixel (v + 1) * 96, then back. */
-void face__lmk106_to_image(const struct face_lmk106_crop *c, float vx, float vy, float *x,
-                           float *y);
+void pho_face__lmk106_to_image(const struct face_lmk106_crop *c, float vx, float vy, float *x,
+                               float *y);
 
 /*
  * The eyes in the 2d106 layout. InsightFace's markup numbers the points by
@@ -98,7 +99,7 @@ void face__lmk106_to_image(const struct face_lmk106_crop *c, float vx, float vy,
  * there; the quarter points sit nearer the corners than dlib's thirds, which
  * is why the closed-eye threshold below is lower than dlib's.
  *
- * face__lmk106_eyes picks both eyes' six points from the 106 (image
+ * pho_face__lmk106_eyes picks both eyes' six points from the 106 (image
  * coordinates). Which group is the image-left eye is checked against the
  * detector's eye keypoints (@kp_l, @kp_r: the image-left eye first, as SCRFD
  * gives them): the group whose centre lies further along kp_l -> kp_r
@@ -106,8 +107,8 @@ void face__lmk106_to_image(const struct face_lmk106_crop *c, float vx, float vy,
  * keeps the answer right even if a re-trained model mirrors it, and on any
  * head roll. @return true when the groups were swapped.
  */
-bool face__lmk106_eyes(const float (*pts)[2], const float kp_l[2], const float kp_r[2],
-                       float eye_l[6][2], float eye_r[6][2]);
+bool pho_face__lmk106_eyes(const float (*pts)[2], const float kp_l[2], const float kp_r[2],
+                           float eye_l[6][2], float eye_r[6][2]);
 
 /*
  * Closed-eye threshold on the 2d106 EAR. PROVISIONAL: no real 2d106 weights
@@ -125,7 +126,7 @@ bool face__lmk106_eyes(const float (*pts)[2], const float kp_l[2], const float k
  * eye is below it (a wink counts as closed), winking when exactly one is.
  * Unknown (-1) when either EAR is NAN.
  */
-void face__eye_state(float ear_l, float ear_r, float thresh, int8_t *closed, int8_t *winking);
+void pho_face__eye_state(float ear_l, float ear_r, float thresh, int8_t *closed, int8_t *winking);
 
 /*
  * A rough head turn, defined as the mesh stage does so both read alike:
@@ -133,6 +134,6 @@ void face__eye_state(float ear_l, float ear_r, float thresh, int8_t *closed, int
  * corners, 0 midway, -1 at the image-left corner (head turned to the image's
  * left), 1 at the other, clamped. NAN when the corners coincide.
  */
-float face__yaw(const float outer_l[2], const float outer_r[2], const float nose[2]);
+float pho_face__yaw(const float outer_l[2], const float outer_r[2], const float nose[2]);
 
 #endif /* PHO_FACE_SCRFD_H */

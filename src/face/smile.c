@@ -39,16 +39,16 @@ struct face_smile {
     float tmpl[5][2];
 };
 
-int face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_err *err)
+int pho_face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_err *err)
 {
     *out = NULL;
     struct face_smile *s = pho_calloc(1, sizeof(*s));
     if (!s)
         return pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     s->ctx = ctx;
-    int rc = face__model_input(ctx, "emotion", &s->in, err);
+    int rc = pho_face__model_input(ctx, "emotion", &s->in, err);
     if (rc == 0)
-        rc = face__open_model(&s->model, ctx, "emotion", err);
+        rc = pho_face__open_model(&s->model, ctx, "emotion", err);
     if (rc == 0) {
         int64_t shape[PHO_TENSOR_MAX_DIMS];
         size_t rank = pho_model_output_shape(s->model, 0, shape);
@@ -57,7 +57,7 @@ int face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_e
                              EMOTION_CLASSES);
     }
     if (rc) {
-        face__smile_close(s);
+        pho_face__smile_close(s);
         return rc;
     }
     for (int k = 0; k < 5; k++) {
@@ -68,7 +68,7 @@ int face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_e
     return 0;
 }
 
-void face__smile_close(struct face_smile *s)
+void pho_face__smile_close(struct face_smile *s)
 {
     if (!s)
         return;
@@ -80,14 +80,14 @@ void face__smile_close(struct face_smile *s)
 static void crop_map(const struct face_smile *s, const struct pho_face *f, float w, float h,
                      face_affine m)
 {
-    if (f->has_pts5 && face__align5(f, w, h, (const float(*)[2])s->tmpl, m))
+    if (f->has_pts5 && pho_face__align5(f, w, h, (const float(*)[2])s->tmpl, m))
         return;
     float x0 = f->box[0] * w, y0 = f->box[1] * h,
           side = PHO_MAX((f->box[2] - f->box[0]) * w, (f->box[3] - f->box[1]) * h);
     float cx = x0 + (f->box[2] - f->box[0]) * w / 2, cy = y0 + (f->box[3] - f->box[1]) * h / 2;
     face_affine edge;
-    face__roi_affine(cx, cy, side > 1 ? side : 1, 0, s->in.w, edge);
-    face__edge_to_centre(edge, m);
+    pho_face__roi_affine(cx, cy, side > 1 ? side : 1, 0, s->in.w, edge);
+    pho_face__edge_to_centre(edge, m);
 }
 
 /*
@@ -128,22 +128,22 @@ static float geometry_score(float width, float lift)
 {
     if (isnan(width))
         return NAN;
-    float g = face__sigmoid((width - 1.0f) / 0.05f);
+    float g = pho_face__sigmoid((width - 1.0f) / 0.05f);
     if (!isnan(lift))
-        g = 0.5f * g + 0.5f * face__sigmoid((lift - 0.09f) / 0.02f);
+        g = 0.5f * g + 0.5f * pho_face__sigmoid((lift - 0.09f) / 0.02f);
     return g;
 }
 
-int face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
-                         struct pho_err *err)
+int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
+                             struct pho_err *err)
 {
     struct face_ref *refs;
     size_t n;
-    int rc = face__jobs_flatten(&refs, &n, jobs, njobs, err);
+    int rc = pho_face__jobs_flatten(&refs, &n, jobs, njobs, err);
     if (rc || n == 0)
         return rc;
-    double t0 = face__now();
-    size_t item = face__input_len(&s->in);
+    double t0 = pho_face__now();
+    size_t item = pho_face__input_len(&s->in);
     float *buf = pho_malloc(sizeof(float) * item * PHO_MIN(n, (size_t)SMILE_BATCH));
     if (!buf) {
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
@@ -156,9 +156,9 @@ int face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size
             face_affine m;
             crop_map(s, &jb->faces->faces[refs[b0 + j].face], (float)jb->img->width,
                      (float)jb->img->height, m);
-            face__warp_aa(jb->img, m, s->in.w, s->in.h, &s->in.norm, buf + j * item);
+            pho_face__warp_aa(jb->img, m, s->in.w, s->in.h, &s->in.norm, buf + j * item);
         }
-        struct pho_tensor in = face__input_batch(&s->in, buf, nb);
+        struct pho_tensor in = pho_face__input_batch(&s->in, buf, nb);
         struct pho_tensor o = { 0 };
         rc = pho_model_run(s->model, &in, 1, &o, 1, err);
         if (rc)
@@ -190,13 +190,13 @@ int face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size
 out:
     pho_free(buf);
     pho_free(refs);
-    face__stat_add(s->ctx, FACE_STAGE_SMILE, face__now() - t0);
+    pho_face__stat_add(s->ctx, FACE_STAGE_SMILE, pho_face__now() - t0);
     return rc;
 }
 
-int face__smile_run(struct face_smile *s, const struct pho_image *img, struct pho_face_list *faces,
-                    size_t first, struct pho_err *err)
+int pho_face__smile_run(struct face_smile *s, const struct pho_image *img,
+                        struct pho_face_list *faces, size_t first, struct pho_err *err)
 {
     struct face_job jb = { img, faces, first, NULL };
-    return face__smile_run_jobs(s, &jb, 1, err);
+    return pho_face__smile_run_jobs(s, &jb, 1, err);
 }

@@ -38,8 +38,8 @@ struct face_ref {
 
 /* Every face of @jobs from their @first on, in order, into a malloc'd *out (NULL when none,
  * *n 0); 0, or PHO_ENOMEM. */
-int face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs, size_t njobs,
-                       struct pho_err *err);
+int pho_face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs,
+                           size_t njobs, struct pho_err *err);
 
 /* ---- FaceMesh (models: face_landmark) ---- */
 
@@ -47,8 +47,8 @@ enum { FACE_MESH_POINTS = 468 };
 
 struct face_mesh;
 
-int face__mesh_open(struct face_mesh **out, struct face_ctx *ctx, struct pho_err *err);
-void face__mesh_close(struct face_mesh *m);
+int pho_face__mesh_open(struct face_mesh **out, struct face_ctx *ctx, struct pho_err *err);
+void pho_face__mesh_close(struct face_mesh *m);
 
 /*
  * For faces[first..count): crops 1.5x the box, rotated so the eyes are level
@@ -66,48 +66,49 @@ void face__mesh_close(struct face_mesh *m);
  * profiles, hands, non-faces) gets none of these fields: has_eyes stays
  * false, so callers can drop or keep it.
  */
-int face__mesh_run(struct face_mesh *m, const struct pho_image *img, struct pho_face_list *faces,
-                   size_t first, const float (*eye_hints)[2][2], struct pho_err *err);
-/* face__mesh_run() over @njobs images, their crops batched together. */
-int face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, size_t njobs,
-                        struct pho_err *err);
+int pho_face__mesh_run(struct face_mesh *m, const struct pho_image *img,
+                       struct pho_face_list *faces, size_t first, const float (*eye_hints)[2][2],
+                       struct pho_err *err);
+/* pho_face__mesh_run() over @njobs images, their crops batched together. */
+int pho_face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, size_t njobs,
+                            struct pho_err *err);
 
 /* The closed-eye threshold on each eye's EAR (eye-contour model eyelids; calibrated on the
  * test photos, docs/faces.md). */
-float face__mesh_closed_ear(void);
+float pho_face__mesh_closed_ear(void);
 
 /* ---- Smile (models: emotion) ---- */
 
 struct face_smile;
 
-int face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_err *err);
-void face__smile_close(struct face_smile *s);
+int pho_face__smile_open(struct face_smile **out, struct face_ctx *ctx, struct pho_err *err);
+void pho_face__smile_close(struct face_smile *s);
 
 /* Fills smile for faces[first..count) (uses pts5 to align, and eye/mouth geometry when known). */
-int face__smile_run(struct face_smile *s, const struct pho_image *img, struct pho_face_list *faces,
-                    size_t first, struct pho_err *err);
-int face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
-                         struct pho_err *err);
+int pho_face__smile_run(struct face_smile *s, const struct pho_image *img,
+                        struct pho_face_list *faces, size_t first, struct pho_err *err);
+int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
+                             struct pho_err *err);
 
 /* ---- Identity embeddings ---- */
 
 struct face_embedder;
 
 /* @model: "mobilefacenet", "arcface_r50", "arcface_mbf", "facenet_vggface2" or "dlib_resnet". */
-int face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const char *model,
-                     struct pho_err *err);
-void face__embed_close(struct face_embedder *e);
+int pho_face__embed_open(struct face_embedder **out, struct face_ctx *ctx, const char *model,
+                         struct pho_err *err);
+void pho_face__embed_close(struct face_embedder *e);
 
 /* Fills embed / embed_dim for faces[first..count) that have pts5 (others keep embed_dim 0). */
-int face__embed_run(struct face_embedder *e, const struct pho_image *img,
-                    struct pho_face_list *faces, size_t first, struct pho_err *err);
-int face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
-                         struct pho_err *err);
+int pho_face__embed_run(struct face_embedder *e, const struct pho_image *img,
+                        struct pho_face_list *faces, size_t first, struct pho_err *err);
+int pho_face__embed_run_jobs(struct face_embedder *e, const struct face_job *jobs, size_t njobs,
+                             struct pho_err *err);
 
 /* "mobilefacenet-192" etc.; embeddings from different ids never compare. */
-const char *face__embed_id(const struct face_embedder *e);
-enum pho_face_metric face__embed_metric(const struct face_embedder *e);
+const char *pho_face__embed_id(const struct face_embedder *e);
+enum pho_face_metric pho_face__embed_metric(const struct face_embedder *e);
 /* Calibrated same-person distance for this model (docs/faces.md). */
-float face__embed_same_person(const struct face_embedder *e);
+float pho_face__embed_same_person(const struct face_embedder *e);
 
 #endif /* PHO_FACE_STAGES_H */

@@ -9,71 +9,37 @@
 #include <math.h>
 #include <string.h>
 
-#include <jansson.h>
-
 #include "face/tensor_io.h"
 
-json_t *face__manifest_entry(const struct face_ctx *ctx, const char *name, json_t **root)
+int pho_face__model_input(const struct face_ctx *ctx, const char *name, struct face_input *out,
+                          struct pho_err *err)
 {
-    *root = json_load_file(ctx->models->manifest_path, 0, NULL);
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(*root, "models"), i, e)
-    {
-        const char *n = json_string_value(json_object_get(e, "name"));
-        if (n && !strcmp(n, name))
-            return e;
-    }
-    return NULL;
-}
-
-int face__model_input(const struct face_ctx *ctx, const char *name, struct face_input *out,
-                      struct pho_err *err)
-{
-    json_t *root = NULL;
-    json_t *e = face__manifest_entry(ctx, name, &root);
-    json_t *in = json_array_get(json_object_get(e, "inputs"), 0);
-    json_t *shape = json_object_get(in, "shape");
-    int rc = 0;
     memset(out, 0, sizeof(*out));
-    if (!in || json_array_size(shape) != 4) {
-        rc = pho_err_set(err, PHO_EMODEL, "face: the manifest has no image input for model '%s'",
-                         name);
-        goto out;
-    }
-    const char *layout = json_string_value(json_object_get(in, "layout"));
-    const char *color = json_string_value(json_object_get(in, "color"));
-    int64_t d[4];
-    for (size_t k = 0; k < 4; k++)
-        d[k] = json_integer_value(json_array_get(shape, k));
-    /* NCHW when the manifest says so, or when dimension 1 is a channel count. */
-    out->norm.nchw = layout ? !strcmp(layout, "NCHW") : (d[1] == 1 || d[1] == 3);
+    const struct pho_model_spec *s = pho_models_find(ctx->models, name);
+    const struct pho_model_contract *c = s ? &s->contract : NULL;
+    if (!c || c->ninputs < 1 || c->in_rank[0] != 4)
+        return pho_err_set(err, PHO_EMODEL, "face: the manifest has no image input for model '%s'",
+                           name);
+    const int64_t *d = c->in_shape[0];
+    /* NCHW when the manifest says so, or when it is silent and dimension 1 is a channel count. */
+    out->norm.nchw = s->layout == PHO_MODEL_LAYOUT_NCHW ||
+                     (s->layout == PHO_MODEL_LAYOUT_NONE && (d[1] == 1 || d[1] == 3));
     out->channels = (int)(out->norm.nchw ? d[1] : d[3]);
     out->h = (int)(out->norm.nchw ? d[2] : d[1]);
     out->w = (int)(out->norm.nchw ? d[3] : d[2]);
-    out->norm.grey = out->channels == 1 || (color && !strcmp(color, "GRAY"));
-    out->norm.bgr = color && !strcmp(color, "BGR");
+    out->norm.grey = out->channels == 1 || s->color == PHO_MODEL_COLOR_GRAY;
+    out->norm.bgr = s->color == PHO_MODEL_COLOR_BGR;
     if ((out->channels != 1 && out->channels != 3) || out->w < 8 || out->h < 8 || out->w > 4096 ||
-        out->h > 4096 || out->norm.grey != (out->channels == 1)) {
-        rc = pho_err_set(err, PHO_EMODEL,
-                         "face: model '%s': input 0 is not an image tensor in the manifest", name);
-        goto out;
-    }
-    json_t *mean = json_object_get(in, "mean"), *scale = json_object_get(in, "scale");
-    for (size_t c = 0; c < 3; c++) {
-        /* A grey model lists one value; colour models one per channel. */
-        size_t k = c < json_array_size(mean) ? c : 0;
-        size_t j = c < json_array_size(scale) ? c : 0;
-        json_t *mv = json_array_get(mean, k), *sv = json_array_get(scale, j);
-        out->norm.mean[c] = json_is_number(mv) ? (float)json_number_value(mv) : 0.0f;
-        out->norm.scale[c] = json_is_number(sv) ? (float)json_number_value(sv) : 1.0f;
-    }
-out:
-    json_decref(root);
-    return rc;
+        out->h > 4096 || out->norm.grey != (out->channels == 1))
+        return pho_err_set(err, PHO_EMODEL,
+                           "face: model '%s': input 0 is not an image tensor in the manifest",
+                           name);
+    memcpy(out->norm.mean, s->mean, sizeof(out->norm.mean));
+    memcpy(out->norm.scale, s->scale, sizeof(out->norm.scale));
+    return 0;
 }
 
-void face__roi_affine(float cx, float cy, float side, float angle, int n, face_affine out)
+void pho_face__roi_affine(float cx, float cy, float side, float angle, int n, face_affine out)
 {
     float s = (float)n / side, c = cosf(angle), sn = sinf(angle);
     out[0][0] = s * c;
@@ -84,7 +50,7 @@ void face__roi_affine(float cx, float cy, float side, float angle, int n, face_a
     out[1][2] = (float)n / 2 - s * (-sn * cx + c * cy);
 }
 
-void face__edge_to_centre(const face_affine edge, face_affine centre)
+void pho_face__edge_to_centre(const face_affine edge, face_affine centre)
 {
     for (int r = 0; r < 2; r++) {
         centre[r][0] = edge[r][0];
@@ -93,8 +59,8 @@ void face__edge_to_centre(const face_affine edge, face_affine centre)
     }
 }
 
-int face__box_reduce(const struct pho_image *img, int x0, int y0, int w, int h, int k,
-                     struct pho_image *out)
+int pho_face__box_reduce(const struct pho_image *img, int x0, int y0, int w, int h, int k,
+                         struct pho_image *out)
 {
     memset(out, 0, sizeof(*out));
     if (k < 1 || x0 < 0 || y0 < 0 || x0 + w > (int)img->width || y0 + h > (int)img->height ||
@@ -141,16 +107,16 @@ int face__box_reduce(const struct pho_image *img, int x0, int y0, int w, int h, 
 
 /*
  * Bilinear sampling through @m (pixel-centre map, image -> tensor), like
- * face__warp() (zero outside the image) but faster: no libm calls, and
+ * pho_face__warp() (zero outside the image) but faster: no libm calls, and
  * pixels whose four neighbours are all inside the image take a path without
  * bounds checks.
  */
-void face__warp_sharp(const struct pho_image *img, const face_affine m, int out_w, int out_h,
-                      const struct face_norm *norm, float *dst)
+void pho_face__warp_sharp(const struct pho_image *img, const face_affine m, int out_w, int out_h,
+                          const struct face_norm *norm, float *dst)
 {
     face_affine inv;
-    if (!face__affine_invert(m, inv)) {
-        face__warp(img, m, out_w, out_h, norm, dst);
+    if (!pho_face__affine_invert(m, inv)) {
+        pho_face__warp(img, m, out_w, out_h, norm, dst);
         return;
     }
     const int W = (int)img->width, H = (int)img->height;
@@ -210,24 +176,24 @@ void face__warp_sharp(const struct pho_image *img, const face_affine m, int out_
     }
 }
 
-void face__warp_aa(const struct pho_image *img, const face_affine m, int out_w, int out_h,
-                   const struct face_norm *norm, float *dst)
+void pho_face__warp_aa(const struct pho_image *img, const face_affine m, int out_w, int out_h,
+                       const struct face_norm *norm, float *dst)
 {
     float scale = sqrtf(fabsf(m[0][0] * m[1][1] - m[0][1] * m[1][0]));
     int k = scale > 0 ? (int)floorf(1.0f / scale) : 1;
     face_affine inv;
-    if (k < 2 || !face__affine_invert(m, inv)) {
-        face__warp_sharp(img, m, out_w, out_h, norm, dst);
+    if (k < 2 || !pho_face__affine_invert(m, inv)) {
+        pho_face__warp_sharp(img, m, out_w, out_h, norm, dst);
         return;
     }
     if (k > 32)
         k = 32;
     /* The part of the image the tensor reads, plus a block of margin. */
     float xs[4], ys[4];
-    face__affine_apply(inv, -0.5f, -0.5f, &xs[0], &ys[0]);
-    face__affine_apply(inv, out_w - 0.5f, -0.5f, &xs[1], &ys[1]);
-    face__affine_apply(inv, -0.5f, out_h - 0.5f, &xs[2], &ys[2]);
-    face__affine_apply(inv, out_w - 0.5f, out_h - 0.5f, &xs[3], &ys[3]);
+    pho_face__affine_apply(inv, -0.5f, -0.5f, &xs[0], &ys[0]);
+    pho_face__affine_apply(inv, out_w - 0.5f, -0.5f, &xs[1], &ys[1]);
+    pho_face__affine_apply(inv, -0.5f, out_h - 0.5f, &xs[2], &ys[2]);
+    pho_face__affine_apply(inv, out_w - 0.5f, out_h - 0.5f, &xs[3], &ys[3]);
     float lo_x = xs[0], hi_x = xs[0], lo_y = ys[0], hi_y = ys[0];
     for (int i = 1; i < 4; i++) {
         lo_x = fminf(lo_x, xs[i]);
@@ -242,8 +208,9 @@ void face__warp_aa(const struct pho_image *img, const face_affine m, int out_w, 
     x0 -= x0 % k;
     y0 -= y0 % k;
     struct pho_image small;
-    if (x1 - x0 < k || y1 - y0 < k || face__box_reduce(img, x0, y0, x1 - x0, y1 - y0, k, &small)) {
-        face__warp_sharp(img, m, out_w, out_h, norm, dst);
+    if (x1 - x0 < k || y1 - y0 < k ||
+        pho_face__box_reduce(img, x0, y0, x1 - x0, y1 - y0, k, &small)) {
+        pho_face__warp_sharp(img, m, out_w, out_h, norm, dst);
         return;
     }
     /* Reduced pixel t has its centre at image pixel x0 + k t + (k - 1) / 2. */
@@ -254,11 +221,11 @@ void face__warp_aa(const struct pho_image *img, const face_affine m, int out_w, 
         ms[r][1] = m[r][1] * (float)k;
         ms[r][2] = m[r][0] * ox + m[r][1] * oy + m[r][2];
     }
-    face__warp_sharp(&small, ms, out_w, out_h, norm, dst);
+    pho_face__warp_sharp(&small, ms, out_w, out_h, norm, dst);
     pho_free(small.pixels);
 }
 
-struct pho_tensor face__input_batch(const struct face_input *in, float *data, size_t n)
+struct pho_tensor pho_face__input_batch(const struct face_input *in, float *data, size_t n)
 {
     struct pho_tensor t = { data, { (int64_t)n, in->h, in->w, in->channels }, 4, false };
     if (in->norm.nchw) {

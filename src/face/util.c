@@ -13,12 +13,12 @@
 #include "face/stages.h"
 #include "face/util.h"
 
-const float face__arcface_112[5][2] = {
+const float pho_face__arcface_112[5][2] = {
     { 38.2946f, 51.6963f }, { 73.5318f, 51.5014f }, { 56.0252f, 71.7366f },
     { 41.5493f, 92.3655f }, { 70.7299f, 92.2041f },
 };
 
-bool face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, face_affine out)
+bool pho_face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, face_affine out)
 {
     double msx = 0, msy = 0, mdx = 0, mdy = 0;
     for (size_t i = 0; i < n; i++) {
@@ -53,18 +53,18 @@ bool face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, fa
     return true;
 }
 
-bool face__align5(const struct pho_face *f, float w, float h, const float (*tmpl)[2],
-                  face_affine out)
+bool pho_face__align5(const struct pho_face *f, float w, float h, const float (*tmpl)[2],
+                      face_affine out)
 {
     float src[5][2];
     for (int k = 0; k < 5; k++) {
         src[k][0] = f->pts5[k][0] * w - 0.5f;
         src[k][1] = f->pts5[k][1] * h - 0.5f;
     }
-    return face__similarity((const float(*)[2])src, tmpl, 5, out);
+    return pho_face__similarity((const float(*)[2])src, tmpl, 5, out);
 }
 
-bool face__affine_invert(const face_affine m, face_affine out)
+bool pho_face__affine_invert(const face_affine m, face_affine out)
 {
     double det = (double)m[0][0] * m[1][1] - (double)m[0][1] * m[1][0];
     if (fabs(det) < 1e-12)
@@ -79,7 +79,7 @@ bool face__affine_invert(const face_affine m, face_affine out)
     return true;
 }
 
-void face__affine_apply(const face_affine m, float x, float y, float *ox, float *oy)
+void pho_face__affine_apply(const face_affine m, float x, float y, float *ox, float *oy)
 {
     *ox = m[0][0] * x + m[0][1] * y + m[0][2];
     *oy = m[1][0] * x + m[1][1] * y + m[1][2];
@@ -113,11 +113,11 @@ static void sample(const struct pho_image *img, float x, float y, float rgb[3])
     rgb[2] = acc[2];
 }
 
-void face__warp(const struct pho_image *img, const face_affine m, int out_w, int out_h,
-                const struct face_norm *norm, float *dst)
+void pho_face__warp(const struct pho_image *img, const face_affine m, int out_w, int out_h,
+                    const struct face_norm *norm, float *dst)
 {
     face_affine inv;
-    if (!face__affine_invert(m, inv)) {
+    if (!pho_face__affine_invert(m, inv)) {
         size_t n = (size_t)out_w * out_h * (norm->grey ? 1 : 3);
         for (size_t i = 0; i < n; i++)
             dst[i] = (0 - norm->mean[0]) * norm->scale[0];
@@ -127,7 +127,7 @@ void face__warp(const struct pho_image *img, const face_affine m, int out_w, int
     for (int v = 0; v < out_h; v++) {
         for (int u = 0; u < out_w; u++) {
             float x, y, rgb[3];
-            face__affine_apply(inv, (float)u, (float)v, &x, &y);
+            pho_face__affine_apply(inv, (float)u, (float)v, &x, &y);
             sample(img, x, y, rgb);
             size_t i = (size_t)v * out_w + u;
             if (norm->grey) {
@@ -147,8 +147,8 @@ void face__warp(const struct pho_image *img, const face_affine m, int out_w, int
     }
 }
 
-void face__letterbox(const struct pho_image *img, const float *roi, int size,
-                     const struct face_norm *norm, float *dst, face_affine img_to_tensor)
+void pho_face__letterbox(const struct pho_image *img, const float *roi, int size,
+                         const struct face_norm *norm, float *dst, face_affine img_to_tensor)
 {
     float x0 = roi ? roi[0] : 0, y0 = roi ? roi[1] : 0;
     float w = roi ? roi[2] - roi[0] : (float)img->width,
@@ -162,10 +162,10 @@ void face__letterbox(const struct pho_image *img, const float *roi, int size,
     img_to_tensor[1][0] = 0;
     img_to_tensor[1][1] = s;
     img_to_tensor[1][2] = oy - y0 * s + (s - 1) / 2;
-    face__warp(img, img_to_tensor, size, size, norm, dst);
+    pho_face__warp(img, img_to_tensor, size, size, norm, dst);
 }
 
-float face__iou(const struct face_det *a, const struct face_det *b)
+float pho_face__iou(const struct face_det *a, const struct face_det *b)
 {
     float ix = PHO_MIN(a->x1, b->x1) - PHO_MAX(a->x0, b->x0);
     float iy = PHO_MIN(a->y1, b->y1) - PHO_MAX(a->y0, b->y0);
@@ -176,7 +176,7 @@ float face__iou(const struct face_det *a, const struct face_det *b)
     return ua > 0 ? inter / ua : 0;
 }
 
-int face__det_by_score(const void *pa, const void *pb)
+int pho_face__det_by_score(const void *pa, const void *pb)
 {
     const struct face_det *a = pa, *b = pb;
     if (a->score != b->score)
@@ -186,33 +186,33 @@ int face__det_by_score(const void *pa, const void *pb)
     return a->x0 < b->x0 ? -1 : a->x0 > b->x0;
 }
 
-size_t face__nms(struct face_det *dets, size_t n, float iou)
+size_t pho_face__nms(struct face_det *dets, size_t n, float iou)
 {
     if (n == 0)
         return 0;
-    qsort(dets, n, sizeof(*dets), face__det_by_score);
+    qsort(dets, n, sizeof(*dets), pho_face__det_by_score);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         bool keep = true;
         for (size_t k = 0; k < kept && keep; k++)
-            keep = face__iou(&dets[i], &dets[k]) <= iou;
+            keep = pho_face__iou(&dets[i], &dets[k]) <= iou;
         if (keep)
             dets[kept++] = dets[i];
     }
     return kept;
 }
 
-size_t face__nms_weighted(struct face_det *dets, size_t n, float iou)
+size_t pho_face__nms_weighted(struct face_det *dets, size_t n, float iou)
 {
     if (n == 0)
         return 0;
-    qsort(dets, n, sizeof(*dets), face__det_by_score);
+    qsort(dets, n, sizeof(*dets), pho_face__det_by_score);
     bool *used = pho_calloc(n, sizeof(*used));
     struct face_det *out = pho_calloc(n, sizeof(*out));
     if (!used || !out) {
         pho_free(used);
         pho_free(out);
-        return face__nms(dets, n, iou);
+        return pho_face__nms(dets, n, iou);
     }
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
@@ -221,7 +221,7 @@ size_t face__nms_weighted(struct face_det *dets, size_t n, float iou)
         struct face_det acc = { 0 };
         float wsum = 0;
         for (size_t j = i; j < n; j++) {
-            if (used[j] || (j != i && face__iou(&dets[i], &dets[j]) <= iou))
+            if (used[j] || (j != i && pho_face__iou(&dets[i], &dets[j]) <= iou))
                 continue;
             used[j] = true;
             float w = dets[j].score;
@@ -259,7 +259,7 @@ static float dist(const float a[2], const float b[2])
     return hypotf(a[0] - b[0], a[1] - b[1]);
 }
 
-float face__ear(const float p[6][2])
+float pho_face__ear(const float p[6][2])
 {
     float w = dist(p[0], p[3]);
     if (!(w > 1e-6f))
@@ -267,7 +267,7 @@ float face__ear(const float p[6][2])
     return (dist(p[1], p[5]) + dist(p[2], p[4])) / (2 * w);
 }
 
-float face__crop_sharpness(const struct pho_image *img, const float box[4])
+float pho_face__crop_sharpness(const struct pho_image *img, const float box[4])
 {
     enum { N = 96 };
     float w = box[2] - box[0], h = box[3] - box[1];
@@ -278,7 +278,7 @@ float face__crop_sharpness(const struct pho_image *img, const float box[4])
         return NAN;
     face_affine m = { { N / w, 0, -box[0] * N / w }, { 0, N / h, -box[1] * N / h } };
     struct face_norm norm = { { 0, 0, 0 }, { 1, 1, 1 }, false, false, true };
-    face__warp(img, m, N, N, &norm, g);
+    pho_face__warp(img, m, N, N, &norm, g);
     double sum = 0, sq = 0;
     for (int y = 1; y < N - 1; y++) {
         for (int x = 1; x < N - 1; x++) {
@@ -294,8 +294,8 @@ float face__crop_sharpness(const struct pho_image *img, const float box[4])
     return (float)(sq / cnt - mean * mean);
 }
 
-int face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs, size_t njobs,
-                       struct pho_err *err)
+int pho_face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs,
+                           size_t njobs, struct pho_err *err)
 {
     size_t total = 0;
     *out = NULL;

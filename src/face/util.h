@@ -18,25 +18,25 @@
 typedef float face_affine[2][3];
 
 /* The ArcFace 112x112 template (image-left eye, image-right eye, nose, mouth corners). */
-extern const float face__arcface_112[5][2];
+extern const float pho_face__arcface_112[5][2];
 
 /*
  * Least-squares similarity (rotation, uniform scale, translation; no
  * reflection) taking @src onto @dst (Umeyama 1991). @return false when the
  * points are degenerate.
  */
-bool face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, face_affine out);
+bool pho_face__similarity(const float (*src)[2], const float (*dst)[2], size_t n, face_affine out);
 
 /* The similarity from the pixel centres of @f's five points (normalised, in a @w x @h image)
  * onto @tmpl (tensor pixel centres); false when the points are degenerate. */
-bool face__align5(const struct pho_face *f, float w, float h, const float (*tmpl)[2],
-                  face_affine out);
+bool pho_face__align5(const struct pho_face *f, float w, float h, const float (*tmpl)[2],
+                      face_affine out);
 
 /* Inverse of an invertible affine map; false when singular. */
-bool face__affine_invert(const face_affine m, face_affine out);
+bool pho_face__affine_invert(const face_affine m, face_affine out);
 
 /* Applies @m to (x, y). */
-void face__affine_apply(const face_affine m, float x, float y, float *ox, float *oy);
+void pho_face__affine_apply(const face_affine m, float x, float y, float *ox, float *oy);
 
 /* How model input values are made from 0..255 pixels: (px - mean[c]) * scale[c]. */
 struct face_norm {
@@ -51,16 +51,16 @@ struct face_norm {
  * out_w x out_h tensor at @dst (bilinear; outside the image: pixel value 0
  * before normalisation).
  */
-void face__warp(const struct pho_image *img, const face_affine m, int out_w, int out_h,
-                const struct face_norm *norm, float *dst);
+void pho_face__warp(const struct pho_image *img, const face_affine m, int out_w, int out_h,
+                    const struct face_norm *norm, float *dst);
 
 /*
  * Letterbox: the whole of @img (or, with @roi != NULL, the rectangle
  * x0,y0,x1,y1 of it) scaled uniformly and centred into size x size; fills
  * @dst and the map from image pixels to tensor pixels.
  */
-void face__letterbox(const struct pho_image *img, const float *roi, int size,
-                     const struct face_norm *norm, float *dst, face_affine img_to_tensor);
+void pho_face__letterbox(const struct pho_image *img, const float *roi, int size,
+                         const struct face_norm *norm, float *dst, face_affine img_to_tensor);
 
 /* A detection in image pixels, with up to 6 keypoints. */
 struct face_det {
@@ -70,30 +70,30 @@ struct face_det {
     int nkp;
 };
 
-float face__iou(const struct face_det *a, const struct face_det *b);
+float pho_face__iou(const struct face_det *a, const struct face_det *b);
 
 /* Plain NMS: sorts by score, keeps boxes overlapping a kept one by at most @iou. Returns the count
  * kept (in place). */
 /* qsort order of detections: higher score first, ties by position, so the order never
  * depends on qsort. */
-int face__det_by_score(const void *a, const void *b);
+int pho_face__det_by_score(const void *a, const void *b);
 
-size_t face__nms(struct face_det *dets, size_t n, float iou);
+size_t pho_face__nms(struct face_det *dets, size_t n, float iou);
 
 /*
  * MediaPipe's weighted NMS: each kept box (and its keypoints) is the
  * score-weighted mean of the boxes overlapping it by more than @iou.
  */
-size_t face__nms_weighted(struct face_det *dets, size_t n, float iou);
+size_t pho_face__nms_weighted(struct face_det *dets, size_t n, float iou);
 
 /* Eye aspect ratio of six points in dlib's order: (|p1-p5| + |p2-p4|) / (2 |p0-p3|); NAN if
  * degenerate. */
-float face__ear(const float p[6][2]);
+float pho_face__ear(const float p[6][2]);
 
 /* Variance of the Laplacian of the face box (pixels), on a 96x96 grey crop. */
-float face__crop_sharpness(const struct pho_image *img, const float box[4]);
+float pho_face__crop_sharpness(const struct pho_image *img, const float box[4]);
 
-static inline float face__sigmoid(float x)
+static inline float pho_face__sigmoid(float x)
 {
     if (x > 80)
         x = 80;

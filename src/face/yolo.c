@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "face/yolo.h"
 
-size_t face__yolo_anchors(const struct pho_tensor *t)
+size_t pho_face__yolo_anchors(const struct pho_tensor *t)
 {
     if (t->ndim != 3 || t->shape[0] != 1 || t->shape[1] != FACE_YOLO_ROWS || t->shape[2] < 1)
         return 0;
     return (size_t)t->shape[2];
 }
 
-size_t face__yolo_decode(const float *out, size_t n, float thresh, struct face_det *dst, size_t cap)
+size_t pho_face__yolo_decode(const float *out, size_t n, float thresh, struct face_det *dst,
+                             size_t cap)
 {
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {

@@ -28,14 +28,14 @@
 enum { FACE_YOLO_KPS = 5, FACE_YOLO_ROWS = 4 + 1 + 3 * FACE_YOLO_KPS };
 
 /* Anchor count of an output shaped [1, 20, N]; 0 when it is shaped otherwise. */
-size_t face__yolo_anchors(const struct pho_tensor *t);
+size_t pho_face__yolo_anchors(const struct pho_tensor *t);
 
 /*
  * Anchors of @out ([20, n], channel-major) scoring at least @thresh, into
  * @dst (input pixels), at most @cap of them. @return how many passed (call
  * with cap 0 to count).
  */
-size_t face__yolo_decode(const float *out, size_t n, float thresh, struct face_det *dst,
-                         size_t cap);
+size_t pho_face__yolo_decode(const float *out, size_t n, float thresh, struct face_det *dst,
+                             size_t cap);
 
 #endif /* PHO_FACE_YOLO_H */

@@ -50,6 +50,107 @@ static int read_shapes(json_t *arr, size_t max, size_t *n, size_t *rank,
     return 0;
 }
 
+/* One value per channel, or one value for all (grey models list one). */
+static void read_channels(float *dst, json_t *arr, float dflt)
+{
+    for (size_t k = 0; k < 3; k++) {
+        json_t *v = json_array_get(arr, json_array_size(arr) == 1 ? 0 : k);
+        dst[k] = json_is_number(v) ? (float)json_number_value(v) : dflt;
+    }
+}
+
+/* Layout, colour order and normalisation of input 0. */
+static int parse_input(struct pho_model_spec *s, json_t *in0)
+{
+    static const char *const layouts[] = {
+        [PHO_MODEL_LAYOUT_NHWC] = "NHWC",
+        [PHO_MODEL_LAYOUT_NCHW] = "NCHW",
+        [PHO_MODEL_LAYOUT_NWHC] = "NWHC",
+    };
+    static const char *const colors[] = {
+        [PHO_MODEL_COLOR_RGB] = "RGB",
+        [PHO_MODEL_COLOR_BGR] = "BGR",
+        [PHO_MODEL_COLOR_GRAY] = "GRAY",
+    };
+    const char *layout = json_string_value(json_object_get(in0, "layout"));
+    const char *color = json_string_value(json_object_get(in0, "color"));
+    s->layout = PHO_MODEL_LAYOUT_NONE;
+    for (size_t i = 1; layout && i < PHO_ARRAY_LEN(layouts); i++)
+        if (!strcmp(layout, layouts[i]))
+            s->layout = (enum pho_model_layout)i;
+    if (layout && s->layout == PHO_MODEL_LAYOUT_NONE)
+        return -1;
+    s->color = PHO_MODEL_COLOR_RGB;
+    bool known = !color;
+    for (size_t i = 0; color && i < PHO_ARRAY_LEN(colors); i++)
+        if (!strcmp(color, colors[i])) {
+            s->color = (enum pho_model_color)i;
+            known = true;
+        }
+    if (!known)
+        return -1;
+    read_channels(s->mean, json_object_get(in0, "mean"), 0.0f);
+    read_channels(s->scale, json_object_get(in0, "scale"), 1.0f);
+    return 0;
+}
+
+/* Six landmark indices of one eye. */
+static int read_six(int *dst, json_t *arr)
+{
+    if (json_array_size(arr) != 6)
+        return -1;
+    for (size_t i = 0; i < 6; i++) {
+        json_t *v = json_array_get(arr, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 65535)
+            return -1;
+        dst[i] = (int)json_integer_value(v);
+    }
+    return 0;
+}
+
+/* A five_points value: a landmark index, or "mean of A and B". */
+static int read_point(int *ab, json_t *v)
+{
+    if (json_is_integer(v)) {
+        ab[0] = ab[1] = (int)json_integer_value(v);
+    } else if (!json_is_string(v) ||
+               sscanf(json_string_value(v), "mean of %d and %d", &ab[0], &ab[1]) != 2) {
+        return -1;
+    }
+    return ab[0] >= 0 && ab[1] >= 0 && ab[0] <= 65535 && ab[1] <= 65535 ? 0 : -1;
+}
+
+/* The landmark indices of eye-contour and mesh models (ear_indices, five_points, mirrored). */
+static int parse_points(struct pho_model_spec *s, json_t *e)
+{
+    static const char *const five[] = { "right_eye", "left_eye", "nose", "mouth_right",
+                                        "mouth_left" };
+    json_t *ear = json_object_get(e, "ear_indices"), *pts = json_object_get(e, "five_points");
+    s->mirrored_eye = -1;
+    if (ear) {
+        if (read_six(s->eye_points[0], json_object_get(ear, "right_eye")) < 0 ||
+            read_six(s->eye_points[1], json_object_get(ear, "left_eye")) < 0)
+            return -1;
+        s->has_eye_points = true;
+    }
+    if (pts) {
+        for (size_t i = 0; i < PHO_ARRAY_LEN(five); i++)
+            if (read_point(s->five_points[i], json_object_get(pts, five[i])) < 0)
+                return -1;
+        s->has_five_points = true;
+    }
+    const char *mirrored = json_string_value(json_object_get(e, "mirrored"));
+    if (mirrored) {
+        if (!strcmp(mirrored, "right_eye"))
+            s->mirrored_eye = 0;
+        else if (!strcmp(mirrored, "left_eye"))
+            s->mirrored_eye = 1;
+        else
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_spec(struct pho_model_spec *s, json_t *e)
 {
     memset(s, 0, sizeof(*s));
@@ -72,12 +173,8 @@ static int parse_spec(struct pho_model_spec *s, json_t *e)
         read_shapes(json_object_get(e, "outputs"), 16, &c->noutputs, c->out_rank, c->out_shape))
         return -1;
     json_t *in0 = json_array_get(json_object_get(e, "inputs"), 0);
-    for (int k = 0; k < 3; k++) {
-        json_t *mv = json_array_get(json_object_get(in0, "mean"), (size_t)k);
-        json_t *sv = json_array_get(json_object_get(in0, "scale"), (size_t)k);
-        s->mean[k] = json_is_number(mv) ? (float)json_number_value(mv) : 0.0f;
-        s->scale[k] = json_is_number(sv) ? (float)json_number_value(sv) : 1.0f;
-    }
+    if (parse_input(s, in0) < 0 || parse_points(s, e) < 0)
+        return -1;
     return 0;
 }
 

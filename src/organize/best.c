@@ -86,8 +86,8 @@ static void eyes_text(char *buf, size_t size, const struct shot *s)
                  s->nfaces + s->missing, s->missing ? ", some faces not found" : "");
 }
 
-void pho_out__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
-                          const struct pho_face_list *faces)
+void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
+                               const struct pho_face_list *faces)
 {
     struct shot best = { 0 }, second = { 0 };
     bool have_second = false;

@@ -228,7 +228,7 @@ int pho_organize__faces(struct run *run, struct pho_err *err)
     }
     pthread_mutex_init(&c.lock, NULL);
     struct pipe_stats ps;
-    pho_out__pipe_run(ntodo, &po, face_decode, face_infer, &c, &ps);
+    pho_organize__pipe_run(ntodo, &po, face_decode, face_infer, &c, &ps);
     face_commit_pending(&c); /* no worker is left: no lock needed */
     pthread_mutex_destroy(&c.lock);
     pho_free(c.pending);

@@ -21,7 +21,7 @@
 #include "core/file.h"
 #include "organize/internal.h"
 
-char *pho_out__join(const char *a, const char *b)
+char *pho_organize__join(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     while (la > 1 && a[la - 1] == '/')
@@ -35,7 +35,7 @@ char *pho_out__join(const char *a, const char *b)
     return s;
 }
 
-int pho_out__mkdirs(const char *path, struct pho_err *err)
+int pho_organize__mkdirs(const char *path, struct pho_err *err)
 {
     char *p = pho_strdup(path);
     if (!p)
@@ -150,7 +150,7 @@ static int commit_temp(int fd, char *tmp, const char *dst, struct pho_err *err)
     return rc;
 }
 
-char *pho_out__fit_name(const char *name, size_t max, bool *shortened)
+char *pho_organize__fit_name(const char *name, size_t max, bool *shortened)
 {
     size_t len = strlen(name);
     *shortened = len > max;
@@ -172,7 +172,8 @@ char *pho_out__fit_name(const char *name, size_t max, bool *shortened)
     return s;
 }
 
-int pho_out__copy(const char *src, const char *dst, struct pho_copy_info *info, struct pho_err *err)
+int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *info,
+                       struct pho_err *err)
 {
     char *tmp = NULL;
     GChecksum *ck = NULL;
@@ -236,8 +237,8 @@ out:
     return rc;
 }
 
-int pho_out__write(const char *dst, const void *data, size_t len, struct pho_copy_info *info,
-                   struct pho_err *err)
+int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
+                               struct pho_copy_info *info, struct pho_err *err)
 {
     char *tmp = NULL;
     int fd = open_temp(dst, &tmp, err);
@@ -262,7 +263,7 @@ int pho_out__write(const char *dst, const void *data, size_t len, struct pho_cop
     return rc;
 }
 
-int pho_out__symlink(const char *target, const char *link, struct pho_err *err)
+int pho_organize__symlink(const char *target, const char *link, struct pho_err *err)
 {
     size_t n = strlen(link) + 32;
     char *tmp = pho_malloc(n);
@@ -292,7 +293,7 @@ out:
     return rc;
 }
 
-int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err)
+int pho_organize__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err)
 {
     int fd;
     struct stat st;
@@ -340,7 +341,7 @@ static void sweep_dir(const char *dir, int depth)
     while ((de = readdir(d))) {
         if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
             continue;
-        char *p = pho_out__join(dir, de->d_name);
+        char *p = pho_organize__join(dir, de->d_name);
         if (!p)
             break;
         if (!strncmp(de->d_name, PHO_TMP_PREFIX, strlen(PHO_TMP_PREFIX))) {
@@ -355,7 +356,7 @@ static void sweep_dir(const char *dir, int depth)
     closedir(d);
 }
 
-void pho_out__sweep_temps(const char *dir)
+void pho_organize__sweep_temps(const char *dir)
 {
     sweep_dir(dir, 0);
 }

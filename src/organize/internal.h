@@ -17,7 +17,7 @@
 #define PHO_TMP_PREFIX ".pho-tmp."
 
 /* Creates @path and its parents (mode 0755). */
-int pho_out__mkdirs(const char *path, struct pho_err *err);
+int pho_organize__mkdirs(const char *path, struct pho_err *err);
 
 /* Longest name of a group member in OUT: "best_<name>" must fit NAME_MAX. */
 #define PHO_OUT_NAME_MAX (NAME_MAX - 5)
@@ -26,10 +26,10 @@ int pho_out__mkdirs(const char *path, struct pho_err *err);
  * same for the same @name: its start (whole UTF-8 characters), "~", 8 hex
  * digits of its SHA-256 and its extension. Sets *@shortened. Caller frees;
  * NULL on OOM. */
-char *pho_out__fit_name(const char *name, size_t max, bool *shortened);
+char *pho_organize__fit_name(const char *name, size_t max, bool *shortened);
 
 /* Joins a and b with one '/'. Caller frees. NULL on OOM. */
-char *pho_out__join(const char *a, const char *b);
+char *pho_organize__join(const char *a, const char *b);
 
 struct pho_copy_info {
     uint64_t size;
@@ -40,44 +40,45 @@ struct pho_copy_info {
  * Copies @src to @dst: temporary file beside dst, data and mode copied, mtime
  * preserved (like cp -p), fsync, rename, fsync of the folder. Fills @info.
  */
-int pho_out__copy(const char *src, const char *dst, struct pho_copy_info *info,
-                  struct pho_err *err);
+int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *info,
+                       struct pho_err *err);
 
 /* Writes @len bytes to @dst the same atomic way. Fills @info when not NULL. */
-int pho_out__write(const char *dst, const void *data, size_t len, struct pho_copy_info *info,
-                   struct pho_err *err);
+int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
+                               struct pho_copy_info *info, struct pho_err *err);
 
 /* Points @link at @target (relative), replacing any previous link atomically. */
-int pho_out__symlink(const char *target, const char *link, struct pho_err *err);
+int pho_organize__symlink(const char *target, const char *link, struct pho_err *err);
 
 /* SHA-256 of a file as hex; 0 or a PHO_E* code. */
-int pho_out__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err);
+int pho_organize__sha256_file(const char *path, char out[65], uint64_t *size, struct pho_err *err);
 
 /* Lists a user's file kept in OUT and where this run's version went (organize.c). */
 void pho_organize__kept(struct pho_organize_result *r, const char *path, const char *ours);
 
 /* Takes the exclusive lock of @out_dir for this run (lock.c): PHO_EBUSY when
  * another run holds it, unless @wait, which waits for it (PHO_EINTR when a
- * signal ends the wait). Release with pho_out__unlock(*@fd). */
-int pho_out__lock(int *fd, const char *out_dir, bool wait, struct pho_err *err);
-void pho_out__unlock(int fd);
+ * signal ends the wait). Release with pho_organize__unlock(*@fd). */
+int pho_organize__lock(int *fd, const char *out_dir, bool wait, struct pho_err *err);
+void pho_organize__unlock(int fd);
 
 /* Removes temporary files a crashed run left under @dir (one level of group folders deep). */
-void pho_out__sweep_temps(const char *dir);
+void pho_organize__sweep_temps(const char *dir);
 
 /* Sets g->best and g->why from the photos' quality and (when analysed) their faces
  * (@faces parallel to @photos, or NULL). See best.c. */
-void pho_out__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
-                          const struct pho_face_list *faces);
+void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
+                               const struct pho_face_list *faces);
 
 /* metadata.txt of one group, as text. Caller frees. */
-char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct pho_group_plan *g);
+char *pho_organize__metadata_txt(const struct pho_organize_result *r,
+                                 const struct pho_group_plan *g);
 
 /* The report's "settings" object (settings.c). */
 json_t *pho_organize__settings_report(const struct pho_organize_opts *o);
 
 /* The JSON report of a run, as text. Caller frees. */
-char *pho_out__report_json(const struct pho_organize_result *r, const struct pho_organize_opts *o,
-                           const char *generated_at);
+char *pho_organize__report_json(const struct pho_organize_result *r,
+                                const struct pho_organize_opts *o, const char *generated_at);
 
 #endif /* PHO_ORGANIZE_INTERNAL_H */

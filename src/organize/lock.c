@@ -29,12 +29,12 @@ static long holder_pid(int fd)
     return end != buf && pid > 0 ? pid : 0;
 }
 
-int pho_out__lock(int *fd_out, const char *out_dir, bool wait, struct pho_err *err)
+int pho_organize__lock(int *fd_out, const char *out_dir, bool wait, struct pho_err *err)
 {
     *fd_out = -1;
-    char *dir = pho_out__join(out_dir, ".photo-organizer");
-    char *path = dir ? pho_out__join(dir, "lock") : NULL;
-    int rc = path ? pho_out__mkdirs(dir, err)
+    char *dir = pho_organize__join(out_dir, ".photo-organizer");
+    char *path = dir ? pho_organize__join(dir, "lock") : NULL;
+    int rc = path ? pho_organize__mkdirs(dir, err)
                   : pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
     int fd = -1;
     if (rc)
@@ -89,7 +89,7 @@ out:
     return rc;
 }
 
-void pho_out__unlock(int fd)
+void pho_organize__unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* closing the last descriptor releases the flock */

@@ -76,9 +76,9 @@ static int resolve_folders(struct run *run, char **src_real, struct pho_err *err
 
 static int open_catalog(struct run *run, struct pho_err *err)
 {
-    char *dir = pho_out__join(run->out_dir, ".photo-organizer");
-    char *db = dir ? pho_out__join(dir, "catalog.db") : NULL;
-    int rc = db ? pho_out__mkdirs(dir, err)
+    char *dir = pho_organize__join(run->out_dir, ".photo-organizer");
+    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    int rc = db ? pho_organize__mkdirs(dir, err)
                 : pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
     if (rc == 0)
         rc = pho_catalog_open(&run->cat, db, err);
@@ -173,7 +173,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     if (rc)
         goto out;
     if (!opts->dry_run) {
-        rc = pho_out__mkdirs(opts->output, err);
+        rc = pho_organize__mkdirs(opts->output, err);
         if (rc)
             goto out;
         run.out_dir = realpath(opts->output, NULL);
@@ -184,10 +184,10 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         }
         /* Before anything under OUT is touched: a second run must not sweep
          * the first one's temporary files or write between its groups. */
-        rc = pho_out__lock(&run.lock_fd, run.out_dir, opts->wait_lock, err);
+        rc = pho_organize__lock(&run.lock_fd, run.out_dir, opts->wait_lock, err);
         if (rc)
             goto out;
-        pho_out__sweep_temps(run.out_dir);
+        pho_organize__sweep_temps(run.out_dir);
         rc = open_catalog(&run, err);
         if (rc)
             goto out;
@@ -273,7 +273,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     if (rc)
         goto out;
     for (size_t g = 0; g < out->ngroups; g++)
-        pho_out__choose_best(&out->groups[g], out->photos, out->faces);
+        pho_organize__choose_best(&out->groups[g], out->photos, out->faces);
 
     if (!opts->dry_run) {
         t = pho_organize__now();
@@ -295,7 +295,7 @@ out:
     pho_free(run.todo);
     pho_brisque_close(run.brisque);
     pho_catalog_close(run.cat);
-    pho_out__unlock(run.lock_fd); /* after the catalog: its last writes are inside the lock */
+    pho_organize__unlock(run.lock_fd); /* after the catalog: its last writes are inside the lock */
     free(run.out_dir);
     free(src_real);
     pthread_mutex_destroy(&run.lock);

@@ -139,8 +139,8 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-void pho_out__pipe_run(size_t n, const struct pipe_opts *o, pipe_decode_fn decode,
-                       pipe_infer_fn infer, void *ud, struct pipe_stats *stats)
+void pho_organize__pipe_run(size_t n, const struct pipe_opts *o, pipe_decode_fn decode,
+                            pipe_infer_fn infer, void *ud, struct pipe_stats *stats)
 {
     struct pipe p = { .o = o, .decode = decode, .infer = infer, .ud = ud, .n = n };
     memset(stats, 0, sizeof(*stats));

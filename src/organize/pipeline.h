@@ -39,7 +39,7 @@ struct pipe_stats {
 };
 
 /* Runs items 0..n-1 through both stages; returns when all are done (or cancelled). */
-void pho_out__pipe_run(size_t n, const struct pipe_opts *o, pipe_decode_fn decode,
-                       pipe_infer_fn infer, void *ud, struct pipe_stats *stats);
+void pho_organize__pipe_run(size_t n, const struct pipe_opts *o, pipe_decode_fn decode,
+                            pipe_infer_fn infer, void *ud, struct pipe_stats *stats);
 
 #endif /* PHO_ORGANIZE_PIPELINE_H */

@@ -69,8 +69,8 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
     for (size_t k = 0; k < count; k++) {
         g->members[k] = members[k];
         bool shortened = false;
-        char *fitted =
-                pho_out__fit_name(base_name(photos[members[k]].rel), PHO_OUT_NAME_MAX, &shortened);
+        char *fitted = pho_organize__fit_name(base_name(photos[members[k]].rel), PHO_OUT_NAME_MAX,
+                                              &shortened);
         if (!fitted)
             return PHO_ENOMEM;
         const char *name = fitted;
@@ -85,7 +85,7 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
             pho_free(unique);
             unique = numbered(name, n);
             if (unique && strlen(unique) > PHO_OUT_NAME_MAX) {
-                char *refit = pho_out__fit_name(unique, PHO_OUT_NAME_MAX, &shortened);
+                char *refit = pho_organize__fit_name(unique, PHO_OUT_NAME_MAX, &shortened);
                 pho_free(unique);
                 unique = refit;
             }

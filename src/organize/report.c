@@ -15,10 +15,10 @@
 
 #include <jansson.h>
 
-#include "core/json.h"
 #include "organize/internal.h"
 #include "pho/hash.h"
 #include "pho/image.h"
+#include "pho/json.h"
 
 #define REPORT_VERSION 1
 
@@ -29,7 +29,7 @@ static json_t *real_or_null(double v)
 
 static json_t *str_or_null(const char *s)
 {
-    return s && s[0] ? pho_json__str(s) : json_null();
+    return s && s[0] ? pho_json_str(s) : json_null();
 }
 
 static const char *base_name(const char *path)
@@ -65,8 +65,8 @@ static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list 
         const double box[4] = { f->box[0], f->box[1], f->box[2], f->box[3] };
         const long long box_px[4] = { lround(f->box[0] * w), lround(f->box[1] * h),
                                       lround(f->box[2] * w), lround(f->box[3] * h) };
-        json_object_set_new(o, "box", pho_json__reals(box, 4));
-        json_object_set_new(o, "box_px", pho_json__ints(box_px, 4));
+        json_object_set_new(o, "box", pho_json_reals(box, 4));
+        json_object_set_new(o, "box_px", pho_json_ints(box_px, 4));
         json_object_set_new(o, "score", real_or_null(f->score));
         json_object_set_new(o, "eyes", json_string(pho_face_eyes_word(f)));
         json_object_set_new(o, "ear_left", real_or_null(f->ear_l));
@@ -92,11 +92,11 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
     const struct pho_meta *m = &p->meta;
     json_t *o = json_object();
     char buf[64];
-    pho_json__set_path(o, "path", p->rel);
-    pho_json__set_path(o, "filename", base_name(p->rel));
+    pho_json_set_path(o, "path", p->rel);
+    pho_json_set_path(o, "filename", base_name(p->rel));
     json_object_set_new(o, "filesize", json_integer((json_int_t)p->size));
     if (p->error) {
-        pho_json__set_str(o, "error", p->error_msg);
+        pho_json_set_str(o, "error", p->error_msg);
         json_object_set_new(o, "group", json_null());
         return o;
     }
@@ -124,8 +124,8 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
                                                            : json_null());
     if (m->flags & PHO_META_GPS) {
         json_t *g = json_object();
-        pho_json__set_real(g, "lat", m->gps_lat);
-        pho_json__set_real(g, "lon", m->gps_lon);
+        pho_json_set_real(g, "lat", m->gps_lat);
+        pho_json_set_real(g, "lon", m->gps_lon);
         if (m->flags & PHO_META_GPS_ALT)
             json_object_set_new(g, "alt", json_real(m->gps_alt));
         json_object_set_new(o, "gps", g);
@@ -133,7 +133,7 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
         json_object_set_new(o, "gps", json_null());
     }
     if (m->note[0])
-        pho_json__set_str(o, "note", m->note);
+        pho_json_set_str(o, "note", m->note);
     pho_hash_format(buf, p->dhash);
     json_object_set_new(o, "dhash", json_string(buf));
     pho_hash_format(buf, p->phash);
@@ -146,8 +146,8 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
     return o;
 }
 
-char *pho_out__report_json(const struct pho_organize_result *r, const struct pho_organize_opts *o,
-                           const char *generated_at)
+char *pho_organize__report_json(const struct pho_organize_result *r,
+                                const struct pho_organize_opts *o, const char *generated_at)
 {
     long *group_of = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*group_of));
     bool *is_best = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*is_best));
@@ -171,54 +171,54 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
     json_object_set_new(root, "version", json_integer(REPORT_VERSION));
     json_object_set_new(root, "generated_at", json_string(generated_at));
     json_t *tool = json_object();
-    pho_json__set_str(tool, "name", "photo-organizer");
-    pho_json__set_str(tool, "version", PHO_VERSION);
+    pho_json_set_str(tool, "name", "photo-organizer");
+    pho_json_set_str(tool, "version", PHO_VERSION);
     json_object_set_new(root, "tool", tool);
     json_object_set_new(root, "settings", pho_organize__settings_report(o));
 
     json_t *counts = json_object();
-    pho_json__set_int(counts, "photos", (long long)r->nphotos);
-    pho_json__set_int(counts, "analysed", (long long)(r->nphotos - r->failed));
-    pho_json__set_int(counts, "failed", (long long)r->failed);
-    pho_json__set_int(counts, "groups", (long long)r->ngroups);
-    pho_json__set_int(counts, "grouped_photos", (long long)grouped);
-    pho_json__set_int(counts, "ungrouped_photos", (long long)(r->nphotos - r->failed - grouped));
+    pho_json_set_int(counts, "photos", (long long)r->nphotos);
+    pho_json_set_int(counts, "analysed", (long long)(r->nphotos - r->failed));
+    pho_json_set_int(counts, "failed", (long long)r->failed);
+    pho_json_set_int(counts, "groups", (long long)r->ngroups);
+    pho_json_set_int(counts, "grouped_photos", (long long)grouped);
+    pho_json_set_int(counts, "ungrouped_photos", (long long)(r->nphotos - r->failed - grouped));
     json_object_set_new(root, "counts", counts);
     json_t *faces = json_object();
-    pho_json__set_str(faces, "backend", r->face_backend[0] ? r->face_backend : NULL);
-    pho_json__set_str(faces, "embedding_model", r->embed_model[0] ? r->embed_model : NULL);
-    pho_json__set_int(faces, "photos", (long long)(r->faces_analysed + r->faces_from_catalog));
+    pho_json_set_str(faces, "backend", r->face_backend[0] ? r->face_backend : NULL);
+    pho_json_set_str(faces, "embedding_model", r->embed_model[0] ? r->embed_model : NULL);
+    pho_json_set_int(faces, "photos", (long long)(r->faces_analysed + r->faces_from_catalog));
     json_object_set_new(root, "faces", faces);
     json_t *run = json_object();
-    pho_json__set_int(run, "computed", (long long)r->analysed);
-    pho_json__set_int(run, "from_catalog", (long long)r->from_catalog);
-    pho_json__set_int(run, "files_written", (long long)r->files_written);
-    pho_json__set_int(run, "files_unchanged", (long long)r->files_unchanged);
-    pho_json__set_int(run, "files_removed", (long long)r->files_removed);
-    pho_json__set_bool(run, "interrupted", r->interrupted);
+    pho_json_set_int(run, "computed", (long long)r->analysed);
+    pho_json_set_int(run, "from_catalog", (long long)r->from_catalog);
+    pho_json_set_int(run, "files_written", (long long)r->files_written);
+    pho_json_set_int(run, "files_unchanged", (long long)r->files_unchanged);
+    pho_json_set_int(run, "files_removed", (long long)r->files_removed);
+    pho_json_set_bool(run, "interrupted", r->interrupted);
     json_object_set_new(run, "faces_computed", json_integer((json_int_t)r->faces_analysed));
     json_object_set_new(run, "faces_from_catalog", json_integer((json_int_t)r->faces_from_catalog));
     json_object_set_new(run, "face_device", json_string(r->face_device));
     json_t *pipe = json_object();
-    pho_json__set_int(pipe, "batch_size", (long long)r->face_batch_size);
-    pho_json__set_int(pipe, "batches", (long long)r->face_batches);
-    pho_json__set_real(pipe, "decode_s", r->t_face_decode);
-    pho_json__set_real(pipe, "queue_wait_s", r->t_face_wait);
-    pho_json__set_real(pipe, "inference_s", r->t_face_infer);
+    pho_json_set_int(pipe, "batch_size", (long long)r->face_batch_size);
+    pho_json_set_int(pipe, "batches", (long long)r->face_batches);
+    pho_json_set_real(pipe, "decode_s", r->t_face_decode);
+    pho_json_set_real(pipe, "queue_wait_s", r->t_face_wait);
+    pho_json_set_real(pipe, "inference_s", r->t_face_infer);
     json_object_set_new(run, "face_pipeline", pipe);
     json_t *timings = json_object();
-    pho_json__set_real(timings, "scan_s", r->t_scan);
-    pho_json__set_real(timings, "analyse_s", r->t_analyse);
-    pho_json__set_real(timings, "group_s", r->t_group);
-    pho_json__set_real(timings, "faces_s", r->t_faces);
-    pho_json__set_real(timings, "write_s", r->t_write);
-    pho_json__set_real(timings, "total_s", r->t_total);
+    pho_json_set_real(timings, "scan_s", r->t_scan);
+    pho_json_set_real(timings, "analyse_s", r->t_analyse);
+    pho_json_set_real(timings, "group_s", r->t_group);
+    pho_json_set_real(timings, "faces_s", r->t_faces);
+    pho_json_set_real(timings, "write_s", r->t_write);
+    pho_json_set_real(timings, "total_s", r->t_total);
     json_t *stages = json_object();
-    pho_json__set_real(stages, "detect", r->face_stats.detect);
-    pho_json__set_real(stages, "landmarks", r->face_stats.landmarks);
-    pho_json__set_real(stages, "smile", r->face_stats.smile);
-    pho_json__set_real(stages, "embed", r->face_stats.embed);
-    pho_json__set(timings, "face_stages_s", stages);
+    pho_json_set_real(stages, "detect", r->face_stats.detect);
+    pho_json_set_real(stages, "landmarks", r->face_stats.landmarks);
+    pho_json_set_real(stages, "smile", r->face_stats.smile);
+    pho_json_set_real(stages, "embed", r->face_stats.embed);
+    pho_json_set(timings, "face_stages_s", stages);
     json_object_set_new(run, "timings", timings);
     json_object_set_new(root, "run", run);
 
@@ -236,14 +236,14 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
             if (gp->members[k] == gp->best)
                 best_name = gp->names[k];
         json_t *jb = json_object();
-        pho_json__set_path(jb, "id", best->rel);
-        pho_json__set_path(jb, "filename", best_name ? best_name : "");
+        pho_json_set_path(jb, "id", best->rel);
+        pho_json_set_path(jb, "filename", best_name ? best_name : "");
         json_object_set_new(jg, "best_photo", jb);
-        pho_json__set_str(jg, "why", gp->why);
+        pho_json_set_str(jg, "why", gp->why);
         if (gp->error) {
             json_t *je = json_object();
-            pho_json__set_str(je, "code", pho_status_name(gp->error));
-            pho_json__set_str(je, "reason", gp->error_msg);
+            pho_json_set_str(je, "code", pho_status_name(gp->error));
+            pho_json_set_str(je, "reason", gp->error_msg);
             json_object_set_new(jg, "error", je);
         }
         json_t *members = json_array();
@@ -251,12 +251,12 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
             const struct pho_photo *p = &r->photos[gp->members[k]];
             pho_hash_format(buf, o->hash == PHO_HASH_PHASH ? p->phash : p->dhash);
             json_t *jm = json_object();
-            pho_json__set_path(jm, "id", p->rel);
-            pho_json__set_path(jm, "filename", gp->names[k]);
+            pho_json_set_path(jm, "id", p->rel);
+            pho_json_set_path(jm, "filename", gp->names[k]);
             const char *slash = strrchr(p->rel, '/');
             const char *base = slash ? slash + 1 : p->rel;
             if (strcmp(base, gp->names[k]) != 0) /* renamed: a clash, or too long for OUT */
-                pho_json__set_path(jm, "original_name", base);
+                pho_json_set_path(jm, "original_name", base);
             json_object_set_new(jm, "is_best", json_boolean(gp->members[k] == gp->best));
             json_object_set_new(jm, "hash", json_string(buf));
             json_object_set_new(jm, "score", real_or_null(p->quality.score));
@@ -275,9 +275,9 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
                                                  r->faces ? &r->faces[i] : NULL, r->embed_model));
         if (p->error) {
             json_t *je = json_object();
-            pho_json__set_path(je, "path", p->rel);
-            pho_json__set_str(je, "code", pho_status_name(p->error));
-            pho_json__set_str(je, "reason", p->error_msg);
+            pho_json_set_path(je, "path", p->rel);
+            pho_json_set_str(je, "code", pho_status_name(p->error));
+            pho_json_set_str(je, "reason", p->error_msg);
             json_array_append_new(errors, je);
         }
     }
@@ -286,9 +286,9 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
         if (!gp->error)
             continue;
         json_t *je = json_object();
-        pho_json__set_path(je, "path", gp->dir);
-        pho_json__set_str(je, "code", pho_status_name(gp->error));
-        pho_json__set_str(je, "reason", gp->error_msg);
+        pho_json_set_path(je, "path", gp->dir);
+        pho_json_set_str(je, "code", pho_status_name(gp->error));
+        pho_json_set_str(je, "reason", gp->error_msg);
         json_array_append_new(errors, je);
     }
     json_object_set_new(root, "photos", photos);
@@ -298,8 +298,8 @@ char *pho_out__report_json(const struct pho_organize_result *r, const struct pho
         json_t *kept = json_array();
         for (size_t i = 0; i < r->nkept; i++) {
             json_t *jk = json_object();
-            pho_json__set_path(jk, "path", r->kept[i].path);
-            pho_json__set_path(jk, "ours", r->kept[i].ours);
+            pho_json_set_path(jk, "path", r->kept[i].path);
+            pho_json_set_path(jk, "ours", r->kept[i].ours);
             json_array_append_new(kept, jk);
         }
         json_object_set_new(root, "user_files_kept", kept);
@@ -368,7 +368,8 @@ static void rule(struct text *t, char c)
     add(t, "%s", line);
 }
 
-char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct pho_group_plan *g)
+char *pho_organize__metadata_txt(const struct pho_organize_result *r,
+                                 const struct pho_group_plan *g)
 {
     struct text t = { 0 };
     char buf[64];
@@ -377,16 +378,15 @@ char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct ph
     char s1[4 * PATH_MAX + 1], s2[4 * PATH_MAX + 1];
     add(&t, "Photo Group - %zu images\n", g->count);
     rule(&t, '=');
-    add(&t, "\nBest photo: %s\nWhy: %s\n\n",
-        pho_text__shown(s1, sizeof(s1), r->photos[g->best].rel),
-        pho_text__shown(s2, sizeof(s2), g->why));
+    add(&t, "\nBest photo: %s\nWhy: %s\n\n", pho_text_shown(s1, sizeof(s1), r->photos[g->best].rel),
+        pho_text_shown(s2, sizeof(s2), g->why));
     for (size_t k = 0; k < g->count; k++) {
         const struct pho_photo *p = &r->photos[g->members[k]];
         const struct pho_meta *m = &p->meta;
-        add(&t, "Photo %zu: %s%s\n", k + 1, pho_text__shown(s1, sizeof(s1), g->names[k]),
+        add(&t, "Photo %zu: %s%s\n", k + 1, pho_text_shown(s1, sizeof(s1), g->names[k]),
             g->members[k] == g->best ? "  [BEST]" : "");
         rule(&t, '-');
-        add(&t, "source: %s\n", pho_text__shown(s1, sizeof(s1), p->rel));
+        add(&t, "source: %s\n", pho_text_shown(s1, sizeof(s1), p->rel));
         add(&t, "filesize: %llu\n", (unsigned long long)p->size);
         add(&t, "format: %s\n", pho_format_name(m->format));
         add(&t, "dimensions: %ux%u\n", m->width, m->height);
@@ -395,10 +395,10 @@ char *pho_out__metadata_txt(const struct pho_organize_result *r, const struct ph
         add(&t, "captured: %s (%s)\n", m->time.source ? buf : "unknown",
             pho_time_source_name(m->time.source));
         if (m->make[0] || m->model[0])
-            add(&t, "camera: %s%s%s\n", pho_text__shown(s1, sizeof(s1), m->make),
-                m->make[0] && m->model[0] ? " " : "", pho_text__shown(s2, sizeof(s2), m->model));
+            add(&t, "camera: %s%s%s\n", pho_text_shown(s1, sizeof(s1), m->make),
+                m->make[0] && m->model[0] ? " " : "", pho_text_shown(s2, sizeof(s2), m->model));
         if (m->lens[0])
-            add(&t, "lens: %s\n", pho_text__shown(s1, sizeof(s1), m->lens));
+            add(&t, "lens: %s\n", pho_text_shown(s1, sizeof(s1), m->lens));
         if (m->flags & PHO_META_EXPOSURE_TIME)
             add(&t, "exposure_time: %.6g s\n", m->exposure_time);
         if (m->flags & PHO_META_FNUMBER)

@@ -13,11 +13,11 @@
 
 #include <jansson.h>
 
-#include "core/json.h"
 #include "organize/internal.h"
 #include "pho/catalog.h"
 #include "pho/hash.h"
 #include "pho/image.h"
+#include "pho/json.h"
 #include "pho/organize.h"
 
 static const char *const face_modes[] = { "groups", "all", "none" };
@@ -30,27 +30,27 @@ char *pho_organize_settings_json(const struct pho_organize_opts *o)
      * path now names another folder. */
     char *real = o->source ? realpath(o->source, NULL) : NULL;
     struct stat st;
-    pho_json__set_str(j, "source", real ? real : o->source);
+    pho_json_set_str(j, "source", real ? real : o->source);
     if (real && stat(real, &st) == 0) {
-        pho_json__set_int(j, "source_device", (long long)st.st_dev);
-        pho_json__set_int(j, "source_inode", (long long)st.st_ino);
+        pho_json_set_int(j, "source_device", (long long)st.st_dev);
+        pho_json_set_int(j, "source_inode", (long long)st.st_ino);
     }
     free(real);
-    pho_json__set_int(j, "threshold", o->threshold);
-    pho_json__set_real(j, "time_window", o->time_window);
-    pho_json__set_int(j, "min_group_size", (long long)o->min_group_size);
-    pho_json__set_str(j, "hash", pho_hash_kind_name(o->hash));
-    pho_json__set_int(j, "limit", (long long)o->limit);
-    pho_json__set_bool(j, "ml_quality", o->ml_quality);
-    pho_json__set_bool(j, "include_hidden", o->include_hidden);
-    pho_json__set_bool(j, "follow_symlinks", o->follow_symlinks);
-    pho_json__set_int(j, "max_pixels", (long long)o->max_pixels);
-    pho_json__set_int(j, "threads", (long long)o->threads);
-    pho_json__set_str(j, "faces", face_modes[o->faces <= PHO_FACES_NONE ? o->faces : 0]);
-    pho_json__set_str(j, "face_backend", o->face_backend);
-    pho_json__set_real(j, "min_face", o->min_face);
-    pho_json__set_bool(j, "gpu", o->gpu);
-    pho_json__set_int(j, "gpu_device", o->gpu_device);
+    pho_json_set_int(j, "threshold", o->threshold);
+    pho_json_set_real(j, "time_window", o->time_window);
+    pho_json_set_int(j, "min_group_size", (long long)o->min_group_size);
+    pho_json_set_str(j, "hash", pho_hash_kind_name(o->hash));
+    pho_json_set_int(j, "limit", (long long)o->limit);
+    pho_json_set_bool(j, "ml_quality", o->ml_quality);
+    pho_json_set_bool(j, "include_hidden", o->include_hidden);
+    pho_json_set_bool(j, "follow_symlinks", o->follow_symlinks);
+    pho_json_set_int(j, "max_pixels", (long long)o->max_pixels);
+    pho_json_set_int(j, "threads", (long long)o->threads);
+    pho_json_set_str(j, "faces", face_modes[o->faces <= PHO_FACES_NONE ? o->faces : 0]);
+    pho_json_set_str(j, "face_backend", o->face_backend);
+    pho_json_set_real(j, "min_face", o->min_face);
+    pho_json_set_bool(j, "gpu", o->gpu);
+    pho_json_set_int(j, "gpu_device", o->gpu_device);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     char *out = s ? pho_strdup(s) : NULL;
@@ -140,8 +140,8 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
 int pho_organize_last_run(struct pho_organize_record *rec, const char *output, struct pho_err *err)
 {
     memset(rec, 0, sizeof(*rec));
-    char *dir = pho_out__join(output, ".photo-organizer");
-    char *db = dir ? pho_out__join(dir, "catalog.db") : NULL;
+    char *dir = pho_organize__join(output, ".photo-organizer");
+    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
     struct pho_catalog *cat = NULL;
     char *text = NULL;
     json_t *j = NULL;
@@ -226,9 +226,9 @@ json_t *pho_organize__settings_report(const struct pho_organize_opts *o)
     json_object_set_new(s, "source_type", json_string("local"));
     /* The library by its canonical path, as the catalog records it for --resume. */
     char *real = realpath(o->source, NULL);
-    pho_json__set_path(s, "source", real ? real : o->source);
+    pho_json_set_path(s, "source", real ? real : o->source);
     free(real);
-    pho_json__set_path(s, "output", o->output);
+    pho_json_set_path(s, "output", o->output);
     json_object_set_new(s, "similarity_threshold", json_integer(o->threshold));
     json_object_set_new(s, "time_window", json_real(o->time_window));
     json_object_set_new(s, "use_time_window", json_boolean(o->time_window > 0));

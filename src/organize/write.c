@@ -105,7 +105,7 @@ static bool holds_wanted(const char *dst, const char *dst_sum, const struct want
         return same_content(dst, w->text, w->len);
     char src_sum[65];
     uint64_t n;
-    return dst_sum && pho_out__sha256_file(w->src, src_sum, &n, NULL) == 0 &&
+    return dst_sum && pho_organize__sha256_file(w->src, src_sum, &n, NULL) == 0 &&
            !strcmp(dst_sum, src_sum);
 }
 
@@ -113,8 +113,8 @@ static bool holds_wanted(const char *dst, const char *dst_sum, const struct want
 static int write_wanted(const char *dst, const struct want *w, struct pho_copy_info *info,
                         struct pho_err *err)
 {
-    return w->text ? pho_out__write(dst, w->text, w->len, info, err)
-                   : pho_out__copy(w->src, dst, info, err);
+    return w->text ? pho_organize__write_atomic(dst, w->text, w->len, info, err)
+                   : pho_organize__copy(w->src, dst, info, err);
 }
 
 /* "dir/best_x.jpg" -> "dir/best_x.photo-organizer.jpg" (n = 1), "...photo-organizer-2.jpg". */
@@ -149,7 +149,7 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
             pho_strlcpy(used, rel, used_size);
         else
             beside_name(used, used_size, rel, n);
-        char *dst = pho_out__join(run->out_dir, used);
+        char *dst = pho_organize__join(run->out_dir, used);
         if (!dst)
             break;
         struct stat st;
@@ -161,7 +161,7 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
         char sum[65];
         uint64_t size = 0;
         bool hashed = S_ISREG(st.st_mode) && (old || !w->text) &&
-                      pho_out__sha256_file(dst, sum, &size, NULL) == 0;
+                      pho_organize__sha256_file(dst, sum, &size, NULL) == 0;
         if (S_ISREG(st.st_mode) && holds_wanted(dst, hashed ? sum : NULL, w)) {
             *same = true;
             return dst;
@@ -203,7 +203,8 @@ static int put_wanted(struct run *run, struct outputs *outs, const char *rel, co
     struct pho_copy_info info;
     if (rc == 0 && identical) {
         run->r->files_unchanged++;
-        if (!recorded(outs, used) && pho_out__sha256_file(dst, info.sha256, &info.size, err) == 0)
+        if (!recorded(outs, used) &&
+            pho_organize__sha256_file(dst, info.sha256, &info.size, err) == 0)
             rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
     } else if (rc == 0) {
         rc = write_wanted(dst, w, &info, err);
@@ -221,7 +222,7 @@ static int put_copy(struct run *run, struct outputs *outs, const struct pho_phot
                     const char *rel, struct pho_err *err)
 {
     const struct pho_output_file *old = recorded(outs, rel);
-    char *dst = pho_out__join(run->out_dir, rel);
+    char *dst = pho_organize__join(run->out_dir, rel);
     if (!dst)
         return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     struct stat st;
@@ -233,8 +234,8 @@ static int put_copy(struct run *run, struct outputs *outs, const struct pho_phot
         char want[65], got[65];
         uint64_t n;
         bool same = !run->o->force_fresh ||
-                    (pho_out__sha256_file(p->path, want, &n, NULL) == 0 &&
-                     pho_out__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
+                    (pho_organize__sha256_file(p->path, want, &n, NULL) == 0 &&
+                     pho_organize__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
         if (same) {
             pho_free(dst);
             run->r->files_unchanged++;
@@ -261,10 +262,10 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
     const struct pho_organize_result *r = run->r;
     char rel[4096];
     snprintf(rel, sizeof(rel), "%s/originals", g->dir);
-    char *dir = pho_out__join(run->out_dir, rel);
+    char *dir = pho_organize__join(run->out_dir, rel);
     if (!dir)
         return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    int rc = pho_out__mkdirs(dir, err);
+    int rc = pho_organize__mkdirs(dir, err);
     pho_free(dir);
     if (rc)
         return rc;
@@ -286,7 +287,7 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
         pho_organize__step_done(run, 1, p->rel);
     }
     if (frc == 0) {
-        char *text = pho_out__metadata_txt(r, g);
+        char *text = pho_organize__metadata_txt(r, g);
         snprintf(rel, sizeof(rel), "%s/metadata.txt", g->dir);
         frc = text ? put_text(run, outs, text, rel, &ferr)
                    : pho_err_set(&ferr, PHO_ENOMEM, "output: out of memory");
@@ -312,14 +313,14 @@ static int remove_stale(struct run *run, struct outputs *outs, struct pho_err *e
         if (outs->nplanned &&
             bsearch(&key, outs->planned, outs->nplanned, sizeof(*outs->planned), cmp_str))
             continue;
-        char *path = pho_out__join(run->out_dir, f->rel);
+        char *path = pho_organize__join(run->out_dir, f->rel);
         if (!path) {
             rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
             break;
         }
         char sum[65];
         uint64_t size;
-        int src = pho_out__sha256_file(path, sum, &size, NULL);
+        int src = pho_organize__sha256_file(path, sum, &size, NULL);
         if (src == PHO_ENOTFOUND || (src == 0 && size == f->size && !strcmp(sum, f->sha256))) {
             if (src == 0 && unlink(path) == 0)
                 run->r->files_removed++;
@@ -396,10 +397,10 @@ int pho_organize__write_report(struct run *run, struct pho_err *err)
         memmove(when + wl - 1, when + wl - 2, 3);
         when[wl - 2] = ':';
     }
-    char *dir = pho_out__join(run->out_dir, "reports");
+    char *dir = pho_organize__join(run->out_dir, "reports");
     if (!dir)
         return pho_err_set(err, PHO_ENOMEM, "report: out of memory");
-    int rc = pho_out__mkdirs(dir, err);
+    int rc = pho_organize__mkdirs(dir, err);
     char name[64];
     char *path = NULL;
     for (int n = 1; rc == 0; n++) {
@@ -408,19 +409,19 @@ int pho_organize__write_report(struct run *run, struct pho_err *err)
         else
             snprintf(name, sizeof(name), "report_%s_%d.json", stamp, n);
         pho_free(path);
-        path = pho_out__join(dir, name);
+        path = pho_organize__join(dir, name);
         struct stat st;
         if (!path || lstat(path, &st) < 0)
             break;
     }
-    char *text = rc == 0 ? pho_out__report_json(run->r, run->o, when) : NULL;
+    char *text = rc == 0 ? pho_organize__report_json(run->r, run->o, when) : NULL;
     if (rc == 0 && (!path || !text))
         rc = pho_err_set(err, PHO_ENOMEM, "report: out of memory");
     if (rc == 0)
-        rc = pho_out__write(path, text, strlen(text), NULL, err);
-    char *latest = rc == 0 ? pho_out__join(dir, "latest.json") : NULL;
+        rc = pho_organize__write_atomic(path, text, strlen(text), NULL, err);
+    char *latest = rc == 0 ? pho_organize__join(dir, "latest.json") : NULL;
     if (rc == 0)
-        rc = latest ? pho_out__symlink(name, latest, err)
+        rc = latest ? pho_organize__symlink(name, latest, err)
                     : pho_err_set(err, PHO_ENOMEM, "report: out of memory");
     if (rc == 0)
         pho_strlcpy(run->r->report_path, path, sizeof(run->r->report_path));

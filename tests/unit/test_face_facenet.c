@@ -468,12 +468,12 @@ static void standin_uniform(const float v[3], const int pat[4], float out[512])
 /* A face whose ArcFace points fill the middle of a uniform @size image. */
 static void uniform_face(struct pho_face_list *l, uint32_t size)
 {
-    struct pho_face *f = face__list_add(l);
+    struct pho_face *f = pho_face__list_add(l);
     assert_non_null(f);
     float s = (float)size / 2 / 112, o = (float)size / 4;
     for (int k = 0; k < 5; k++) {
-        f->pts5[k][0] = (face__arcface_112[k][0] * s + o) / (float)size;
-        f->pts5[k][1] = (face__arcface_112[k][1] * s + o) / (float)size;
+        f->pts5[k][0] = (pho_face__arcface_112[k][0] * s + o) / (float)size;
+        f->pts5[k][1] = (pho_face__arcface_112[k][1] * s + o) / (float)size;
     }
     f->has_pts5 = true;
 }
@@ -539,17 +539,17 @@ static void test_inception_standin(void **state)
     ctx.opts = fo;
     pthread_mutex_init(&ctx.stats_lock, NULL);
     struct face_embedder *emb = NULL;
-    if (face__embed_open(&emb, &ctx, "facenet_vggface2", &err))
+    if (pho_face__embed_open(&emb, &ctx, "facenet_vggface2", &err))
         fail_msg("%s", err.msg);
 
     /* The backend's path is this stage: same points, same vector. */
     struct pho_image *img = load("faces/portraits/obama.jpg");
     struct pho_face_list again = { 0 };
-    struct pho_face *f = face__list_add(&again);
+    struct pho_face *f = pho_face__list_add(&again);
     assert_non_null(f);
     memcpy(f->pts5, l.faces[0].pts5, sizeof(f->pts5));
     f->has_pts5 = true;
-    assert_int_equal(face__embed_run(emb, img, &again, 0, &err), 0);
+    assert_int_equal(pho_face__embed_run(emb, img, &again, 0, &err), 0);
     for (int k = 0; k < 512; k++)
         assert_true(fabsf(again.faces[0].embed[k] - l.faces[0].embed[k]) < 1e-6f);
     pho_face_list_release(&again);
@@ -576,7 +576,7 @@ static void test_inception_standin(void **state)
     static const uint8_t colour[3] = { 100, 150, 200 };
     img = uniform_image(400, colour);
     uniform_face(&again, 400);
-    assert_int_equal(face__embed_run(emb, img, &again, 0, &err), 0);
+    assert_int_equal(pho_face__embed_run(emb, img, &again, 0, &err), 0);
     assert_int_equal(again.faces[0].embed_dim, 512);
     for (size_t k = 0; k < 8; k++) {
         double want = json_number_value(json_array_get(first8, k));
@@ -600,7 +600,7 @@ static void test_inception_standin(void **state)
     standin_uniform(raw_v, pattern, want_raw);
     img = uniform_image(400, grey);
     uniform_face(&again, 400);
-    assert_int_equal(face__embed_run(emb, img, &again, 0, &err), 0);
+    assert_int_equal(pho_face__embed_run(emb, img, &again, 0, &err), 0);
     double d_std = 0, d_raw = 0;
     for (int k = 0; k < 512; k++) {
         d_std += fabs(again.faces[0].embed[k] - want_std[k]);
@@ -612,7 +612,7 @@ static void test_inception_standin(void **state)
     pho_face_list_release(&again);
     pho_image_free(img);
 
-    face__embed_close(emb);
+    pho_face__embed_close(emb);
     pthread_mutex_destroy(&ctx.stats_lock);
     pho_infer_close(ctx.inf);
     pho_models_free(manifest);

@@ -125,17 +125,17 @@ static void test_scrfd_strides(void **state)
         ft_run_standin(&sb, names[n], input, 640, out, 9);
         struct face_scrfd_level lv[3];
         size_t bad = 99;
-        assert_true(face__scrfd_bind(lv, out, 9, 640, 640, &bad));
+        assert_true(pho_face__scrfd_bind(lv, out, 9, 640, 640, &bad));
         assert_int_equal(bad, 9);
         for (int i = 0; i < 3; i++) {
             int s = want[i].stride;
             assert_int_equal(lv[i].stride, s);
             assert_int_equal(lv[i].anchors, 2);
             assert_int_equal(lv[i].rows, (size_t)(640 / s) * (640 / s) * 2);
-            size_t n_lit = face__scrfd_decode(&lv[i], 640, 0.5f, NULL, 0);
+            size_t n_lit = pho_face__scrfd_decode(&lv[i], 640, 0.5f, NULL, 0);
             assert_int_equal(n_lit, want[i].lit);
             struct face_det *d = calloc(n_lit, sizeof(*d));
-            assert_int_equal(face__scrfd_decode(&lv[i], 640, 0.5f, d, n_lit), n_lit);
+            assert_int_equal(pho_face__scrfd_decode(&lv[i], 640, 0.5f, d, n_lit), n_lit);
             /* The first lit row is the first row of the square's top-left cell. */
             assert_float_equal(lv[i].score[want[i].first_row], score_lit, 1e-5);
             assert_true(lv[i].score[want[i].first_row - 1] < 1e-3f);
@@ -180,7 +180,7 @@ static void test_scrfd_anchor_colours(void **state)
         ft_run_standin(&sb, "scrfd_10g", input, 640, out, 9);
         struct face_scrfd_level lv[3];
         size_t bad;
-        assert_true(face__scrfd_bind(lv, out, 9, 640, 640, &bad));
+        assert_true(pho_face__scrfd_bind(lv, out, 9, 640, 640, &bad));
         size_t lit[2] = { 0, 0 };
         for (size_t r = 0; r < lv[0].rows; r++)
             if (lv[0].score[r] >= 0.5f)
@@ -201,7 +201,7 @@ static void test_scrfd_bind_by_shape(void **state)
     ft_run_standin(&sb, "scrfd_10g", input, 640, out, 9);
     struct face_scrfd_level ref[3], lv[3];
     size_t bad;
-    assert_true(face__scrfd_bind(ref, out, 9, 640, 640, &bad));
+    assert_true(pho_face__scrfd_bind(ref, out, 9, 640, 640, &bad));
 
     /* Reversed order, and a leading batch dimension on every output. */
     struct pho_tensor perm[9];
@@ -213,7 +213,7 @@ static void test_scrfd_bind_by_shape(void **state)
         perm[i].shape[1] = out[8 - i].shape[0];
         perm[i].shape[0] = 1;
     }
-    assert_true(face__scrfd_bind(lv, perm, 9, 640, 640, &bad));
+    assert_true(pho_face__scrfd_bind(lv, perm, 9, 640, 640, &bad));
     for (int i = 0; i < 3; i++) {
         assert_ptr_equal(lv[i].score, ref[i].score);
         assert_ptr_equal(lv[i].box, ref[i].box);
@@ -226,24 +226,24 @@ static void test_scrfd_bind_by_shape(void **state)
     struct pho_tensor bad_t[9];
     memcpy(bad_t, perm, sizeof(bad_t));
     bad_t[4].shape[0] = 2;
-    assert_false(face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
+    assert_false(pho_face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
     assert_int_equal(bad, 4);
     memcpy(bad_t, perm, sizeof(bad_t));
     bad_t[2].shape[1] = 1000;
-    assert_false(face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
+    assert_false(pho_face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
     assert_int_equal(bad, 2);
     memcpy(bad_t, perm, sizeof(bad_t));
     bad_t[0].shape[2] = 7;
-    assert_false(face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
+    assert_false(pho_face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
     assert_int_equal(bad, 0);
-    assert_false(face__scrfd_bind(lv, perm, 8, 640, 640, &bad));
+    assert_false(pho_face__scrfd_bind(lv, perm, 8, 640, 640, &bad));
     assert_int_equal(bad, 8);
     memcpy(bad_t, perm, sizeof(bad_t));
     bad_t[1] = bad_t[0];
-    assert_false(face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
+    assert_false(pho_face__scrfd_bind(lv, bad_t, 9, 640, 640, &bad));
     assert_int_equal(bad, 1);
     /* The same run is no fit for another input size. */
-    assert_false(face__scrfd_bind(lv, perm, 9, 640, 480, &bad));
+    assert_false(pho_face__scrfd_bind(lv, perm, 9, 640, 480, &bad));
 
     release9(out);
     free(input);
@@ -268,18 +268,18 @@ static void test_lmk106_standin_and_crop(void **state)
      * (100, 50) gives a 96-pixel square centred on (132, 74): scale 2. */
     const float box[4] = { 100, 50, 164, 98 };
     struct face_lmk106_crop crop;
-    assert_true(face__lmk106_crop(box, &crop));
+    assert_true(pho_face__lmk106_crop(box, &crop));
     assert_float_equal(crop.cx, 132, 1e-6);
     assert_float_equal(crop.cy, 74, 1e-6);
     assert_float_equal(crop.scale, 2, 1e-6);
     /* Point 0 is at crop pixel (153, 10.5) (standins.json): image (132 + 57/2, 74 - 85.5/2). */
     float x, y;
-    face__lmk106_to_image(&crop, out.data[0], out.data[1], &x, &y);
+    pho_face__lmk106_to_image(&crop, out.data[0], out.data[1], &x, &y);
     assert_float_equal(x, 160.5, 1e-4);
     assert_float_equal(y, 31.25, 1e-4);
     /* The warp's pixel-centre map agrees: image continuous point -> crop (v + 1) * 96. */
     face_affine a;
-    face__lmk106_crop_affine(&crop, a);
+    pho_face__lmk106_crop_affine(&crop, a);
     float u = a[0][0] * (x - 0.5f) + a[0][1] * (y - 0.5f) + a[0][2] + 0.5f;
     float v = a[1][0] * (x - 0.5f) + a[1][1] * (y - 0.5f) + a[1][2] + 0.5f;
     assert_float_equal(u, 153, 1e-3);
@@ -288,7 +288,7 @@ static void test_lmk106_standin_and_crop(void **state)
     u = a[0][0] * (box[0] - 0.5f) + a[0][2] + 0.5f;
     assert_float_equal(u, 32, 1e-3);
     const float empty[4] = { 10, 10, 10, 10 };
-    assert_false(face__lmk106_crop(empty, &crop));
+    assert_false(pho_face__lmk106_crop(empty, &crop));
 
     pho_tensor_release(&out);
     free(t);
@@ -343,7 +343,7 @@ static void test_lmk106_eye_mapping(void **state)
     float pts[106][2], el[6][2], er[6][2];
     synthetic_106(pts, 0, 5, 5);
     const float kl[2] = { 170, 200 }, kr[2] = { 230, 200 };
-    assert_false(face__lmk106_eyes((const float(*)[2])pts, kl, kr, el, er));
+    assert_false(pho_face__lmk106_eyes((const float(*)[2])pts, kl, kr, el, er));
     check_eye((const float(*)[2])el, (const float(*)[2])pts, 33);
     check_eye((const float(*)[2])er, (const float(*)[2])pts, 87);
     /* Concretely: 35, 41, 42, 39, 37, 36 and 89, 95, 96, 93, 91, 90. */
@@ -359,12 +359,12 @@ static void test_lmk106_eye_mapping(void **state)
     assert_true(el[1][1] < el[5][1] && el[2][1] < el[4][1]);
     assert_true(er[1][1] < er[5][1] && er[2][1] < er[4][1]);
     /* EAR of an ellipse read at its quarter points: b sqrt(3/4) / a. */
-    float ear = face__ear((const float(*)[2])el);
+    float ear = pho_face__ear((const float(*)[2])el);
     assert_float_equal(ear, 5 * sqrtf(0.75f) / 15, 1e-5);
 
     /* A model that named the eyes the other way round is put right by the detector's points. */
     const float kl_swapped[2] = { 230, 200 }, kr_swapped[2] = { 170, 200 };
-    assert_true(face__lmk106_eyes((const float(*)[2])pts, kl_swapped, kr_swapped, el, er));
+    assert_true(pho_face__lmk106_eyes((const float(*)[2])pts, kl_swapped, kr_swapped, el, er));
     check_eye((const float(*)[2])el, (const float(*)[2])pts, 87);
     check_eye((const float(*)[2])er, (const float(*)[2])pts, 33);
 
@@ -372,10 +372,10 @@ static void test_lmk106_eye_mapping(void **state)
      * order with it. */
     synthetic_106(pts, (float)M_PI / 2, 5, 1);
     const float kl_roll[2] = { 200, 170 }, kr_roll[2] = { 200, 230 };
-    assert_false(face__lmk106_eyes((const float(*)[2])pts, kl_roll, kr_roll, el, er));
+    assert_false(pho_face__lmk106_eyes((const float(*)[2])pts, kl_roll, kr_roll, el, er));
     check_eye((const float(*)[2])el, (const float(*)[2])pts, 33);
-    assert_float_equal(face__ear((const float(*)[2])el), ear, 1e-5);
-    assert_float_equal(face__ear((const float(*)[2])er), 1 * sqrtf(0.75f) / 15, 1e-5);
+    assert_float_equal(pho_face__ear((const float(*)[2])el), ear, 1e-5);
+    assert_float_equal(pho_face__ear((const float(*)[2])er), 1 * sqrtf(0.75f) / 15, 1e-5);
 }
 
 static void test_eye_state_and_yaw(void **state)
@@ -383,16 +383,16 @@ static void test_eye_state_and_yaw(void **state)
     (void)state;
     const float t = FACE_LMK106_CLOSED_EAR;
     int8_t closed, wink;
-    face__eye_state(0.30f, 0.28f, t, &closed, &wink);
+    pho_face__eye_state(0.30f, 0.28f, t, &closed, &wink);
     assert_int_equal(closed, 0);
     assert_int_equal(wink, 0);
-    face__eye_state(0.05f, 0.06f, t, &closed, &wink);
+    pho_face__eye_state(0.05f, 0.06f, t, &closed, &wink);
     assert_int_equal(closed, 1);
     assert_int_equal(wink, 0);
-    face__eye_state(0.30f, 0.05f, t, &closed, &wink);
+    pho_face__eye_state(0.30f, 0.05f, t, &closed, &wink);
     assert_int_equal(closed, 1);
     assert_int_equal(wink, 1);
-    face__eye_state(NAN, 0.3f, t, &closed, &wink);
+    pho_face__eye_state(NAN, 0.3f, t, &closed, &wink);
     assert_int_equal(closed, -1);
     assert_int_equal(wink, -1);
     /* A provisional value, but in the range any 2d106 EAR threshold can be: below dlib's 0.2. */
@@ -400,10 +400,10 @@ static void test_eye_state_and_yaw(void **state)
 
     const float ol[2] = { 100, 50 }, orr[2] = { 200, 50 };
     const float mid[2] = { 150, 90 }, left[2] = { 100, 90 }, far[2] = { 300, 60 };
-    assert_float_equal(face__yaw(ol, orr, mid), 0, 1e-6);
-    assert_float_equal(face__yaw(ol, orr, left), -1, 1e-6);
-    assert_float_equal(face__yaw(ol, orr, far), 1, 1e-6);
-    assert_true(isnan(face__yaw(ol, ol, mid)));
+    assert_float_equal(pho_face__yaw(ol, orr, mid), 0, 1e-6);
+    assert_float_equal(pho_face__yaw(ol, orr, left), -1, 1e-6);
+    assert_float_equal(pho_face__yaw(ol, orr, far), 1, 1e-6);
+    assert_true(isnan(pho_face__yaw(ol, ol, mid)));
 }
 
 /* ---- the backend ---- */

@@ -117,11 +117,11 @@ static void test_warp_sharp_matches_warp(void **state)
         for (int r = 0; r < 4; r++) {
             face_affine edge, m;
             /* Inside, rotated, and half outside the image. */
-            face__roi_affine(r == 3 ? 10.0f : 150.0f, 100, 40.0f + 60.0f * (float)r,
-                             0.4f * (float)r, n, edge);
-            face__edge_to_centre(edge, m);
-            face__warp(img, m, n, n, &norms[t], a);
-            face__warp_sharp(img, m, n, n, &norms[t], b);
+            pho_face__roi_affine(r == 3 ? 10.0f : 150.0f, 100, 40.0f + 60.0f * (float)r,
+                                 0.4f * (float)r, n, edge);
+            pho_face__edge_to_centre(edge, m);
+            pho_face__warp(img, m, n, n, &norms[t], a);
+            pho_face__warp_sharp(img, m, n, n, &norms[t], b);
             for (int i = 0; i < n * n * (norms[t].grey ? 1 : 3); i++)
                 worst = fmax(worst, fabs(a[i] - b[i]));
         }
@@ -137,7 +137,7 @@ static void test_box_reduce_and_aa(void **state)
     (void)state;
     struct pho_image *img = pattern_image(64, 48);
     struct pho_image small;
-    assert_int_equal(face__box_reduce(img, 8, 4, 33, 20, 4, &small), 0);
+    assert_int_equal(pho_face__box_reduce(img, 8, 4, 33, 20, 4, &small), 0);
     assert_int_equal(small.width, 8);
     assert_int_equal(small.height, 5);
     for (int j = 0; j < 5; j++) {
@@ -152,15 +152,16 @@ static void test_box_reduce_and_aa(void **state)
         }
     }
     pho_free(small.pixels);
-    assert_int_equal(face__box_reduce(img, 60, 0, 8, 8, 2, &small), PHO_EINVAL); /* past the edge */
+    assert_int_equal(pho_face__box_reduce(img, 60, 0, 8, 8, 2, &small),
+                     PHO_EINVAL); /* past the edge */
     /* A flat image stays flat through a strong reduction. */
     memset(img->pixels, 200, img->stride * img->height);
     face_affine edge, m;
-    face__roi_affine(32, 24, 24, 0.3f, 8, edge); /* reduces 3x, inside the image */
-    face__edge_to_centre(edge, m);
+    pho_face__roi_affine(32, 24, 24, 0.3f, 8, edge); /* reduces 3x, inside the image */
+    pho_face__edge_to_centre(edge, m);
     struct face_norm nm = { { 0, 0, 0 }, { 1, 1, 1 }, false, false, false };
     float out[8 * 8 * 3];
-    face__warp_aa(img, m, 8, 8, &nm, out);
+    pho_face__warp_aa(img, m, 8, 8, &nm, out);
     for (int i = 0; i < 8 * 8 * 3; i++)
         assert_true(fabsf(out[i] - 200) < 0.5f);
     pho_image_free(img);
@@ -171,14 +172,14 @@ static void test_roi_affine(void **state)
     (void)state;
     face_affine m;
     float x, y;
-    face__roi_affine(100, 50, 20, 0, 192, m);
-    face__affine_apply(m, 100, 50, &x, &y);
+    pho_face__roi_affine(100, 50, 20, 0, 192, m);
+    pho_face__affine_apply(m, 100, 50, &x, &y);
     assert_true(fabsf(x - 96) < 1e-4f && fabsf(y - 96) < 1e-4f);
-    face__affine_apply(m, 90, 40, &x, &y); /* top-left corner of the square */
+    pho_face__affine_apply(m, 90, 40, &x, &y); /* top-left corner of the square */
     assert_true(fabsf(x) < 1e-3f && fabsf(y) < 1e-3f);
     /* Turned by 90 degrees: the square's x axis points down the image. */
-    face__roi_affine(100, 50, 20, (float)M_PI / 2, 192, m);
-    face__affine_apply(m, 100, 60, &x, &y);
+    pho_face__roi_affine(100, 50, 20, (float)M_PI / 2, 192, m);
+    pho_face__affine_apply(m, 100, 60, &x, &y);
     assert_true(fabsf(x - 192) < 1e-3f && fabsf(y - 96) < 1e-3f);
 }
 
@@ -189,22 +190,33 @@ static void test_model_inputs_from_manifest(void **state)
     ctx_open(&h, models_dir, 0);
     struct face_input in;
     struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(face__model_input(&h.ctx, "blazeface_full", &in, &err), 0);
+    assert_int_equal(pho_face__model_input(&h.ctx, "blazeface_full", &in, &err), 0);
     assert_true(in.w == 192 && in.h == 192 && in.channels == 3 && !in.norm.nchw && !in.norm.grey);
     assert_true(fabsf(in.norm.mean[0] - 127.5f) < 1e-4f);
-    assert_int_equal(face__model_input(&h.ctx, "emotion", &in, &err), 0);
+    assert_int_equal(pho_face__model_input(&h.ctx, "emotion", &in, &err), 0);
     assert_true(in.w == 64 && in.channels == 1 && in.norm.grey);
-    assert_int_equal(face__model_input(&h.ctx, "iris", &in, &err), 0);
+    assert_int_equal(pho_face__model_input(&h.ctx, "iris", &in, &err), 0);
     assert_true(in.w == 64 && in.channels == 3 && fabsf(in.norm.scale[0] - 1 / 255.f) < 1e-6f);
-    assert_int_equal(face__model_input(&h.ctx, "dlib_resnet", &in, &err), 0);
+    assert_int_equal(pho_face__model_input(&h.ctx, "dlib_resnet", &in, &err), 0);
     assert_true(in.w == 150 && fabsf(in.norm.mean[2] - 104.298f) < 1e-3f);
     /* The user-supplied models: NCHW, ArcFace (x - 127.5) / 127.5, FaceNet standardised. */
-    assert_int_equal(face__model_input(&h.ctx, "arcface_r50", &in, &err), 0);
+    assert_int_equal(pho_face__model_input(&h.ctx, "arcface_r50", &in, &err), 0);
     assert_true(in.w == 112 && in.norm.nchw && fabsf(in.norm.scale[1] - 1 / 127.5f) < 1e-6f);
-    assert_int_equal(face__model_input(&h.ctx, "facenet_vggface2", &in, &err), 0);
+    assert_int_equal(pho_face__model_input(&h.ctx, "facenet_vggface2", &in, &err), 0);
     assert_true(in.w == 160 && in.norm.nchw && fabsf(in.norm.mean[0] - 127.5f) < 1e-4f &&
                 fabsf(in.norm.scale[0] - 1 / 128.f) < 1e-6f);
-    assert_int_equal(face__model_input(&h.ctx, "no_such_model", &in, &err), PHO_EMODEL);
+    assert_int_equal(pho_face__model_input(&h.ctx, "no_such_model", &in, &err), PHO_EMODEL);
+    /* One parse, typed: a grey model's single value covers every channel, landmark indices. */
+    const struct pho_model_spec *s = pho_models_find(h.ctx.models, "emotion");
+    assert_true(s->color == PHO_MODEL_COLOR_GRAY && s->layout == PHO_MODEL_LAYOUT_NHWC);
+    assert_true(s->mean[2] == s->mean[0] && s->scale[2] == s->scale[0]);
+    s = pho_models_find(h.ctx.models, "face_landmark");
+    assert_true(s->has_eye_points && s->eye_points[0][0] == 33 && s->eye_points[1][3] == 263);
+    assert_true(s->has_five_points && s->five_points[0][0] == 33 && s->five_points[0][1] == 133 &&
+                s->five_points[2][0] == 1 && s->five_points[2][1] == 1);
+    assert_int_equal(pho_models_find(h.ctx.models, "iris")->mirrored_eye, 0);
+    assert_int_equal(pho_models_find(h.ctx.models, "blazeface_full")->mirrored_eye, -1);
+    assert_int_equal(pho_models_find(h.ctx.models, "mtcnn_onet")->layout, PHO_MODEL_LAYOUT_NWHC);
     ctx_close(&h);
 }
 
@@ -220,7 +232,7 @@ static void test_backend_info(void **state)
     assert_string_equal(pho_face_engine_embed_model(fe), "mobilefacenet-192");
     assert_int_equal(pho_face_engine_metric(fe), PHO_FACE_METRIC_COSINE);
     assert_true(fabsf(pho_face_engine_same_person(fe) - 0.52f) < 1e-6f);
-    assert_true(face__mesh_closed_ear() > 0.06f && face__mesh_closed_ear() < 0.21f);
+    assert_true(pho_face__mesh_closed_ear() > 0.06f && pho_face__mesh_closed_ear() < 0.21f);
     /* A models folder without the models: the probe says which file and what to run. */
     char *empty = make_tempdir();
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
@@ -313,10 +325,10 @@ static void paste(struct pho_image *dst, const struct pho_image *src, float s, i
 {
     int w = (int)((float)src->width * s), h = (int)((float)src->height * s);
     face_affine edge = { { s, 0, 0 }, { 0, s, 0 } }, m;
-    face__edge_to_centre(edge, m);
+    pho_face__edge_to_centre(edge, m);
     struct face_norm nm = { { 0, 0, 0 }, { 1, 1, 1 }, false, false, false };
     float *buf = malloc(sizeof(float) * (size_t)w * h * 3);
-    face__warp_aa(src, m, w, h, &nm, buf);
+    pho_face__warp_aa(src, m, w, h, &nm, buf);
     for (int j = 0; j < h; j++)
         for (int i = 0; i < w; i++)
             for (int c = 0; c < 3; c++)
@@ -401,7 +413,7 @@ static void test_eyes(void **state)
         { "faces/expression/sad.png", 0, 0 },
         { "faces/expression/anger.png", 0, 0 },
     };
-    float thr = face__mesh_closed_ear(), open_min = 1, closed_max = 0;
+    float thr = pho_face__mesh_closed_ear(), open_min = 1, closed_max = 0;
     print_message("# %-38s %7s %7s %6s %5s   (closed below %.3f)\n", "photo", "EAR l", "EAR r",
                   "closed", "wink", (double)thr);
     for (size_t i = 0; i < PHO_ARRAY_LEN(cases); i++) {
@@ -450,28 +462,28 @@ static void test_mesh_without_hints(void **state)
     float cy = (upright.box[1] + upright.box[3]) / 2 * (float)src->height;
     float side = (upright.box[2] - upright.box[0]) * (float)src->width * 2.2f;
     face_affine edge, m;
-    face__roi_affine(cx, cy, side, 0.44f, 480, edge);
-    face__edge_to_centre(edge, m);
+    pho_face__roi_affine(cx, cy, side, 0.44f, 480, edge);
+    pho_face__edge_to_centre(edge, m);
     struct pho_image *turned = NULL;
     assert_int_equal(pho_image_new(&turned, 480, 480, NULL), 0);
     float *buf = malloc(sizeof(float) * 480 * 480 * 3);
     struct face_norm nm = { { 0, 0, 0 }, { 1, 1, 1 }, false, false, false };
-    face__warp_aa(src, m, 480, 480, &nm, buf);
+    pho_face__warp_aa(src, m, 480, 480, &nm, buf);
     for (size_t i = 0; i < 480 * 480 * 3; i++)
         turned->pixels[i] = (uint8_t)(buf[i] + 0.5f);
     free(buf);
     struct ctx_holder h;
     ctx_open(&h, models_dir, 0);
     struct face_mesh *mesh = NULL;
-    assert_int_equal(face__mesh_open(&mesh, &h.ctx, &err), 0);
+    assert_int_equal(pho_face__mesh_open(&mesh, &h.ctx, &err), 0);
     struct pho_face_list one = { 0 };
-    struct pho_face *f = face__list_add(&one);
+    struct pho_face *f = pho_face__list_add(&one);
     assert_non_null(f);
     float half = (upright.box[2] - upright.box[0]) * (float)src->width / side / 2;
     f->box[0] = f->box[1] = 0.5f - half;
     f->box[2] = f->box[3] = 0.5f + half;
     one.dense_per_face = 468;
-    assert_int_equal(face__mesh_run(mesh, turned, &one, 0, NULL, &err), 0);
+    assert_int_equal(pho_face__mesh_run(mesh, turned, &one, 0, NULL, &err), 0);
     f = &one.faces[0];
     print_message("# wink turned 25 deg, no hints: EAR %.3f %.3f (upright %.3f %.3f)\n",
                   (double)f->ear_l, (double)f->ear_r, (double)upright.ear_l, (double)upright.ear_r);
@@ -487,7 +499,7 @@ static void test_mesh_without_hints(void **state)
                       (upright.pts5[1][0] - upright.pts5[0][0]) * (float)src->width);
     assert_true(fabsf(a0 - a - 0.44f) < 0.06f);
     pho_face_list_release(&one);
-    face__mesh_close(mesh);
+    pho_face__mesh_close(mesh);
     ctx_close(&h);
     pho_image_free(turned);
     pho_image_free(src);
@@ -576,10 +588,10 @@ static void test_identity(void **state)
     ctx_open(&h, models_dir, 0);
     struct face_embedder *dl = NULL;
     struct pho_err err = PHO_ERR_INIT;
-    assert_int_equal(face__embed_open(&dl, &h.ctx, "dlib_resnet", &err), 0);
-    assert_string_equal(face__embed_id(dl), "dlib_resnet-128");
-    assert_int_equal(face__embed_metric(dl), PHO_FACE_METRIC_EUCLIDEAN);
-    float dthr = face__embed_same_person(dl);
+    assert_int_equal(pho_face__embed_open(&dl, &h.ctx, "dlib_resnet", &err), 0);
+    assert_string_equal(pho_face__embed_id(dl), "dlib_resnet-128");
+    assert_int_equal(pho_face__embed_metric(dl), PHO_FACE_METRIC_EUCLIDEAN);
+    float dthr = pho_face__embed_same_person(dl);
     float dsame_max = 0, ddiff_min = 9;
     int dcorrect = 0;
     struct pho_face *emb = calloc(n, sizeof(*emb));
@@ -587,7 +599,7 @@ static void test_identity(void **state)
         struct pho_image *img = load(ft_people[i].rel);
         struct pho_face_list one = { emb + i, 1, img->width, img->height, NULL, 0 };
         emb[i] = found[i];
-        assert_int_equal(face__embed_run(dl, img, &one, 0, &err), 0);
+        assert_int_equal(pho_face__embed_run(dl, img, &one, 0, &err), 0);
         assert_int_equal(emb[i].embed_dim, 128);
         pho_image_free(img);
     }
@@ -608,7 +620,7 @@ static void test_identity(void **state)
                   100.0 * dcorrect / (same + diff));
     assert_true(dsame_max < dthr && dthr < ddiff_min);
     free(emb);
-    face__embed_close(dl);
+    pho_face__embed_close(dl);
     ctx_close(&h);
 }
 
@@ -626,9 +638,9 @@ static void standin_case(const char *model, int size, int pool, float mean, floa
     ctx_open(&h, standin_dir, 1);
     struct face_embedder *e = NULL;
     struct pho_err err = PHO_ERR_INIT;
-    if (face__embed_open(&e, &h.ctx, model, &err))
+    if (pho_face__embed_open(&e, &h.ctx, model, &err))
         fail_msg("%s: %s", model, err.msg);
-    assert_int_equal(face__embed_metric(e), PHO_FACE_METRIC_COSINE);
+    assert_int_equal(pho_face__embed_metric(e), PHO_FACE_METRIC_COSINE);
     struct pho_image *img = NULL;
     assert_int_equal(pho_image_new(&img, (uint32_t)size, (uint32_t)size, NULL), 0);
     for (int y = 0; y < size; y++)
@@ -638,15 +650,15 @@ static void standin_case(const char *model, int size, int pool, float mean, floa
                         (uint8_t)((x / pool * 60 + y / pool * 17 + ch * 90) & 255);
     struct pho_face_list l = { 0 };
     for (int k = 0; k < 2; k++) { /* a batch of two identical faces */
-        struct pho_face *f = face__list_add(&l);
+        struct pho_face *f = pho_face__list_add(&l);
         for (int q = 0; q < 5; q++) {
-            f->pts5[q][0] = (face__arcface_112[q][0] + 0.5f) / 112;
-            f->pts5[q][1] = (face__arcface_112[q][1] + 0.5f) / 112;
+            f->pts5[q][0] = (pho_face__arcface_112[q][0] + 0.5f) / 112;
+            f->pts5[q][1] = (pho_face__arcface_112[q][1] + 0.5f) / 112;
         }
         f->has_pts5 = true;
     }
-    face__list_add(&l); /* no five points: no embedding */
-    assert_int_equal(face__embed_run(e, img, &l, 0, &err), 0);
+    pho_face__list_add(&l); /* no five points: no embedding */
+    assert_int_equal(pho_face__embed_run(e, img, &l, 0, &err), 0);
     assert_int_equal(l.faces[0].embed_dim, 512);
     assert_int_equal(l.faces[2].embed_dim, 0);
     /* Expected: f = per-channel means of pool x pool blocks, (channel, y, x) order. */
@@ -677,7 +689,7 @@ static void standin_case(const char *model, int size, int pool, float mean, floa
     assert_true(worst < 2e-3);
     pho_face_list_release(&l);
     pho_image_free(img);
-    face__embed_close(e);
+    pho_face__embed_close(e);
     ctx_close(&h);
 }
 
@@ -719,7 +731,7 @@ static void test_orientation(void **state)
                                    0,
                                    { { 0 } },
                                    0 };
-            best = fmaxf(best, face__iou(&da, &db));
+            best = fmaxf(best, pho_face__iou(&da, &db));
         }
         assert_true(best > 0.9f);
     }

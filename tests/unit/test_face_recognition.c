@@ -305,8 +305,8 @@ static void test_ear_matches_points(void **state)
             r[i][0] = f->eye_r[i][0] * (float)fl->image_w;
             r[i][1] = f->eye_r[i][1] * (float)fl->image_h;
         }
-        assert_float_equal(face__ear((const float(*)[2])l), f->ear_l, 1e-4);
-        assert_float_equal(face__ear((const float(*)[2])r), f->ear_r, 1e-4);
+        assert_float_equal(pho_face__ear((const float(*)[2])l), f->ear_l, 1e-4);
+        assert_float_equal(pho_face__ear((const float(*)[2])r), f->ear_r, 1e-4);
     }
 }
 

@@ -70,7 +70,7 @@ static void test_decode_strides(void **state)
     float *t = ft_planes(640, 256, 192, 384, 320, 1.0f);
     struct pho_tensor out;
     ft_run_standin(&sb, "yolov8n_face", t, 640, &out, 1);
-    size_t n = face__yolo_anchors(&out);
+    size_t n = pho_face__yolo_anchors(&out);
     assert_int_equal(n, 8400);
 
     /* Per stride: its columns, how many are lit, the first one and its box (cx, cy, w, h). */
@@ -84,9 +84,9 @@ static void test_decode_strides(void **state)
         { 32, 8000, 8400, 16, 8128, { 272, 208, 64, 96 } },
     };
     struct face_det *d = calloc(n, sizeof(*d));
-    size_t total = face__yolo_decode(out.data, n, 0.5f, NULL, 0);
+    size_t total = pho_face__yolo_decode(out.data, n, 0.5f, NULL, 0);
     assert_int_equal(total, 256 + 64 + 16);
-    assert_int_equal(face__yolo_decode(out.data, n, 0.5f, d, total), total);
+    assert_int_equal(pho_face__yolo_decode(out.data, n, 0.5f, d, total), total);
     size_t at = 0;
     for (int i = 0; i < 3; i++) {
         size_t lit = 0;
@@ -123,16 +123,16 @@ static void test_decode_strides(void **state)
 
     /* Shapes read back in error messages, truncated safely. */
     char buf[32];
-    assert_string_equal(face__shape_str(&out, buf, sizeof(buf)), "[1,20,8400]");
-    assert_string_equal(face__shape_str(&out, buf, 6), "[1,20");
+    assert_string_equal(pho_face__shape_str(&out, buf, sizeof(buf)), "[1,20,8400]");
+    assert_string_equal(pho_face__shape_str(&out, buf, 6), "[1,20");
 
     /* Anything but [1, 20, N] is refused. */
     struct pho_tensor wrong = out;
     wrong.shape[1] = 16;
-    assert_int_equal(face__yolo_anchors(&wrong), 0);
+    assert_int_equal(pho_face__yolo_anchors(&wrong), 0);
     wrong = out;
     wrong.ndim = 2;
-    assert_int_equal(face__yolo_anchors(&wrong), 0);
+    assert_int_equal(pho_face__yolo_anchors(&wrong), 0);
 
     free(d);
     pho_tensor_release(&out);

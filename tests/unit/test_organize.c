@@ -79,7 +79,7 @@ static void run_pipe(struct pipe_probe *pp, size_t n, unsigned dec, unsigned inf
     pp->n = n;
     pp->seen = calloc(n ? n : 1, sizeof(*pp->seen));
     struct pipe_opts o = { .decoders = dec, .inferers = inf, .batch = batch, .queue_cap = qcap };
-    pho_out__pipe_run(n, &o, probe_decode, probe_infer, pp, st);
+    pho_organize__pipe_run(n, &o, probe_decode, probe_infer, pp, st);
 }
 
 static void test_pipe_every_item_once(void **state)
@@ -123,7 +123,7 @@ static void test_pipe_failed_decodes_and_empty(void **state)
     pp.fail_every = 3;
     pp.seen = calloc(100, sizeof(*pp.seen));
     struct pipe_opts o = { .decoders = 2, .inferers = 2, .batch = 4, .queue_cap = 8 };
-    pho_out__pipe_run(100, &o, probe_decode, probe_infer, &pp, &st);
+    pho_organize__pipe_run(100, &o, probe_decode, probe_infer, &pp, &st);
     for (size_t i = 0; i < 100; i++)
         assert_int_equal(pp.seen[i], i % 3 == 1 ? 0 : 1);
     assert_int_equal(st.items, 100 - 33);
@@ -149,7 +149,7 @@ static void test_pipe_cancel(void **state)
     struct pipe_opts o = {
         .decoders = 2, .inferers = 1, .batch = 4, .queue_cap = 8, .cancel = &cancel
     };
-    pho_out__pipe_run(pp.n, &o, probe_decode, probe_infer, &pp, &st);
+    pho_organize__pipe_run(pp.n, &o, probe_decode, probe_infer, &pp, &st);
     printf("# cancelled after %zu of %zu items\n", st.items, pp.n);
     /* What was decoded is still consumed (and freed); nothing new is started. */
     assert_true(st.items >= 50 && st.items < 50 + 8 + 2 + 4);
@@ -197,7 +197,7 @@ static size_t choose(const struct take *t, size_t n, char *why, size_t why_size)
         }
     }
     struct pho_group_plan g = { .members = members, .count = n };
-    pho_out__choose_best(&g, photos, with_faces ? faces : NULL);
+    pho_organize__choose_best(&g, photos, with_faces ? faces : NULL);
     snprintf(why, why_size, "%s", g.why);
     for (size_t i = 0; i < n; i++)
         free(faces[i].faces);

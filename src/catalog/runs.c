@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Run bookkeeping in the catalog: each run's settings and whether it
+ * finished (what --resume reads back), and the output files a run wrote
+ * with their hashes, so a later run can tell its own files from a user's.
+ */
+#include "core/common.h"
+
+#include <math.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "catalog/faces_blob.h"
+#include "catalog/internal.h"
+#include "catalog/schema.h"
+#include "pho/catalog.h"
+#include "pho/face.h"
+
+int pho_catalog_run_start(struct pho_catalog *cat, const char *settings_json, int64_t *run_id,
+                          struct pho_err *err)
+{
+    *run_id = 0;
+    if (!settings_json)
+        return pho_err_set(err, PHO_EINVAL, "catalog: run without settings");
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_RUN_START, &s, err);
+    if (rc < 0)
+        return rc;
+    int src = pho_catalog__bind_text(s, 1, settings_json, strlen(settings_json));
+    if (src != SQLITE_OK) {
+        rc = pho_catalog__fail(cat->db, src, err, "cannot record the run");
+        sqlite3_reset(s);
+        return rc;
+    }
+    rc = pho_catalog__run(cat, s, err, "cannot record the run");
+    if (rc == 0)
+        *run_id = sqlite3_last_insert_rowid(cat->db);
+    return rc;
+}
+
+int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, struct pho_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_RUN_FINISH, &s, err);
+    if (rc < 0)
+        return rc;
+    sqlite3_bind_int64(s, 1, run_id);
+    rc = pho_catalog__run(cat, s, err, "cannot mark the run finished");
+    if (rc == 0 && sqlite3_changes(cat->db) == 0)
+        rc = pho_err_set(err, PHO_ENOTFOUND, "catalog: no run %lld to mark finished",
+                         (long long)run_id);
+    return rc;
+}
+
+/* A malloc'd copy of a text column (which may hold any bytes); NULL when out of memory. */
+static char *dup_column(sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    if (!t && sqlite3_column_type(s, col) != SQLITE_NULL)
+        return NULL;
+    size_t len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    char *d = pho_malloc(len + 1);
+    if (d) {
+        if (len)
+            memcpy(d, t, len);
+        d[len] = '\0';
+    }
+    return d;
+}
+
+int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *finished,
+                         struct pho_err *err)
+{
+    *settings_json = NULL;
+    *finished = false;
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_RUN_LAST, &s, err);
+    if (rc < 0)
+        return rc;
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        *settings_json = dup_column(s, 0);
+        if (!*settings_json)
+            rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+        else
+            *finished = sqlite3_column_int(s, 1) != 0;
+    } else if (src != SQLITE_DONE) {
+        rc = pho_catalog__fail(cat->db, src, err, "cannot read the last run");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------- outputs */
+
+/* Lowercase copy of a 64-digit hex SHA-256, or false. */
+static bool sha256_normalise(char out[65], const char *hex)
+{
+    if (!hex)
+        return false;
+    for (size_t i = 0; i < 64; i++) {
+        char c = hex[i];
+        if (c >= 'A' && c <= 'F')
+            c = (char)(c - 'A' + 'a');
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+        out[i] = c;
+    }
+    out[64] = '\0';
+    return hex[64] == '\0';
+}
+
+int pho_catalog_output_put(struct pho_catalog *cat, const char *rel, uint64_t size,
+                           const char *sha256_hex, struct pho_err *err)
+{
+    char sha[65];
+    if (!rel || !*rel)
+        return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
+    if (!sha256_normalise(sha, sha256_hex))
+        return pho_err_set(err, PHO_EINVAL, "catalog: output checksum is not 64 hex digits");
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_OUTPUT_PUT, &s, err);
+    if (rc < 0)
+        return rc;
+    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    if (src == SQLITE_OK)
+        src = sqlite3_bind_int64(s, 2, pho_catalog__u64_bits(size));
+    if (src == SQLITE_OK)
+        src = pho_catalog__bind_text(s, 3, sha, 64);
+    if (src != SQLITE_OK) {
+        rc = pho_catalog__fail(cat->db, src, err, "cannot record an output file");
+        sqlite3_reset(s);
+        return rc;
+    }
+    return pho_catalog__run(cat, s, err, "cannot record an output file");
+}
+
+int pho_catalog_output_forget(struct pho_catalog *cat, const char *rel, struct pho_err *err)
+{
+    if (!rel)
+        return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_OUTPUT_FORGET, &s, err);
+    if (rc < 0)
+        return rc;
+    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    if (src != SQLITE_OK) {
+        rc = pho_catalog__fail(cat->db, src, err, "cannot forget an output file");
+        sqlite3_reset(s);
+        return rc;
+    }
+    return pho_catalog__run(cat, s, err, "cannot forget an output file");
+}
+
+int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **files, size_t *count,
+                            struct pho_err *err)
+{
+    *files = NULL;
+    *count = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_OUTPUT_LIST, &s, err);
+    if (rc < 0)
+        return rc;
+    struct pho_output_file *list = NULL;
+    size_t n = 0, cap = 0;
+    int src;
+    while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 64;
+            struct pho_output_file *grown = pho_reallocarray(list, ncap, sizeof(*list));
+            if (!grown) {
+                rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+                break;
+            }
+            list = grown;
+            cap = ncap;
+        }
+        struct pho_output_file *f = &list[n];
+        memset(f, 0, sizeof(*f));
+        f->rel = dup_column(s, 0);
+        if (!f->rel) {
+            rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+            break;
+        }
+        n++;
+        f->size = pho_catalog__bits_u64(sqlite3_column_int64(s, 1));
+        const unsigned char *sha = sqlite3_column_text(s, 2);
+        if (sha)
+            pho_catalog__copy_bounded(f->sha256, sizeof(f->sha256), (const char *)sha,
+                                      (size_t)sqlite3_column_bytes(s, 2));
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = pho_catalog__fail(cat->db, src, err, "cannot list the output files");
+    sqlite3_reset(s);
+    if (rc < 0) {
+        pho_catalog_outputs_free(list, n);
+        return rc;
+    }
+    *files = list;
+    *count = n;
+    return 0;
+}
+
+void pho_catalog_outputs_free(struct pho_output_file *files, size_t count)
+{
+    if (!files)
+        return;
+    for (size_t i = 0; i < count; i++)
+        pho_free(files[i].rel);
+    pho_free(files);
+}
