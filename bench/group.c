@@ -3,7 +3,10 @@
  * bench/group: grouping time and pairs compared for 10k, 100k and 1M
  * synthetic photos at threshold 5 with the time window on (300 s) and off,
  * at threshold 10 with the window off, and with every photo carrying the
- * same time (copied files, mtime taken as capture time).
+ * same time (copied files, mtime taken as capture time); and the default
+ * (auto) rule on the same photos with signatures (crop hashes, thumbnail,
+ * colours; a burst's shots share one picture, other photos draw one of 4096),
+ * spread in time and all at one time.
  * Usage: bench-group [--threads N] [--max N]
  *
  * The photos imitate a library: events (a place, 20-200 shots a minute or
@@ -23,6 +26,7 @@
 #include <time.h>
 
 #include "benchlib.h"
+#include "pho/hash.h"
 #include "pho/parallel.h"
 
 #define TEN_YEARS (10.0 * 365.25 * 86400.0)
@@ -120,6 +124,65 @@ static double run(const char *label, const struct pho_group_item *it, size_t n, 
     return dt;
 }
 
+/* ---- the auto rule: hashes plus signatures (crop hashes, thumbnail, colours) ---- */
+
+#define SIG_POOL 4096
+
+/* Signatures: each of a pool of pictures, with crop hashes near the picture's hash. */
+static struct pho_hash_sig *make_pool(void)
+{
+    struct pho_hash_sig *pool = calloc(SIG_POOL, sizeof(*pool));
+    for (size_t p = 0; pool && p < SIG_POOL; p++) {
+        for (int k = 0; k < PHO_HASH_CROPS; k++) {
+            pool[p].crop_dhash[k] = rnd();
+            pool[p].crop_phash[k] = rnd();
+        }
+        for (size_t i = 0; i < sizeof(pool[p].thumb); i++)
+            pool[p].thumb[i] = (uint8_t)rnd();
+        for (size_t i = 0; i < 64; i++)
+            pool[p].colour[i] = (uint8_t)(rnd() % 8);
+    }
+    return pool;
+}
+
+/* Items of the auto rule from the classic ones: a burst's shots share a picture. */
+static void to_auto(struct pho_group_item *it, size_t n, const struct pho_hash_sig *pool)
+{
+    for (size_t i = 0; i < n; i++) {
+        it[i].dhash = it[i].hash;
+        it[i].phash = flip(it[i].hash * 0x9e3779b97f4a7c15u, 3);
+        /* Shots close in time (bursts) show one picture; the rest another each. */
+        bool burst =
+                i > 0 && it[i].has_time && it[i - 1].has_time && it[i].time - it[i - 1].time < 2.0;
+        it[i].sig = burst ? it[i - 1].sig : &pool[rnd() % SIG_POOL];
+        it[i].camera = (uint32_t)(1 + (it[i].hash & 3));
+    }
+}
+
+static double run_auto(const char *label, const struct pho_group_item *it, size_t n,
+                       unsigned threads)
+{
+    struct pho_group_opts o = PHO_GROUP_OPTS_INIT;
+    o.rule = PHO_GROUP_RULE_AUTO;
+    o.min_group_size = 2;
+    o.threads = threads;
+    struct pho_groups *g = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+    double t0 = bench_now();
+    if (pho_group_run(&g, it, n, &o, &err)) {
+        fprintf(stderr, "bench-group: %s\n", err.msg);
+        exit(1);
+    }
+    double dt = bench_now() - t0;
+    printf("%-16s %8zu  %8.3f s  %14zu pairs verified (%7.2f/photo)  %9zu links  %7zu groups  "
+           "%6zu photos grouped\n",
+           label, n, dt, g->pairs_compared, (double)g->pairs_compared / (double)n, g->links,
+           g->count, g->offsets[g->count]);
+    fflush(stdout);
+    pho_groups_free(g);
+    return dt;
+}
+
 int main(int argc, char **argv)
 {
     unsigned threads = 0;
@@ -133,7 +196,11 @@ int main(int argc, char **argv)
     printf("bench-group: threshold 5, min group size 2, %u threads\n",
            threads ? threads : pho_cpu_count());
     static const size_t sizes[] = { 10000, 100000, 1000000 };
-    double on[3] = { 0 }, off[3] = { 0 }, wide[3] = { 0 }, same[3] = { 0 };
+    double on[3] = { 0 }, off[3] = { 0 }, wide[3] = { 0 }, same[3] = { 0 }, au[3] = { 0 },
+           aus[3] = { 0 };
+    struct pho_hash_sig *pool = make_pool();
+    if (!pool)
+        return 1;
     size_t last = 0;
     for (size_t s = 0; s < 3 && sizes[s] <= max; s++) {
         size_t n = sizes[s];
@@ -144,18 +211,24 @@ int main(int argc, char **argv)
         on[s] = run("window 300 s", it, n, 5, 300.0, threads);
         off[s] = run("window off", it, n, 5, 0.0, threads);
         wide[s] = run("off, t 10", it, n, 10, 0.0, threads);
+        to_auto(it, n, pool);
+        au[s] = run_auto("auto rule", it, n, threads);
         for (size_t i = 0; i < n; i++) {
             it[i].time = 1.6e9;
             it[i].has_time = true;
         }
         same[s] = run("one mtime, 300 s", it, n, 5, 300.0, threads);
+        aus[s] = run_auto("auto, one time", it, n, threads);
         free(it);
         last = s;
     }
     for (size_t s = 1; s <= last; s++)
         printf("scaling %zuk -> %zuk (x10 photos): window on x%.1f, window off x%.1f, off t 10 "
-               "x%.1f, one mtime x%.1f (quadratic would be x100)\n",
+               "x%.1f, one mtime x%.1f, auto x%.1f, auto one time x%.1f (quadratic would be "
+               "x100)\n",
                sizes[s - 1] / 1000, sizes[s] / 1000, on[s] / on[s - 1], off[s] / off[s - 1],
-               wide[s] / wide[s - 1], same[s] / same[s - 1]);
+               wide[s] / wide[s - 1], same[s] / same[s - 1], au[s] / au[s - 1],
+               aus[s] / aus[s - 1]);
+    free(pool);
     return 0;
 }

@@ -3,7 +3,17 @@
  * @file group.h
  * Near-duplicate and burst grouping.
  *
- * Two photos are linked when the Hamming distance of their hashes is at most
+ * Two rules. **Auto** (the program's default; docs/grouping.md gives every
+ * constant with its evidence): photos are candidates when one of their
+ * hashes (dHash, pHash, or the hash of a centre crop against the other's
+ * full frame) is within a few bits, or within more bits when both were taken
+ * close in time, or when both lack a capture time; or when the same camera
+ * took them seconds apart. A candidate pair is linked only when the
+ * correlation of their thumbnails confirms it, so time only ever adds links
+ * and a looser search never costs precision.
+ *
+ * **Classic** (the original tool's rule, what its flags mean): two photos
+ * are linked when the Hamming distance of their hashes is at most
  * `threshold` and, when the time window is on and both have a capture time,
  * their capture times are at most `time_window` seconds apart. Groups are the
  * connected components of that graph (the original Python tool compared each
@@ -24,15 +34,29 @@
 
 #include "pho/common.h"
 #include "pho/error.h"
+#include "pho/hash.h"
 
 PHO_BEGIN_DECLS
 
 struct pho_group_item {
+    /** The classic rule's hash (dHash or pHash, as chosen). */
     uint64_t hash;
     /** Capture time in seconds (any fixed epoch; the camera's wall clock). */
     double time;
     /** False when the photo has no trustworthy capture time (the window then ignores it). */
     bool has_time;
+    /** Auto rule: both full-frame hashes. */
+    uint64_t dhash, phash;
+    /** Auto rule: crop hashes and thumbnail (required; borrowed for the call). */
+    const struct pho_hash_sig *sig;
+    /** Auto rule: which camera took it (make, model, serial), 0 when unknown. */
+    uint32_t camera;
+};
+
+/** Which link rule groups the photos. */
+enum pho_group_rule {
+    PHO_GROUP_RULE_CLASSIC = 0, /**< one hash, threshold, time window (the original's flags) */
+    PHO_GROUP_RULE_AUTO = 1,    /**< verified hash variants, time and camera (the default) */
 };
 
 struct pho_group_opts {
@@ -45,12 +69,45 @@ struct pho_group_opts {
     size_t min_group_size;
     /** Worker threads for candidate search (0 = all CPUs). Results do not depend on it. */
     unsigned threads;
+    /** The link rule; threshold and time_window apply to the classic rule only. */
+    enum pho_group_rule rule;
 };
 
-#define PHO_GROUP_OPTS_INIT \
-    {                       \
-        1, 5, 300.0, 3, 0   \
+#define PHO_GROUP_OPTS_INIT                       \
+    {                                             \
+        1, 5, 300.0, 3, 0, PHO_GROUP_RULE_CLASSIC \
     }
+
+/** Why the auto rule linked two photos (or would have). */
+enum pho_group_reason {
+    PHO_GROUP_NOT_LINKED = 0,
+    PHO_GROUP_COPY,    /**< near-identical hashes (any time), verified */
+    PHO_GROUP_BURST,   /**< taken close in time, hashes within the burst allowance, verified */
+    PHO_GROUP_UNDATED, /**< neither has a capture time, hashes within the burst allowance, verified
+                        */
+    PHO_GROUP_SAME_CAMERA, /**< same camera seconds apart, verified */
+};
+
+/** One link: how a photo joined its group, or how two photos compare. */
+struct pho_group_why {
+    /** The item it was linked to; SIZE_MAX for the first member of a group. */
+    size_t via;
+    enum pho_group_reason reason;
+    /** Smallest distance over dHash, pHash and crop-against-frame hashes (0..64). */
+    int bits;
+    /** Bits the rule allowed for this pair (depends on the time gap), 0 when none. */
+    int allowed_bits;
+    /** Thumbnail correlation, -1..1 (NAN when not computed). */
+    float score;
+    /** Correlation the rule asked for (NAN when not a candidate). */
+    float needed_score;
+    /** Colour histogram intersection, 0..1 (NAN when not computed). */
+    float colour;
+    /** Capture time difference in seconds, NAN when either lacks a time. */
+    double gap;
+    /** Both taken by the same known camera. */
+    bool same_camera;
+};
 
 /**
  * Groups, in a canonical order. Group g has members
@@ -62,6 +119,8 @@ struct pho_groups {
     size_t count;
     size_t *offsets; /**< count + 1 entries */
     size_t *members;
+    /** Auto rule: why each member is in its group, parallel to members (NULL otherwise). */
+    struct pho_group_why *why;
     /** Statistics for reports and benchmarks. */
     size_t pairs_compared;
     size_t links;
@@ -74,6 +133,24 @@ struct pho_groups {
  */
 PHO_API int pho_group_run(struct pho_groups **out, const struct pho_group_item *items, size_t n,
                           const struct pho_group_opts *opts, struct pho_err *err);
+
+/**
+ * How the auto rule judges the pair (@p a, @p b) on its own (other photos
+ * can still join them through a chain of links): fills @p out with the
+ * signals and the reason, PHO_GROUP_NOT_LINKED when they are not linked.
+ */
+PHO_API void pho_group_explain(struct pho_group_why *out, const struct pho_group_item *a,
+                               const struct pho_group_item *b);
+
+/**
+ * One line for people: "burst: 12 of 16 hash bits, pictures alike 0.81
+ * (needs 0.60), 3.0 s apart" (@p w from pho_group_explain() or a group's why).
+ * @return @p buf.
+ */
+PHO_API char *pho_group_why_format(char *buf, size_t size, const struct pho_group_why *w);
+
+/** A short name of @p reason ("copy", "burst", ...). */
+PHO_API const char *pho_group_reason_name(enum pho_group_reason reason);
 
 /** Frees a grouping; NULL is a no-op. */
 PHO_API void pho_groups_free(struct pho_groups *groups);

@@ -30,6 +30,32 @@ enum pho_hash_kind {
     PHO_HASH_PHASH = 1,
 };
 
+/** Side of the grey verification thumbnail of a signature. */
+#define PHO_HASH_THUMB 32
+/** Centre crops a signature hashes: 90 % and 80 % of each side. */
+#define PHO_HASH_CROPS 2
+
+/**
+ * What the grouping's default rule needs of a photo beyond its dHash and
+ * pHash: the hashes of its centre crops, so that a cropped copy is found by
+ * a hash search, and a small grey thumbnail of the whole frame (stretched to
+ * a square) and a coarse colour histogram that verify a candidate pair.
+ */
+struct pho_hash_sig {
+    uint64_t crop_dhash[PHO_HASH_CROPS];            /**< dHash of the 90 % and 80 % centre crops */
+    uint64_t crop_phash[PHO_HASH_CROPS];            /**< pHash of the same crops */
+    uint8_t thumb[PHO_HASH_THUMB * PHO_HASH_THUMB]; /**< grey (Pillow "L"), row-major */
+    /** Colour histogram: 4 levels per channel (bin = 16 r + 4 g + b of the top two bits),
+     *  each bin's share of the pixels in 1/255 (rounded). */
+    uint8_t colour[64];
+};
+
+/**
+ * Computes the signature of @p img (upright, as the hashes see it).
+ * @return 0, PHO_EINVAL for an empty image, PHO_ENOMEM.
+ */
+PHO_API int pho_hash_signature(struct pho_hash_sig *out, const struct pho_image *img);
+
 /** Computes the dHash of @p img. @return 0, or PHO_EINVAL for an empty image. */
 PHO_API int pho_hash_dhash(uint64_t *out, const struct pho_image *img);
 

@@ -32,6 +32,7 @@
 #include "pho/common.h"
 #include "pho/error.h"
 #include "pho/face.h"
+#include "pho/group.h"
 #include "pho/hash.h"
 #include "pho/photo.h"
 
@@ -72,17 +73,19 @@ struct pho_organize_opts {
     int version;
     const char *source;
     const char *output;
-    int threshold;         /**< 0..64, default 5 */
-    double time_window;    /**< seconds, 0 = visual only, default 300 */
-    size_t min_group_size; /**< default 3, raised to 2 if lower */
-    enum pho_hash_kind hash;
-    unsigned threads;    /**< 0 = one per CPU */
-    size_t limit;        /**< stop after this many photos (0 = all) */
-    uint64_t max_pixels; /**< 0 = PHO_DEFAULT_MAX_PIXELS */
-    bool dry_run;        /**< plan only: nothing at all is written under the output folder */
-    bool force_fresh;    /**< ignore (and reset) the catalog's cached analyses */
-    bool wait_lock;      /**< another run holds the output folder: wait for it (else PHO_EBUSY) */
-    bool ml_quality;     /**< BRISQUE (the learned quality model); default on */
+    /** The link rule (docs/grouping.md): auto (default), or the original tool's. */
+    enum pho_group_rule grouping;
+    int threshold;           /**< classic rule: 0..64, default 5 */
+    double time_window;      /**< classic rule: seconds, 0 = visual only, default 300 */
+    size_t min_group_size;   /**< default 2 (the original's was 3), raised to 2 if lower */
+    enum pho_hash_kind hash; /**< classic rule: the hash */
+    unsigned threads;        /**< 0 = one per CPU */
+    size_t limit;            /**< stop after this many photos (0 = all) */
+    uint64_t max_pixels;     /**< 0 = PHO_DEFAULT_MAX_PIXELS */
+    bool dry_run;            /**< plan only: nothing at all is written under the output folder */
+    bool force_fresh;        /**< ignore (and reset) the catalog's cached analyses */
+    bool wait_lock;  /**< another run holds the output folder: wait for it (else PHO_EBUSY) */
+    bool ml_quality; /**< BRISQUE (the learned quality model); default on */
     bool include_hidden;
     bool follow_symlinks;
     /* Faces */
@@ -101,11 +104,11 @@ struct pho_organize_opts {
     atomic_int *cancel;
 };
 
-#define PHO_ORGANIZE_OPTS_INIT                                                   \
-    {                                                                            \
-        .version = 1, .threshold = 5, .time_window = 300.0, .min_group_size = 3, \
-        .hash = PHO_HASH_DHASH, .ml_quality = true, .follow_symlinks = true,     \
-        .faces = PHO_FACES_GROUPS, .face_backend = "auto", .min_face = 0.02f     \
+#define PHO_ORGANIZE_OPTS_INIT                                                                    \
+    {                                                                                             \
+        .version = 1, .grouping = PHO_GROUP_RULE_AUTO, .threshold = 5, .time_window = 300.0,      \
+        .min_group_size = 2, .hash = PHO_HASH_DHASH, .ml_quality = true, .follow_symlinks = true, \
+        .faces = PHO_FACES_GROUPS, .face_backend = "auto", .min_face = 0.02f                      \
     }
 
 /** One planned group. */
@@ -114,6 +117,9 @@ struct pho_group_plan {
     size_t *members; /**< indices into result.photos, canonical order */
     char **names;    /**< file name of each member under originals/ (clashes resolved) */
     size_t count;
+    /** How each member joined the group (auto rule; parallel to members, `via` an index into
+     *  result.photos); NULL with the classic rule. */
+    struct pho_group_why *links;
     size_t best;   /**< index into result.photos */
     char why[256]; /**< why the best was chosen */
     int error;     /**< 0, or why this group's files could not all be written (PHO_E*) */
@@ -171,6 +177,7 @@ enum pho_setting {
     PHO_SET_BACKEND = 1 << 12,
     PHO_SET_MIN_FACE = 1 << 13,
     PHO_SET_GPU = 1 << 14,
+    PHO_SET_GROUPING = 1 << 15,
 };
 
 /** The settings of the last run recorded in an output folder (what --resume continues). */
@@ -218,6 +225,15 @@ PHO_API void pho_organize_result_release(struct pho_organize_result *r);
 
 /** Short name of a stage ("analyse"). */
 PHO_API const char *pho_stage_name(enum pho_stage stage);
+
+/**
+ * Why photos @p a and @p b (paths) are or are not grouped: each is read as
+ * organize reads it and judged alone by the rule @p o selects (NULL: the
+ * defaults); other photos can still join them through a chain of links.
+ * @return 0, or the status of the photo that could not be read.
+ */
+PHO_API int pho_organize_explain(struct pho_group_why *out, const char *a, const char *b,
+                                 const struct pho_organize_opts *o, struct pho_err *err);
 
 PHO_END_DECLS
 

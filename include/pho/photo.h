@@ -16,6 +16,7 @@
 #include "pho/common.h"
 #include "pho/error.h"
 #include "pho/exif.h"
+#include "pho/hash.h"
 #include "pho/quality.h"
 
 PHO_BEGIN_DECLS
@@ -32,6 +33,7 @@ struct pho_photo {
 
     struct pho_meta meta;
     uint64_t dhash, phash;
+    struct pho_hash_sig sig; /**< crop hashes and thumbnail (the auto grouping rule) */
     struct pho_quality quality;
     bool analysed;     /**< meta, hashes and quality are valid */
     bool from_catalog; /**< restored from the catalog, not recomputed this run */

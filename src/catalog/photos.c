@@ -48,6 +48,48 @@ static void b_str(struct binder *b, int col, const char *field, size_t size)
 
 #define B_STR(b, col, field) b_str(b, col, field, sizeof(field))
 
+/* The signature's record: a version byte, the four crop hashes (little-endian), the thumbnail. */
+#define SIG_VERSION 1
+#define SIG_BYTES   (1 + 8 * 2 * PHO_HASH_CROPS + PHO_HASH_THUMB * PHO_HASH_THUMB + 64)
+
+static void put_u64(uint8_t *out, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_u64(const uint8_t *in)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+static void sig_encode(uint8_t *out, const struct pho_hash_sig *sig)
+{
+    out[0] = SIG_VERSION;
+    for (int k = 0; k < PHO_HASH_CROPS; k++) {
+        put_u64(out + 1 + 8 * k, sig->crop_dhash[k]);
+        put_u64(out + 1 + 8 * (PHO_HASH_CROPS + k), sig->crop_phash[k]);
+    }
+    memcpy(out + 1 + 16 * PHO_HASH_CROPS, sig->thumb, sizeof(sig->thumb));
+    memcpy(out + 1 + 16 * PHO_HASH_CROPS + sizeof(sig->thumb), sig->colour, sizeof(sig->colour));
+}
+
+static bool sig_decode(struct pho_hash_sig *sig, const uint8_t *in, size_t len)
+{
+    if (len != SIG_BYTES || in[0] != SIG_VERSION)
+        return false;
+    for (int k = 0; k < PHO_HASH_CROPS; k++) {
+        sig->crop_dhash[k] = get_u64(in + 1 + 8 * k);
+        sig->crop_phash[k] = get_u64(in + 1 + 8 * (PHO_HASH_CROPS + k));
+    }
+    memcpy(sig->thumb, in + 1 + 16 * PHO_HASH_CROPS, sizeof(sig->thumb));
+    memcpy(sig->colour, in + 1 + 16 * PHO_HASH_CROPS + sizeof(sig->thumb), sizeof(sig->colour));
+    return true;
+}
+
 int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct pho_err *err)
 {
     if (!p || !p->rel)
@@ -100,6 +142,12 @@ int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct p
     b_real(&b, COL_q_brisque, q->brisque);
     b_real(&b, COL_q_megapixels, q->megapixels);
     b_real(&b, COL_q_score, q->score);
+    uint8_t sig[SIG_BYTES];
+    sig_encode(sig, &p->sig);
+    if (b.rc == SQLITE_OK)
+        b.rc = p->analysed ? sqlite3_bind_blob(s, PARAM_FIRST_COLUMN + COL_sig, sig, SIG_BYTES,
+                                               SQLITE_TRANSIENT)
+                           : sqlite3_bind_null(s, PARAM_FIRST_COLUMN + COL_sig);
     if (b.rc != SQLITE_OK) {
         rc = pho_catalog__fail(cat->db, b.rc, err, "cannot store a photo");
         sqlite3_reset(s);
@@ -214,6 +262,14 @@ static bool read_photo(struct reader *r, struct pho_photo *p)
     q->brisque = r_real(r, COL_q_brisque);
     q->megapixels = r_real(r, COL_q_megapixels);
     q->score = r_real(r, COL_q_score);
+    /* An analysed photo without a signature (a catalog from before it) is analysed again. */
+    if (p->analysed) {
+        const void *blob = sqlite3_column_type(r->s, COL_sig) == SQLITE_BLOB
+                                   ? sqlite3_column_blob(r->s, COL_sig)
+                                   : NULL;
+        if (!blob || !sig_decode(&p->sig, blob, (size_t)sqlite3_column_bytes(r->s, COL_sig)))
+            r->ok = false;
+    }
     return r->ok;
 }
 
@@ -243,6 +299,7 @@ int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo, bool *f
             photo->meta = row.meta;
             photo->dhash = row.dhash;
             photo->phash = row.phash;
+            photo->sig = row.sig;
             photo->quality = row.quality;
             photo->analysed = row.analysed;
             photo->error = row.error;

@@ -97,6 +97,10 @@ static const char *const catalog_migrations[] = {
     "    count INTEGER NOT NULL CHECK (count >= 0),\n"
     "    data BLOB NOT NULL\n"
     ") WITHOUT ROWID;\n",
+
+    /* 2 -> 3: the grouping signature of an analysed photo (crop hashes and
+     * thumbnail, docs/catalog.md); rows without one are analysed again. */
+    "ALTER TABLE photos ADD COLUMN sig BLOB;\n",
 };
 /* clang-format on */
 
@@ -149,7 +153,8 @@ static const char *const catalog_migrations[] = {
     X(q_noise) \
     X(q_brisque) \
     X(q_megapixels) \
-    X(q_score)
+    X(q_score) \
+    X(sig)
 /* clang-format on */
 
 #define COL_NAME_FIRST_(c)  #c

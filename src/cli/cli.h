@@ -60,6 +60,7 @@ void cli_locked_print(void (*fn)(void *ud), void *ud);
 int cmd_info(int argc, char **argv);
 int cmd_organize(int argc, char **argv);
 int cmd_devices(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_faces(int argc, char **argv);
 int cmd_backends(int argc, char **argv);

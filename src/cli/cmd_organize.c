@@ -50,15 +50,20 @@ static void usage(FILE *f)
             "  -o, --output DIR        where groups, reports and the catalog go (created if\n"
             "                          needed; may lie inside SOURCE, it is then skipped)\n"
             "\n"
-            "Grouping:\n"
-            "  -t, --threshold N       most differing hash bits for two photos to match,\n"
-            "                          0..64 (default 5; 0 = identical hashes only)\n"
-            "      --time-window S     also require capture times within S seconds\n"
+            "Grouping (docs/grouping.md). With none of -t, --time-window, --hash, the\n"
+            "default rule needs no tuning: copies (re-encoded, resized, cropped, converted,\n"
+            "metadata stripped) join their original whenever taken, shots seconds apart\n"
+            "join their burst, and every link is confirmed by comparing the pictures.\n"
+            "Any of those three flags selects the original tool's rule, with its meaning:\n"
+            "      --grouping RULE     auto (default) or classic (the original tool's rule)\n"
+            "  -t, --threshold N       classic: most differing hash bits for two photos to\n"
+            "                          match, 0..64 (default 5; 0 = identical hashes only)\n"
+            "      --time-window S     classic: also require capture times within S seconds\n"
             "                          (default 300; 0 = compare pictures only). Photos\n"
             "                          without a capture time in their EXIF match on\n"
             "                          pictures alone.\n"
-            "      --min-group-size N  smallest group kept (default 3, at least 2)\n"
-            "      --hash KIND         dhash (default; the original tool's hash) or phash\n"
+            "      --hash KIND         classic: dhash (default; the original's) or phash\n"
+            "      --min-group-size N  smallest group kept (default 2; classic: 3)\n"
             "\n"
             "Best shot:\n"
             "      --faces WHICH       analyse faces of: groups (default: the photos whose best\n"
@@ -244,6 +249,7 @@ int cmd_organize(int argc, char **argv)
 {
     enum {
         OPT_WINDOW = 256,
+        OPT_GROUPING,
         OPT_MIN,
         OPT_HASH,
         OPT_DRY,
@@ -268,6 +274,7 @@ int cmd_organize(int argc, char **argv)
         { "source", required_argument, NULL, 's' },
         { "output", required_argument, NULL, 'o' },
         { "threshold", required_argument, NULL, 't' },
+        { "grouping", required_argument, NULL, OPT_GROUPING },
         { "time-window", required_argument, NULL, OPT_WINDOW },
         { "min-group-size", required_argument, NULL, OPT_MIN },
         { "hash", required_argument, NULL, OPT_HASH },
@@ -341,6 +348,16 @@ int cmd_organize(int argc, char **argv)
                 cli_warn("--min-group-size %llu is raised to 2: a group needs two photos", v);
             o.min_group_size = v < 2 ? 2 : (size_t)v;
             set |= PHO_SET_MIN;
+            break;
+        case OPT_GROUPING:
+            if (!strcmp(optarg, "auto"))
+                o.grouping = PHO_GROUP_RULE_AUTO;
+            else if (!strcmp(optarg, "classic"))
+                o.grouping = PHO_GROUP_RULE_CLASSIC;
+            else
+                return cli_usage_error("organize", "--grouping takes auto or classic, got '%s'",
+                                       optarg);
+            set |= PHO_SET_GROUPING;
             break;
         case OPT_HASH:
             if (pho_hash_kind_parse(&o.hash, optarg) < 0)
@@ -460,6 +477,17 @@ int cmd_organize(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("organize", "unexpected argument '%s' (photos come from -s)",
                                argv[optind]);
+    /* A flag of the original tool's rule asks for that rule, with its defaults. */
+    if ((set & (PHO_SET_THRESHOLD | PHO_SET_WINDOW | PHO_SET_HASH)) && !(set & PHO_SET_GROUPING)) {
+        o.grouping = PHO_GROUP_RULE_CLASSIC;
+        set |= PHO_SET_GROUPING;
+    }
+    if ((set & PHO_SET_GROUPING) && o.grouping == PHO_GROUP_RULE_AUTO &&
+        (set & (PHO_SET_THRESHOLD | PHO_SET_WINDOW | PHO_SET_HASH)))
+        return cli_usage_error("organize", "-t, --time-window and --hash belong to --grouping "
+                                           "classic; the auto rule sets its own");
+    if (o.grouping == PHO_GROUP_RULE_CLASSIC && !(set & PHO_SET_MIN))
+        o.min_group_size = 3;
     if (resume && o.force_fresh)
         return cli_usage_error("organize", "--resume and --force-fresh exclude each other");
     if (!o.output)

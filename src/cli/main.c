@@ -11,6 +11,7 @@
 static const struct cli_command commands[] = {
     { "organize", cmd_organize, "group bursts and near-duplicates, pick the best shots (default)" },
     { "info", cmd_info, "show format, size, orientation, capture time, camera, exposure, GPS" },
+    { "explain", cmd_explain, "say why two photos are, or are not, grouped" },
     { "faces", cmd_faces, "show the faces found in photos (eyes, smile, identity)" },
     { "backends", cmd_backends, "list the face backends, their models and devices" },
     { "models", cmd_models, "list, install or verify the face models" },

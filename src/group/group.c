@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "group/internal.h"
 #include "group/mih.h"
 #include "pho/group.h"
 #include "pho/parallel.h"
@@ -36,132 +37,6 @@
 #define BLOCK_QUERIES    16384
 #define CHUNK_QUERIES    256
 #define CHUNKS_PER_BLOCK (BLOCK_QUERIES / CHUNK_QUERIES)
-
-/* Below this many items, sorting with qsort beats four 64 Ki-bucket radix passes. */
-#define RADIX_MIN 4096
-
-/* ---- sorting ---------------------------------------------------------------- */
-
-struct keyed {
-    uint64_t key;
-    uint32_t id;
-};
-
-static int cmp_keyed(const void *pa, const void *pb)
-{
-    const struct keyed *a = pa, *b = pb;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
-    return (a->id > b->id) - (a->id < b->id);
-}
-
-/* Sorts by (key, id). Stable LSD radix for large inputs, whose ids arrive ascending. */
-static int sort_keyed(struct keyed *a, size_t n)
-{
-    if (n < RADIX_MIN) {
-        qsort(a, n, sizeof(*a), cmp_keyed);
-        return 0;
-    }
-    struct keyed *tmp = pho_reallocarray(NULL, n, sizeof(*tmp));
-    size_t *count = pho_calloc(65536, sizeof(*count));
-    if (!tmp || !count) {
-        pho_free(tmp);
-        pho_free(count);
-        return PHO_ENOMEM;
-    }
-    struct keyed *src = a, *dst = tmp;
-    for (unsigned shift = 0; shift < 64; shift += 16) {
-        memset(count, 0, 65536 * sizeof(*count));
-        for (size_t i = 0; i < n; i++)
-            count[(src[i].key >> shift) & 0xffff]++;
-        if (count[(src[0].key >> shift) & 0xffff] == n)
-            continue;
-        size_t sum = 0;
-        for (size_t b = 0; b < 65536; b++) {
-            size_t c = count[b];
-            count[b] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            dst[count[(src[i].key >> shift) & 0xffff]++] = src[i];
-        struct keyed *swap = src;
-        src = dst;
-        dst = swap;
-    }
-    if (src != a)
-        memcpy(a, src, n * sizeof(*a));
-    pho_free(tmp);
-    pho_free(count);
-    return 0;
-}
-
-/* Sort key of an item's time: order-preserving bits; -0 and non-finite values count as 0. */
-static uint64_t time_key(double t)
-{
-    t = isfinite(t) ? t + 0.0 : 0.0;
-    uint64_t b;
-    memcpy(&b, &t, sizeof(b));
-    return (b >> 63) ? ~b : b | ((uint64_t)1 << 63);
-}
-
-/* ---- union-find --------------------------------------------------------------- */
-
-struct uf {
-    uint32_t *parent;
-    uint32_t *size;
-};
-
-static int uf_init(struct uf *u, uint32_t n)
-{
-    u->parent = pho_reallocarray(NULL, n ? n : 1, sizeof(*u->parent));
-    u->size = pho_reallocarray(NULL, n ? n : 1, sizeof(*u->size));
-    if (!u->parent || !u->size)
-        return PHO_ENOMEM;
-    for (uint32_t i = 0; i < n; i++) {
-        u->parent[i] = i;
-        u->size[i] = 1;
-    }
-    return 0;
-}
-
-static void uf_release(struct uf *u)
-{
-    pho_free(u->parent);
-    pho_free(u->size);
-}
-
-/* Read-only: safe while other threads read too (nothing writes during a search block). */
-static uint32_t uf_root(const struct uf *u, uint32_t x)
-{
-    while (u->parent[x] != x)
-        x = u->parent[x];
-    return x;
-}
-
-static uint32_t uf_find(struct uf *u, uint32_t x)
-{
-    while (u->parent[x] != x) {
-        u->parent[x] = u->parent[u->parent[x]];
-        x = u->parent[x];
-    }
-    return x;
-}
-
-static bool uf_union(struct uf *u, uint32_t a, uint32_t b)
-{
-    a = uf_find(u, a);
-    b = uf_find(u, b);
-    if (a == b)
-        return false;
-    if (u->size[a] < u->size[b] || (u->size[a] == u->size[b] && a > b)) {
-        uint32_t s = a;
-        a = b;
-        b = s;
-    }
-    u->parent[b] = a;
-    u->size[a] += u->size[b];
-    return true;
-}
 
 /* ---- the photos one search looks at ------------------------------------------ */
 
@@ -207,7 +82,7 @@ static int view_init(struct view *v, const struct pho_group_item *items, const u
 {
     memset(v, 0, sizeof(*v));
     size_t cap = k ? k : 1;
-    struct keyed *ks = pho_reallocarray(NULL, cap, sizeof(*ks));
+    struct pho_group_keyed *ks = pho_reallocarray(NULL, cap, sizeof(*ks));
     v->k = k;
     v->hash = pho_reallocarray(NULL, cap, sizeof(*v->hash));
     v->time = pho_reallocarray(NULL, cap, sizeof(*v->time));
@@ -226,7 +101,7 @@ static int view_init(struct view *v, const struct pho_group_item *items, const u
         ks[i].id = i;
     }
 
-    if (sort_keyed(ks, k))
+    if (pho_group__sort_keyed(ks, k))
         goto oom;
     for (uint32_t i = 0; i < k; i++)
         v->nval += i == 0 || ks[i].key != ks[i - 1].key;
@@ -253,10 +128,10 @@ static int view_init(struct view *v, const struct pho_group_item *items, const u
     uint32_t nt = 0;
     for (uint32_t i = 0; i < k; i++)
         if (!v->untimed[i]) {
-            ks[nt].key = time_key(v->time[i]);
+            ks[nt].key = pho_group__time_key(v->time[i]);
             ks[nt++].id = i;
         }
-    if (sort_keyed(ks, nt))
+    if (pho_group__sort_keyed(ks, nt))
         goto oom;
     for (uint32_t j = 0; j < nt; j++) {
         v->tord[j] = ks[j].id;
@@ -298,9 +173,9 @@ struct search {
     double w; /* 0: window off */
     enum mode mode;
     unsigned threads;
-    struct uf uf;      /* CONNECT */
-    uint8_t *bridged;  /* CONNECT: per value, all its items already joined */
-    struct edge *edge; /* EDGES: the result */
+    struct pho_group_uf uf; /* CONNECT */
+    uint8_t *bridged;       /* CONNECT: per value, all its items already joined */
+    struct edge *edge;      /* EDGES: the result */
     size_t nedge, capedge;
     bool oom;
     size_t compared, links;
@@ -331,7 +206,7 @@ static void push(struct chunk_out *o, uint32_t a, uint32_t b)
 
 static void emit(const struct search *s, struct chunk_out *o, uint32_t a, uint32_t b)
 {
-    if (s->mode == CONNECT && uf_root(&s->uf, a) == uf_root(&s->uf, b))
+    if (s->mode == CONNECT && pho_group__uf_root(&s->uf, a) == pho_group__uf_root(&s->uf, b))
         return;
     push(o, a, b);
 }
@@ -365,7 +240,8 @@ static void link_untimed(const struct search *s, struct chunk_out *o, uint32_t q
         if (s->mode == CONNECT) {
             /* One untimed item per value suffices: the rest are joined to it by bridging qv itself.
              */
-            if (!(s->bridged[vb] && uf_root(&s->uf, u) == uf_root(&s->uf, first_item(v, vb))))
+            if (!(s->bridged[vb] &&
+                  pho_group__uf_root(&s->uf, u) == pho_group__uf_root(&s->uf, first_item(v, vb))))
                 push(o, u, vb);
             return;
         }
@@ -485,7 +361,7 @@ static void q_run_mih(const struct search *s, size_t q, struct chunk_out *o)
 
 static void apply_union(struct search *s, const struct edge *e)
 {
-    uf_union(&s->uf, e->a, e->b);
+    pho_group__uf_union(&s->uf, e->a, e->b);
 }
 
 /* Edge (item, value): the item links to every item of the value. */
@@ -493,11 +369,11 @@ static void apply_bridge(struct search *s, const struct edge *e)
 {
     const struct view *v = s->v;
     uint32_t first = first_item(v, e->b);
-    uf_union(&s->uf, e->a, first);
+    pho_group__uf_union(&s->uf, e->a, first);
     if (s->bridged[e->b])
         return;
     for (uint32_t i = v->vstart[e->b] + 1; i < v->vstart[e->b + 1]; i++)
-        uf_union(&s->uf, first, v->vitem[i]);
+        pho_group__uf_union(&s->uf, first, v->vitem[i]);
     s->bridged[e->b] = 1;
 }
 
@@ -659,7 +535,7 @@ static int search_visual(struct search *s)
         uint32_t a = v->vstart[val], b = v->vstart[val + 1];
         for (uint32_t i = a + 1; i < b; i++) {
             if (s->mode == CONNECT) {
-                uf_union(&s->uf, v->vitem[a], v->vitem[i]);
+                pho_group__uf_union(&s->uf, v->vitem[a], v->vitem[i]);
                 continue;
             }
             for (uint32_t j = a; j < i; j++)
@@ -680,14 +556,14 @@ static void search_everything(struct search *s)
     bool any_untimed = v->ntimed < v->k;
     for (uint32_t j = 1; j < v->ntimed; j++)
         if (s->w <= 0 || any_untimed || v->tt[j] - v->tt[j - 1] <= s->w)
-            s->links += uf_union(&s->uf, v->tord[j - 1], v->tord[j]);
+            s->links += pho_group__uf_union(&s->uf, v->tord[j - 1], v->tord[j]);
     for (uint32_t i = 1; i < v->k && any_untimed; i++)
-        s->links += uf_union(&s->uf, 0, i);
+        s->links += pho_group__uf_union(&s->uf, 0, i);
 }
 
 static void search_release(struct search *s)
 {
-    uf_release(&s->uf);
+    pho_group__uf_release(&s->uf);
     pho_free(s->bridged);
     pho_free(s->edge);
     for (size_t c = 0; c < CHUNKS_PER_BLOCK; c++)
@@ -698,7 +574,7 @@ static int search_run(struct search *s)
 {
     const struct view *v = s->v;
     if (s->mode == CONNECT) {
-        int rc = uf_init(&s->uf, v->k);
+        int rc = pho_group__uf_init(&s->uf, v->k);
         s->bridged = pho_calloc(v->nval ? v->nval : 1, 1);
         if (rc || !s->bridged)
             return PHO_ENOMEM;
@@ -765,7 +641,7 @@ static bool better_center(const struct pho_group_item *items, uint32_t a, int da
 {
     if (da != db)
         return da < db;
-    uint64_t ta = time_key(items[a].time), tb = time_key(items[b].time);
+    uint64_t ta = pho_group__time_key(items[a].time), tb = pho_group__time_key(items[b].time);
     if (ta != tb)
         return ta < tb;
     if (items[a].hash != items[b].hash)
@@ -926,7 +802,7 @@ out:
 }
 
 /* Components of the main search -> guarded groups. */
-static int collect_groups(struct grouping *g, struct uf *uf, uint32_t n)
+static int collect_groups(struct grouping *g, struct pho_group_uf *uf, uint32_t n)
 {
     uint32_t *start = pho_calloc((size_t)n + 1, sizeof(*start));
     uint32_t *list = pho_reallocarray(NULL, n ? n : 1, sizeof(*list));
@@ -937,11 +813,11 @@ static int collect_groups(struct grouping *g, struct uf *uf, uint32_t n)
     }
     /* Bucket the items by root; each bucket ascends by index. */
     for (uint32_t i = 0; i < n; i++)
-        start[uf_find(uf, i) + 1]++;
+        start[pho_group__uf_find(uf, i) + 1]++;
     for (uint32_t r = 0; r < n; r++)
         start[r + 1] += start[r];
     for (uint32_t i = 0; i < n; i++)
-        list[start[uf_find(uf, i)]++] = i;
+        list[start[pho_group__uf_find(uf, i)]++] = i;
     memmove(start + 1, start, (size_t)n * sizeof(*start));
     start[0] = 0;
 
@@ -973,70 +849,6 @@ out:
 
 /* ---- canonical order and the public API --------------------------------------- */
 
-struct group_key {
-    uint64_t time;  /* first member's time key */
-    uint32_t first; /* first member's index */
-    uint32_t group;
-};
-
-static int cmp_group_key(const void *pa, const void *pb)
-{
-    const struct group_key *a = pa, *b = pb;
-    if (a->time != b->time)
-        return a->time < b->time ? -1 : 1;
-    return (a->first > b->first) - (a->first < b->first);
-}
-
-static int build_result(struct pho_groups **out, const struct grouping *g)
-{
-    struct pho_groups *res = pho_calloc(1, sizeof(*res));
-    struct keyed *keys = pho_reallocarray(NULL, g->nmember ? g->nmember : 1, sizeof(*keys));
-    struct group_key *order = pho_reallocarray(NULL, g->ngroup ? g->ngroup : 1, sizeof(*order));
-    int rc = 0;
-    if (!res || !keys || !order) {
-        rc = PHO_ENOMEM;
-        goto out;
-    }
-    res->offsets = pho_calloc(g->ngroup + 1, sizeof(*res->offsets));
-    res->members = pho_reallocarray(NULL, g->nmember ? g->nmember : 1, sizeof(*res->members));
-    if (!res->offsets || !res->members) {
-        rc = PHO_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < g->nmember; i++) {
-        keys[i].key = time_key(g->items[g->member[i]].time);
-        keys[i].id = g->member[i];
-    }
-    for (size_t k = 0; k < g->ngroup; k++) {
-        qsort(keys + g->off[k], g->off[k + 1] - g->off[k], sizeof(*keys), cmp_keyed);
-        order[k].time = keys[g->off[k]].key;
-        order[k].first = keys[g->off[k]].id;
-        order[k].group = (uint32_t)k;
-    }
-    /* Members are distinct items, so (time, first index) never ties between groups. */
-    qsort(order, g->ngroup, sizeof(*order), cmp_group_key);
-    size_t at = 0;
-    for (size_t k = 0; k < g->ngroup; k++) {
-        size_t src = order[k].group;
-        for (size_t i = g->off[src]; i < g->off[src + 1]; i++)
-            res->members[at++] = keys[i].id;
-        res->offsets[k + 1] = at;
-    }
-    res->count = g->ngroup;
-    res->pairs_compared = g->compared;
-    res->links = g->links;
-    res->chains_split = g->chains_split;
-out:
-    pho_free(keys);
-    pho_free(order);
-    if (rc) {
-        pho_groups_free(res);
-        return rc;
-    }
-    *out = res;
-    return 0;
-}
-
 int pho_group_run(struct pho_groups **out, const struct pho_group_item *items, size_t n,
                   const struct pho_group_opts *opts, struct pho_err *err)
 {
@@ -1058,6 +870,11 @@ int pho_group_run(struct pho_groups **out, const struct pho_group_item *items, s
         if (items[i].has_time && !isfinite(items[i].time))
             return pho_err_set(err, PHO_EINVAL,
                                "group: photo %zu has a capture time that is not finite", i);
+
+    if (o->rule == PHO_GROUP_RULE_AUTO)
+        return pho_group__auto(out, items, n, o, err);
+    if (o->rule != PHO_GROUP_RULE_CLASSIC)
+        return pho_err_set(err, PHO_EINVAL, "group: unknown rule %d", (int)o->rule);
 
     struct grouping g = {
         .items = items,
@@ -1083,7 +900,12 @@ int pho_group_run(struct pho_groups **out, const struct pho_group_item *items, s
         rc = collect_groups(&g, &s.uf, (uint32_t)n);
     }
     if (rc == 0)
-        rc = build_result(out, &g);
+        rc = pho_group__result(out, items, g.member, g.off, g.ngroup);
+    if (rc == 0) {
+        (*out)->pairs_compared = g.compared;
+        (*out)->links = g.links;
+        (*out)->chains_split = g.chains_split;
+    }
     search_release(&s);
     view_release(&v);
     pho_free(g.member);
@@ -1091,13 +913,4 @@ int pho_group_run(struct pho_groups **out, const struct pho_group_item *items, s
     if (rc)
         return pho_err_set(err, rc, "group: out of memory for %zu photos", n);
     return 0;
-}
-
-void pho_groups_free(struct pho_groups *groups)
-{
-    if (!groups)
-        return;
-    pho_free(groups->offsets);
-    pho_free(groups->members);
-    pho_free(groups);
 }

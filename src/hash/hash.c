@@ -30,16 +30,21 @@ int pho_hash_dhash(uint64_t *out, const struct pho_image *img)
     *out = 0;
     if (!image_usable(img))
         return PHO_EINVAL;
-    uint8_t g[DHASH_H][DHASH_W];
-    int rc = pho_resample__grey(&g[0][0], DHASH_W, DHASH_H, img);
+    uint8_t g[DHASH_H * DHASH_W];
+    int rc = pho_resample__grey(g, DHASH_W, DHASH_H, img);
     if (rc)
         return rc;
+    *out = pho_hash__dhash_bits(g);
+    return 0;
+}
+
+uint64_t pho_hash__dhash_bits(const uint8_t *g)
+{
     uint64_t h = 0;
     for (int r = 0; r < DHASH_H; r++)
         for (int c = 0; c < DHASH_W - 1; c++)
-            h = (h << 1) | (g[r][c + 1] > g[r][c]);
-    *out = h;
-    return 0;
+            h = (h << 1) | (g[r * DHASH_W + c + 1] > g[r * DHASH_W + c]);
+    return h;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -53,10 +58,16 @@ int pho_hash_phash(uint64_t *out, const struct pho_image *img)
     *out = 0;
     if (!image_usable(img))
         return PHO_EINVAL;
-    uint8_t px[PHASH_N][PHASH_N];
-    int rc = pho_resample__grey(&px[0][0], PHASH_N, PHASH_N, img);
+    uint8_t px[PHASH_N * PHASH_N];
+    int rc = pho_resample__grey(px, PHASH_N, PHASH_N, img);
     if (rc)
         return rc;
+    *out = pho_hash__phash_bits(px);
+    return 0;
+}
+
+uint64_t pho_hash__phash_bits(const uint8_t *px)
+{
 
     /* DCT-II basis rows 0..7 of length 32; scipy's factor 2 per axis does not move a median test.
      */
@@ -72,7 +83,7 @@ int pho_hash_phash(uint64_t *out, const struct pho_image *img)
         for (int x = 0; x < PHASH_N; x++) {
             double s = 0.0;
             for (int y = 0; y < PHASH_N; y++)
-                s += basis[u][y] * px[y][x];
+                s += basis[u][y] * px[y * PHASH_N + x];
             colpass[u][x] = s;
         }
     double coef[PHASH_K * PHASH_K], sorted[PHASH_K * PHASH_K];
@@ -96,8 +107,7 @@ int pho_hash_phash(uint64_t *out, const struct pho_image *img)
     uint64_t h = 0;
     for (int i = 0; i < PHASH_K * PHASH_K; i++)
         h = (h << 1) | (coef[i] > median);
-    *out = h;
-    return 0;
+    return h;
 }
 
 void pho_hash_format(char out[17], uint64_t hash)

@@ -35,4 +35,8 @@ int pho_resample__lanczos8(uint8_t *out, uint32_t ow, uint32_t oh, const uint8_t
  */
 int pho_resample__grey(uint8_t *out, uint32_t ow, uint32_t oh, const struct pho_image *img);
 
+/* The bits of a dHash from its 9x8 grey image, of a pHash from its 32x32 one (hash.c). */
+uint64_t pho_hash__dhash_bits(const uint8_t *g9x8);
+uint64_t pho_hash__phash_bits(const uint8_t *g32x32);
+
 #endif /* PHO_HASH_RESAMPLE_H */

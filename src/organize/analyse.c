@@ -28,19 +28,33 @@
 #include "pho/quality.h"
 #include "pho/scan.h"
 
-static void analyse_photo(struct run *run, struct pho_photo *p)
+int pho_organize__load_hashed(struct pho_image **img, struct pho_photo *p, uint64_t max_pixels,
+                              struct pho_err *err)
 {
     struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
     io.max_size = WORK_SIZE;
     io.allow_larger = true;
-    io.max_pixels = run->o->max_pixels;
+    io.max_pixels = max_pixels;
+    *img = NULL;
+    int rc = pho_image_load(img, p->path, &io, &p->meta, err);
+    if (rc == 0)
+        rc = pho_hash_dhash(&p->dhash, *img);
+    if (rc == 0)
+        rc = pho_hash_phash(&p->phash, *img);
+    if (rc == 0)
+        rc = pho_hash_signature(&p->sig, *img);
+    if (rc) {
+        pho_image_free(*img);
+        *img = NULL;
+    }
+    return rc;
+}
+
+static void analyse_photo(struct run *run, struct pho_photo *p)
+{
     struct pho_image *img = NULL;
     struct pho_err err = PHO_ERR_INIT;
-    int rc = pho_image_load(&img, p->path, &io, &p->meta, &err);
-    if (rc == 0)
-        rc = pho_hash_dhash(&p->dhash, img);
-    if (rc == 0)
-        rc = pho_hash_phash(&p->phash, img);
+    int rc = pho_organize__load_hashed(&img, p, run->o->max_pixels, &err);
     if (rc == 0) {
         double mp = (double)p->meta.width * p->meta.height / 1e6;
         rc = pho_quality_measure(&p->quality, img, mp, run->brisque, &err);

@@ -38,6 +38,38 @@ static double capture_seconds(const struct pho_photo *p)
     return (double)p->meta.time.local + p->meta.time.nsec / 1e9;
 }
 
+/*
+ * Which camera took the photo: a hash of make and model, 0 when neither is
+ * known. Two bodies of one model share it (no serial number is read yet).
+ */
+static uint32_t camera_id(const struct pho_meta *m)
+{
+    if (!m->make[0] && !m->model[0])
+        return 0;
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const char *s = m->make;; s++) {
+        h = (h ^ (uint8_t)*s) * 16777619u;
+        if (!*s)
+            break;
+    }
+    for (const char *s = m->model; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h ? h : 1;
+}
+
+void pho_organize__group_item(struct pho_group_item *item, const struct pho_photo *p,
+                              enum pho_hash_kind hash)
+{
+    memset(item, 0, sizeof(*item));
+    item->hash = hash == PHO_HASH_PHASH ? p->phash : p->dhash;
+    item->has_time = has_capture_time(&p->meta);
+    item->time = capture_seconds(p);
+    item->dhash = p->dhash;
+    item->phash = p->phash;
+    item->sig = &p->sig;
+    item->camera = camera_id(&p->meta);
+}
+
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -115,12 +147,11 @@ int pho_organize__plan(struct run *run, struct pho_err *err)
         const struct pho_photo *p = &r->photos[i];
         if (!p->analysed)
             continue;
-        items[n].hash = run->o->hash == PHO_HASH_PHASH ? p->phash : p->dhash;
-        items[n].has_time = has_capture_time(&p->meta);
-        items[n].time = capture_seconds(p);
+        pho_organize__group_item(&items[n], p, run->o->hash);
         map[n++] = i;
     }
     struct pho_group_opts go = PHO_GROUP_OPTS_INIT;
+    go.rule = run->o->grouping;
     go.threshold = run->o->threshold;
     go.time_window = run->o->time_window;
     go.min_group_size = PHO_MAX(run->o->min_group_size, 2);
@@ -145,6 +176,16 @@ int pho_organize__plan(struct run *run, struct pho_err *err)
         r->ngroups = g + 1;
         rc = plan_group(&r->groups[g], r->photos, members, count, g);
         pho_free(members);
+        if (rc == 0 && groups->why) {
+            struct pho_group_why *links = pho_calloc(count, sizeof(*links));
+            r->groups[g].links = links;
+            for (size_t k = 0; links && k < count; k++) {
+                links[k] = groups->why[first + k];
+                if (links[k].via != SIZE_MAX)
+                    links[k].via = map[links[k].via];
+            }
+            rc = links ? 0 : PHO_ENOMEM;
+        }
         if (rc) {
             rc = pho_err_set(err, rc, "organize: out of memory");
             goto out;

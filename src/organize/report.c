@@ -86,6 +86,23 @@ static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list 
     return arr;
 }
 
+/* How a member joined its group (the auto rule); null for the group's first photo. */
+static json_t *link_json(const struct pho_organize_result *r, const struct pho_group_why *w)
+{
+    if (w->via == SIZE_MAX)
+        return json_null();
+    json_t *j = json_object();
+    pho_json_set_path(j, "via", r->photos[w->via].rel);
+    pho_json_set_str(j, "reason", pho_group_reason_name(w->reason));
+    pho_json_set_int(j, "hash_bits", w->bits);
+    pho_json_set_int(j, "allowed_bits", w->allowed_bits);
+    pho_json_set_real(j, "similarity", w->score);
+    pho_json_set_real(j, "needed_similarity", w->needed_score);
+    pho_json_set_real(j, "time_gap", w->gap);
+    pho_json_set_bool(j, "same_camera", w->same_camera);
+    return j;
+}
+
 static json_t *photo_json(const struct pho_photo *p, long group, bool best,
                           const struct pho_face_list *fl, const char *embed_model)
 {
@@ -260,6 +277,8 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
             json_object_set_new(jm, "is_best", json_boolean(gp->members[k] == gp->best));
             json_object_set_new(jm, "hash", json_string(buf));
             json_object_set_new(jm, "score", real_or_null(p->quality.score));
+            if (gp->links)
+                json_object_set_new(jm, "linked", link_json(r, &gp->links[k]));
             json_array_append_new(members, jm);
         }
         json_object_set_new(jg, "photos", members);
@@ -387,6 +406,11 @@ char *pho_organize__metadata_txt(const struct pho_organize_result *r,
             g->members[k] == g->best ? "  [BEST]" : "");
         rule(&t, '-');
         add(&t, "source: %s\n", pho_text_shown(s1, sizeof(s1), p->rel));
+        if (g->links && g->links[k].via != SIZE_MAX) {
+            char why[256];
+            add(&t, "joined: %s, with %s\n", pho_group_why_format(why, sizeof(why), &g->links[k]),
+                pho_text_shown(s1, sizeof(s1), r->photos[g->links[k].via].rel));
+        }
         add(&t, "filesize: %llu\n", (unsigned long long)p->size);
         add(&t, "format: %s\n", pho_format_name(m->format));
         add(&t, "dimensions: %ux%u\n", m->width, m->height);

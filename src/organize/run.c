@@ -124,6 +124,7 @@ void pho_organize_result_release(struct pho_organize_result *r)
             pho_free(r->groups[g].names ? r->groups[g].names[k] : NULL);
         pho_free(r->groups[g].names);
         pho_free(r->groups[g].members);
+        pho_free(r->groups[g].links);
     }
     pho_free(r->groups);
     memset(r, 0, sizeof(*r));

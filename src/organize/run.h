@@ -12,6 +12,7 @@
 #include <pthread.h>
 
 #include "pho/catalog.h"
+#include "pho/image.h"
 #include "pho/organize.h"
 #include "pho/quality.h"
 
@@ -46,6 +47,18 @@ void pho_organize__step_done(struct run *run, size_t n, const char *current);
 void pho_organize__report_failure(struct run *run, const struct pho_photo *p);
 /* Marks @p unreadable with @code and @e's message. */
 void pho_organize__set_error(struct pho_photo *p, const struct pho_err *e, int code);
+
+/*
+ * Decodes @p at the working size (filling p->meta) and computes its hashes
+ * and grouping signature; *img is the working image (caller frees), NULL on
+ * failure. What analyse does before measuring quality, and what explain does.
+ */
+int pho_organize__load_hashed(struct pho_image **img, struct pho_photo *p, uint64_t max_pixels,
+                              struct pho_err *err);
+
+/* The grouping item of an analysed photo (plan.c; @p must outlive it). */
+void pho_organize__group_item(struct pho_group_item *item, const struct pho_photo *p,
+                              enum pho_hash_kind hash);
 
 /* The stages, in the order organize.c runs them. */
 int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err);

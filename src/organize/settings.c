@@ -36,6 +36,7 @@ char *pho_organize_settings_json(const struct pho_organize_opts *o)
         pho_json_set_int(j, "source_inode", (long long)st.st_ino);
     }
     free(real);
+    pho_json_set_str(j, "grouping", o->grouping == PHO_GROUP_RULE_CLASSIC ? "classic" : "auto");
     pho_json_set_int(j, "threshold", o->threshold);
     pho_json_set_real(j, "time_window", o->time_window);
     pho_json_set_int(j, "min_group_size", (long long)o->min_group_size);
@@ -74,6 +75,12 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
         rec->source_device = (unsigned long long)json_integer_value(dev);
         rec->source_inode = (unsigned long long)json_integer_value(ino);
     }
+    /* Runs before the auto rule existed used the original tool's rule. */
+    v = json_object_get(j, "grouping");
+    o->grouping = json_is_string(v) && !strcmp(json_string_value(v), "auto")
+                          ? PHO_GROUP_RULE_AUTO
+                          : PHO_GROUP_RULE_CLASSIC;
+    rec->present |= PHO_SET_GROUPING;
     if (json_is_integer(v = json_object_get(j, "threshold"))) {
         o->threshold = (int)json_integer_value(v);
         rec->present |= PHO_SET_THRESHOLD;
@@ -186,6 +193,8 @@ void pho_organize_record_apply(struct pho_organize_opts *o, const struct pho_org
     unsigned take = rec->present & ~given;
     if (take & PHO_SET_SOURCE)
         o->source = r->source;
+    if (take & PHO_SET_GROUPING)
+        o->grouping = r->grouping;
     if (take & PHO_SET_THRESHOLD)
         o->threshold = r->threshold;
     if (take & PHO_SET_WINDOW)
@@ -230,6 +239,8 @@ json_t *pho_organize__settings_report(const struct pho_organize_opts *o)
     free(real);
     pho_json_set_path(s, "output", o->output);
     json_object_set_new(s, "similarity_threshold", json_integer(o->threshold));
+    json_object_set_new(s, "grouping",
+                        json_string(o->grouping == PHO_GROUP_RULE_CLASSIC ? "classic" : "auto"));
     json_object_set_new(s, "time_window", json_real(o->time_window));
     json_object_set_new(s, "use_time_window", json_boolean(o->time_window > 0));
     json_object_set_new(s, "min_group_size",

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 2
+#define CATALOG_VERSION 3
 
 struct fixture {
     char *dir;
@@ -165,6 +165,12 @@ static void photo_extreme(struct pho_photo *p, char *rel)
     fill_str(m->note, sizeof(m->note), sizeof(m->note) - 1, "\xe2\x82\xac!"); /* euro sign */
     p->dhash = UINT64_MAX;
     p->phash = UINT64_C(1) << 63;
+    p->sig.crop_dhash[0] = UINT64_MAX;
+    p->sig.crop_dhash[1] = 1;
+    p->sig.crop_phash[0] = UINT64_C(1) << 63;
+    p->sig.crop_phash[1] = UINT64_C(0x0123456789abcdef);
+    for (size_t i = 0; i < sizeof(p->sig.thumb); i++)
+        p->sig.thumb[i] = (uint8_t)(i * 7 + 3);
     struct pho_quality *q = &p->quality;
     q->sharpness = 1e300;
     q->clipped_high = 1.0;
@@ -232,6 +238,7 @@ static void assert_restored(const struct pho_photo *a, const struct pho_photo *b
     assert_string_equal(a->meta.note, b->meta.note);
     SAME_I(dhash);
     SAME_I(phash);
+    assert_memory_equal(&a->sig, &b->sig, sizeof(a->sig));
     SAME_D(quality.sharpness);
     SAME_D(quality.clipped_high);
     SAME_D(quality.clipped_low);
@@ -1320,10 +1327,16 @@ static void test_upgrade_from_schema_1(void **state)
     photo_extreme(&p, rel);
     put_ok(cat, &p);
     pho_catalog_close(cat);
-    sql_exec(f->db, "DROP TABLE faces; PRAGMA user_version = 1");
+    sql_exec(f->db, "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
+                    "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
     struct pho_photo q;
+    probe_for(&q, &p);
+    /* A photo analysed before the grouping signature existed is analysed again ... */
+    assert_false(lookup(cat, &q));
+    /* ... and then stored and restored whole. */
+    put_ok(cat, &p);
     probe_for(&q, &p);
     assert_true(lookup(cat, &q));
     assert_restored(&p, &q);

@@ -968,6 +968,211 @@ static void test_testdata_precision_recall(void **state)
     free(ph);
 }
 
+/* ---- the auto rule ---------------------------------------------------------- */
+
+/* A smooth random picture (a few sinusoids), optionally with noise added. */
+static void make_thumb(uint8_t *t, uint64_t seed, int noise)
+{
+    uint64_t save = rng;
+    rng = seed;
+    double fx[4], fy[4], ph[4], amp[4];
+    for (int k = 0; k < 4; k++) {
+        fx[k] = (double)(rnd() % 5 + 1) / PHO_HASH_THUMB;
+        fy[k] = (double)(rnd() % 5 + 1) / PHO_HASH_THUMB;
+        ph[k] = (double)(rnd() % 628) / 100;
+        amp[k] = 20 + (double)(rnd() % 30);
+    }
+    rng = save;
+    for (int y = 0; y < PHO_HASH_THUMB; y++)
+        for (int x = 0; x < PHO_HASH_THUMB; x++) {
+            double v = 128;
+            for (int k = 0; k < 4; k++)
+                v += amp[k] * sin(6.283 * (fx[k] * x + fy[k] * y) + ph[k]);
+            if (noise)
+                v += (double)((int)(rnd() % (2 * noise + 1)) - noise);
+            t[y * PHO_HASH_THUMB + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+        }
+}
+
+/* An item with random crop hashes, its own signature storage, a picture and a time. */
+static void auto_item(struct pho_group_item *it, struct pho_hash_sig *sig, uint64_t dhash,
+                      uint64_t picture, int noise, double time, uint32_t camera)
+{
+    memset(it, 0, sizeof(*it));
+    memset(sig, 0, sizeof(*sig));
+    for (int k = 0; k < PHO_HASH_CROPS; k++) {
+        sig->crop_dhash[k] = rnd();
+        sig->crop_phash[k] = rnd();
+    }
+    make_thumb(sig->thumb, picture, noise);
+    it->dhash = it->hash = dhash;
+    it->phash = rnd();
+    it->sig = sig;
+    it->time = time;
+    it->has_time = !isnan(time);
+    it->camera = camera;
+}
+
+static struct pho_group_opts auto_opts(void)
+{
+    struct pho_group_opts o = PHO_GROUP_OPTS_INIT;
+    o.rule = PHO_GROUP_RULE_AUTO;
+    o.min_group_size = 2;
+    return o;
+}
+
+/* Which group each item is in (NONE when none). */
+static void membership(const struct pho_groups *g, size_t n, size_t *of)
+{
+    for (size_t i = 0; i < n; i++)
+        of[i] = NONE;
+    for (size_t k = 0; k < g->count; k++)
+        for (size_t m = g->offsets[k]; m < g->offsets[k + 1]; m++)
+            of[g->members[m]] = k;
+}
+
+static enum pho_group_reason pair_reason(struct pho_group_item *a, struct pho_group_item *b)
+{
+    struct pho_group_why w;
+    pho_group_explain(&w, a, b);
+    return w.reason;
+}
+
+static void test_auto_rule(void **state)
+{
+    (void)state;
+    rng = 42;
+    struct pho_group_item it[2];
+    struct pho_hash_sig sig[2];
+    uint64_t h = rnd();
+    /* A copy: same hash, same picture, years apart, no camera: linked. */
+    auto_item(&it[0], &sig[0], h, 1, 0, 0, 0);
+    auto_item(&it[1], &sig[1], flip(h, 3), 1, 2, 1e8, 0);
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_COPY);
+    /* The same hashes over another picture: the verification vetoes the link. */
+    auto_item(&it[1], &sig[1], h, 2, 0, 1e8, 0);
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
+    /* A cropped copy: its hash is the crop hash of the original. */
+    auto_item(&it[1], &sig[1], rnd(), 1, 2, NAN, 0);
+    sig[0].crop_dhash[1] = flip(it[1].dhash, 2);
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_COPY);
+    /* A burst: 14 bits apart is too far for a copy, fine 5 s apart, not 10 min apart. */
+    auto_item(&it[0], &sig[0], h, 3, 0, 1000, 7);
+    auto_item(&it[1], &sig[1], flip(h, 14), 3, 6, 1005, 8);
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_BURST);
+    it[1].time = 1600;
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
+    /* Undated on both sides: the burst allowance, verified. */
+    it[0].has_time = it[1].has_time = false;
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_UNDATED);
+    /* One camera, seconds apart, hashes far apart (the subject moved): linked when alike. */
+    auto_item(&it[0], &sig[0], h, 4, 0, 50, 9);
+    auto_item(&it[1], &sig[1], flip(h, 30), 4, 8, 52, 9);
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_SAME_CAMERA);
+    it[1].camera = 10; /* another camera: no */
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
+    it[1].camera = 9;
+    auto_item(&it[1], &sig[1], flip(h, 30), 5, 0, 52, 9); /* camera turned away */
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
+}
+
+static void test_auto_groups_and_why(void **state)
+{
+    (void)state;
+    rng = 7;
+    enum { N = 9 };
+    struct pho_group_item it[N];
+    struct pho_hash_sig sig[N];
+    uint64_t h1 = rnd(), h2 = rnd();
+    /* A burst chain a-b-c (b is 14 bits from each), a copy d of a years later,
+     * an unrelated photo, and a pair e-f whose hashes match but pictures do not. */
+    auto_item(&it[0], &sig[0], h1, 11, 0, 100, 1);
+    auto_item(&it[1], &sig[1], flip(h1, 12), 11, 4, 104, 1);
+    auto_item(&it[2], &sig[2], it[1].dhash ^ 0x3fff, 11, 4, 106, 1);
+    auto_item(&it[3], &sig[3], h1, 11, 0, 1e9, 0);
+    auto_item(&it[4], &sig[4], rnd(), 12, 0, 500, 2);
+    auto_item(&it[5], &sig[5], h2, 13, 0, NAN, 0);
+    auto_item(&it[6], &sig[6], h2, 14, 0, NAN, 0);
+    auto_item(&it[7], &sig[7], rnd(), 15, 0, 9000, 3);
+    auto_item(&it[8], &sig[8], flip(it[7].dhash, 1), 15, 1, 9001, 3);
+    struct pho_group_opts o = auto_opts();
+    struct pho_groups *g = run(it, N, &o);
+    size_t of[N];
+    membership(g, N, of);
+    assert_int_equal(g->count, 2);
+    assert_true(of[0] != NONE && of[0] == of[1] && of[1] == of[2] && of[2] == of[3]);
+    assert_true(of[7] != NONE && of[7] == of[8] && of[7] != of[0]);
+    assert_true(of[4] == NONE && of[5] == NONE && of[6] == NONE);
+    /* Every member but the first says how it joined, through a member of its own group. */
+    assert_non_null(g->why);
+    for (size_t k = 0; k < g->count; k++)
+        for (size_t m = g->offsets[k]; m < g->offsets[k + 1]; m++) {
+            const struct pho_group_why *w = &g->why[m];
+            if (m == g->offsets[k]) {
+                assert_true(w->via == NONE);
+                continue;
+            }
+            assert_true(w->via != NONE && of[w->via] == k);
+            assert_true(w->reason != PHO_GROUP_NOT_LINKED);
+            assert_true(w->bits <= w->allowed_bits || w->reason == PHO_GROUP_SAME_CAMERA);
+            assert_true(w->score >= w->needed_score);
+        }
+    /* The copy years later joined through a copy link. */
+    for (size_t m = 0; m < g->offsets[g->count]; m++)
+        if (g->members[m] == 3)
+            assert_int_equal(g->why[m].reason, PHO_GROUP_COPY);
+    /* Same groups whatever the order of the photos. */
+    struct pho_group_item rev[N];
+    for (size_t i = 0; i < N; i++)
+        rev[i] = it[N - 1 - i];
+    struct pho_groups *g2 = run(rev, N, &o);
+    size_t of2[N];
+    membership(g2, N, of2);
+    for (size_t i = 0; i < N; i++)
+        for (size_t j = 0; j < N; j++)
+            assert_int_equal(of[i] != NONE && of[i] == of[j],
+                             of2[N - 1 - i] != NONE && of2[N - 1 - i] == of2[N - 1 - j]);
+    pho_groups_free(g);
+    pho_groups_free(g2);
+    /* A photo without a signature is refused, not guessed at. */
+    it[0].sig = NULL;
+    struct pho_groups *bad = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_group_run(&bad, it, N, &o, &err), PHO_EINVAL);
+    assert_null(bad);
+}
+
+static void test_auto_similarity(void **state)
+{
+    (void)state;
+    struct pho_group_item a, b;
+    struct pho_hash_sig sa, sb;
+    auto_item(&a, &sa, 1, 21, 0, NAN, 0);
+    auto_item(&b, &sb, 1, 21, 0, NAN, 0);
+    struct pho_group_why w;
+    pho_group_explain(&w, &a, &b);
+    assert_true(fabsf(w.score - 1.0f) < 1e-4f);
+    /* A 80 % centre crop, stretched back to the thumbnail's size, still correlates. */
+    for (int y = 0; y < PHO_HASH_THUMB; y++)
+        for (int x = 0; x < PHO_HASH_THUMB; x++) {
+            int sx = (int)(PHO_HASH_THUMB * 0.1 + x * 0.8),
+                sy = (int)(PHO_HASH_THUMB * 0.1 + y * 0.8);
+            sb.thumb[y * PHO_HASH_THUMB + x] = sa.thumb[sy * PHO_HASH_THUMB + sx];
+        }
+    pho_group_explain(&w, &a, &b);
+    assert_true(w.score > 0.9f);
+    /* Flat pictures: alike only when about as bright. */
+    memset(sa.thumb, 40, sizeof(sa.thumb));
+    memset(sb.thumb, 42, sizeof(sb.thumb));
+    pho_group_explain(&w, &a, &b);
+    assert_true(w.score == 1.0f);
+    memset(sb.thumb, 200, sizeof(sb.thumb));
+    pho_group_explain(&w, &a, &b);
+    assert_true(w.score == 0.0f);
+    char line[256];
+    assert_non_null(strstr(pho_group_why_format(line, sizeof(line), &w), "hash bits"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -990,6 +1195,9 @@ int main(void)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_mih_exact),
         cmocka_unit_test(test_testdata_precision_recall),
+        cmocka_unit_test(test_auto_rule),
+        cmocka_unit_test(test_auto_groups_and_why),
+        cmocka_unit_test(test_auto_similarity),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }
