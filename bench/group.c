@@ -7,7 +7,7 @@
  * (auto) rule on the same photos with signatures (crop hashes, thumbnail,
  * colours; a burst's shots share one picture, other photos draw one of 4096),
  * spread in time and all at one time.
- * Usage: bench-group [--threads N] [--max N]
+ * Usage: bench-group [--threads N] [--max N] [--auto-only]
  *
  * The photos imitate a library: events (a place, 20-200 shots a minute or
  * so apart, each shot 10-20 bits from the event's scene hash), a tenth of
@@ -187,11 +187,14 @@ int main(int argc, char **argv)
 {
     unsigned threads = 0;
     size_t max = 1000000;
+    bool auto_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = (unsigned)strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--max") && i + 1 < argc)
             max = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--auto-only"))
+            auto_only = true;
     }
     printf("bench-group: threshold 5, min group size 2, %u threads\n",
            threads ? threads : pho_cpu_count());
@@ -208,27 +211,32 @@ int main(int argc, char **argv)
         if (!it)
             return 1;
         generate(it, n, 42 + s);
-        on[s] = run("window 300 s", it, n, 5, 300.0, threads);
-        off[s] = run("window off", it, n, 5, 0.0, threads);
-        wide[s] = run("off, t 10", it, n, 10, 0.0, threads);
+        if (!auto_only) {
+            on[s] = run("window 300 s", it, n, 5, 300.0, threads);
+            off[s] = run("window off", it, n, 5, 0.0, threads);
+            wide[s] = run("off, t 10", it, n, 10, 0.0, threads);
+        }
         to_auto(it, n, pool);
         au[s] = run_auto("auto rule", it, n, threads);
         for (size_t i = 0; i < n; i++) {
             it[i].time = 1.6e9;
             it[i].has_time = true;
         }
-        same[s] = run("one mtime, 300 s", it, n, 5, 300.0, threads);
+        if (!auto_only)
+            same[s] = run("one mtime, 300 s", it, n, 5, 300.0, threads);
         aus[s] = run_auto("auto, one time", it, n, threads);
         free(it);
         last = s;
     }
-    for (size_t s = 1; s <= last; s++)
-        printf("scaling %zuk -> %zuk (x10 photos): window on x%.1f, window off x%.1f, off t 10 "
-               "x%.1f, one mtime x%.1f, auto x%.1f, auto one time x%.1f (quadratic would be "
-               "x100)\n",
-               sizes[s - 1] / 1000, sizes[s] / 1000, on[s] / on[s - 1], off[s] / off[s - 1],
-               wide[s] / wide[s - 1], same[s] / same[s - 1], au[s] / au[s - 1],
+    for (size_t s = 1; s <= last; s++) {
+        printf("scaling %zuk -> %zuk (x10 photos): ", sizes[s - 1] / 1000, sizes[s] / 1000);
+        if (!auto_only)
+            printf("window on x%.1f, window off x%.1f, off t 10 x%.1f, one mtime x%.1f, ",
+                   on[s] / on[s - 1], off[s] / off[s - 1], wide[s] / wide[s - 1],
+                   same[s] / same[s - 1]);
+        printf("auto x%.1f, auto one time x%.1f (quadratic would be x100)\n", au[s] / au[s - 1],
                aus[s] / aus[s - 1]);
+    }
     free(pool);
     return 0;
 }

@@ -16,7 +16,8 @@
  * stripped metadata still join their originals.
  *
  * Search: a multi-index hash (mih.c) at COPY_BITS over the full-frame
- * dHashes and pHashes, queried with each photo's full and crop hashes; a
+ * dHashes and pHashes, queried with each photo's full hashes and crop pHashes
+ * on worker threads (the hits are judged afterwards in photo order); a
  * sweep in time order over the photos that have a time, and one in the
  * caller's order over those that have none, each bounded (MAX_NEIGHBOURS). Candidates are judged in
  * a fixed order and a pair already connected is not judged again, so the groups depend only on the
@@ -31,6 +32,7 @@
 
 #include "group/internal.h"
 #include "group/mih.h"
+#include "pho/parallel.h"
 
 /* Hash bits (smallest over the variants) that make any two photos candidates. */
 #define COPY_BITS           7
@@ -53,7 +55,7 @@
  * (a camera with a reset clock) or lack one (scans); frames of a burst link
  * to their neighbours, so a burst longer than this still becomes one group.
  */
-#define MAX_NEIGHBOURS      256
+#define MAX_NEIGHBOURS      64
 /* One camera, this close in time: a candidate whatever the hashes say ... */
 #define SAME_CAMERA_SECONDS 30.0
 /* ... confirmed by this correlation. */
@@ -127,17 +129,20 @@ static bool candidate(struct pho_group_why *w, const struct pho_group_item *a,
     return by_hash || by_camera;
 }
 
-/* The full judgement: candidate, then verified. */
+/* The full judgement: candidate, then verified (@cache and the indices may be NULL / 0). */
 static bool judge(struct pho_group_why *w, const struct pho_group_item *a,
-                  const struct pho_group_item *b)
+                  const struct pho_group_item *b, struct pho_group_vcache *cache, uint32_t ia,
+                  uint32_t ib)
 {
     if (!candidate(w, a, b))
         return false;
-    w->score = pho_group__similarity(a->sig, b->sig);
+    /* Enough: what the stricter confirmation of this candidate needs. */
+    bool by_hash = w->bits <= w->allowed_bits;
+    w->score = pho_group__similarity(cache, ia, a->sig, ib, b->sig,
+                                     by_hash ? VERIFY_SCORE : SAME_CAMERA_SCORE);
     w->colour = pho_group__colour(a->sig, b->sig);
     /* The palette vouches for a weaker correlation (a subject that moved, a reframing). */
     bool palette = w->score >= SHARED_SCORE && w->colour >= SHARED_COLOUR;
-    bool by_hash = w->bits <= w->allowed_bits;
     if (by_hash && (w->score >= VERIFY_SCORE || palette)) {
         w->needed_score = w->score >= VERIFY_SCORE ? VERIFY_SCORE : SHARED_SCORE;
         return true;
@@ -156,9 +161,9 @@ static bool judge(struct pho_group_why *w, const struct pho_group_item *a,
 void pho_group_explain(struct pho_group_why *out, const struct pho_group_item *a,
                        const struct pho_group_item *b)
 {
-    judge(out, a, b);
+    judge(out, a, b, NULL, 0, 0);
     if (isnan(out->score) && a->sig && b->sig) { /* not a candidate: say how alike anyway */
-        out->score = pho_group__similarity(a->sig, b->sig);
+        out->score = pho_group__similarity(NULL, 0, a->sig, 0, b->sig, 2.0f);
         out->colour = pho_group__colour(a->sig, b->sig);
     }
 }
@@ -202,6 +207,7 @@ struct edge {
 struct state {
     const struct pho_group_item *items;
     struct pho_group_uf uf;
+    struct pho_group_vcache *cache;
     struct edge *edges; /* accepted links */
     size_t nedges, capedges;
     size_t compared;
@@ -220,7 +226,7 @@ static void consider(struct state *s, uint32_t a, uint32_t b)
     }
     s->compared++;
     struct pho_group_why w;
-    if (!judge(&w, &s->items[a], &s->items[b]))
+    if (!judge(&w, &s->items[a], &s->items[b], s->cache, a, b))
         return;
     if (s->nedges == s->capedges) {
         size_t cap = s->capedges ? 2 * s->capedges : 256;
@@ -236,55 +242,123 @@ static void consider(struct state *s, uint32_t a, uint32_t b)
     pho_group__uf_union(&s->uf, a, b);
 }
 
+/* ---- copies: the index lookups run on worker threads, the links are judged in order ---- */
+
+#define CHUNK_ITEMS  2048 /* photos per work unit */
+#define BLOCK_CHUNKS 64   /* work units whose hits are held at once */
+
+struct pairs {
+    uint32_t (*v)[2];
+    size_t n, cap;
+    bool oom;
+};
+
+struct lookup {
+    const struct pho_group_item *items;
+    size_t n;
+    struct pho_mih *idx[2];
+    size_t first_chunk;
+    struct pairs *out; /* per chunk of the block */
+};
+
 struct hit {
-    struct state *s;
+    struct pairs *out;
     uint32_t query;
 };
+
+static void push_pair(struct pairs *p, uint32_t a, uint32_t b)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 256;
+        uint32_t(*v)[2] = pho_reallocarray(p->v, cap, sizeof(*v));
+        if (!v) {
+            p->oom = true;
+            return;
+        }
+        p->v = v;
+        p->cap = cap;
+    }
+    p->v[p->n][0] = a;
+    p->v[p->n][1] = b;
+    p->n++;
+}
 
 static void on_hit(void *ud, uint32_t entry, int dist)
 {
     (void)dist;
     struct hit *h = ud;
-    consider(h->s, h->query, entry);
+    if (entry != h->query)
+        push_pair(h->out, h->query, entry);
 }
 
-/* Copies: every full and crop hash of each photo against all full-frame hashes. */
-static int search_copies(struct state *s, size_t n)
+/*
+ * Each photo's full-frame hashes and its crop pHashes against all full-frame
+ * hashes. Full against full is symmetric (the later photo's query finds the
+ * pair); a crop against the other's whole frame is not, so crop queries look
+ * at every photo.
+ */
+static void lookup_chunk(void *ud, size_t index, unsigned worker)
+{
+    (void)worker;
+    struct lookup *l = ud;
+    size_t chunk = l->first_chunk + index;
+    struct pairs *out = &l->out[index];
+    size_t end = PHO_MIN((chunk + 1) * CHUNK_ITEMS, l->n);
+    for (size_t i = chunk * CHUNK_ITEMS; i < end && !out->oom; i++) {
+        const struct pho_group_item *it = &l->items[i];
+        struct hit h = { out, (uint32_t)i };
+        uint64_t q[2 + PHO_HASH_CROPS] = { it->dhash, it->phash };
+        for (int k = 0; k < PHO_HASH_CROPS; k++)
+            q[2 + k] = it->sig->crop_phash[k];
+        for (int k = 0; k < 2 + PHO_HASH_CROPS; k++) {
+            int kind = k == 0 ? 0 : 1;
+            uint32_t from = k < 2 ? (uint32_t)i + 1 : 0;
+            if (l->idx[kind]) {
+                pho_mih__query(l->idx[kind], q[k], from, on_hit, &h);
+                continue;
+            }
+            for (size_t j = from; j < l->n; j++) /* no index pays off: a handful of photos */
+                if (bits(q[k], kind ? l->items[j].phash : l->items[j].dhash) <= COPY_BITS && j != i)
+                    push_pair(out, (uint32_t)i, (uint32_t)j);
+        }
+    }
+}
+
+static int search_copies(struct state *s, size_t n, unsigned threads)
 {
     uint64_t *keys = pho_reallocarray(NULL, n ? n : 1, sizeof(*keys));
-    struct pho_mih *idx[2] = { NULL, NULL };
-    int rc = keys ? 0 : PHO_ENOMEM;
+    struct pairs *out = pho_calloc(BLOCK_CHUNKS, sizeof(*out));
+    struct lookup l = { .items = s->items, .n = n, .out = out };
+    int rc = keys && out ? 0 : PHO_ENOMEM;
     struct pho_mih_plan plan;
     pho_mih__plan(&plan, n, COPY_BITS);
     for (int kind = 0; rc == 0 && kind < 2 && plan.m; kind++) {
         for (size_t i = 0; i < n; i++)
             keys[i] = kind ? s->items[i].phash : s->items[i].dhash;
-        rc = pho_mih__new(&idx[kind], keys, (uint32_t)n, &plan, COPY_BITS);
+        rc = pho_mih__new(&l.idx[kind], keys, (uint32_t)n, &plan, COPY_BITS);
     }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-        const struct pho_group_item *it = &s->items[i];
-        struct hit h = { s, (uint32_t)i };
-        for (int kind = 0; kind < 2; kind++) {
-            uint64_t q[1 + PHO_HASH_CROPS];
-            q[0] = kind ? it->phash : it->dhash;
-            for (int k = 0; k < PHO_HASH_CROPS; k++)
-                q[1 + k] = kind ? it->sig->crop_phash[k] : it->sig->crop_dhash[k];
-            for (int k = 0; k < 1 + PHO_HASH_CROPS; k++) {
-                if (idx[kind]) {
-                    pho_mih__query(idx[kind], q[k], 0, on_hit, &h);
-                    continue;
-                }
-                for (size_t j = 0; j < n; j++) /* no index pays off: a handful of photos */
-                    if (bits(q[k], kind ? s->items[j].phash : s->items[j].dhash) <= COPY_BITS)
-                        consider(s, (uint32_t)i, (uint32_t)j);
-            }
+    size_t nchunks = (n + CHUNK_ITEMS - 1) / CHUNK_ITEMS;
+    for (size_t first = 0; rc == 0 && first < nchunks; first += BLOCK_CHUNKS) {
+        size_t m = PHO_MIN((size_t)BLOCK_CHUNKS, nchunks - first);
+        l.first_chunk = first;
+        pho_parallel_for(m, threads, lookup_chunk, &l);
+        /* In chunk order, so the links (and the groups) never depend on the threads. */
+        for (size_t c = 0; c < m; c++) {
+            if (out[c].oom)
+                rc = PHO_ENOMEM;
+            for (size_t k = 0; rc == 0 && k < out[c].n; k++)
+                consider(s, out[c].v[k][0], out[c].v[k][1]);
+            out[c].n = 0;
+            rc = rc ? rc : s->rc;
         }
-        rc = s->rc;
     }
-    pho_mih__free(idx[0]);
-    pho_mih__free(idx[1]);
+    for (size_t c = 0; out && c < BLOCK_CHUNKS; c++)
+        pho_free(out[c].v);
+    pho_free(out);
+    pho_mih__free(l.idx[0]);
+    pho_mih__free(l.idx[1]);
     pho_free(keys);
-    return rc ? rc : s->rc;
+    return rc;
 }
 
 /* Bursts and one camera's shots: each dated photo against the later ones within reach. */
@@ -441,10 +515,10 @@ int pho_group__auto(struct pho_groups **out, const struct pho_group_item *items,
     for (size_t i = 0; i < n; i++)
         if (!items[i].sig)
             return pho_err_set(err, PHO_EINVAL, "group: photo %zu has no signature", i);
-    struct state s = { .items = items };
-    int rc = pho_group__uf_init(&s.uf, (uint32_t)n);
+    struct state s = { .items = items, .cache = pho_group__vcache_new() };
+    int rc = s.cache ? pho_group__uf_init(&s.uf, (uint32_t)n) : PHO_ENOMEM;
     if (rc == 0)
-        rc = search_copies(&s, n);
+        rc = search_copies(&s, n, o->threads ? o->threads : pho_cpu_count());
     if (rc == 0)
         rc = search_dated(&s, n);
     if (rc == 0)
@@ -456,6 +530,7 @@ int pho_group__auto(struct pho_groups **out, const struct pho_group_item *items,
         (*out)->links = s.nedges;
     }
     pho_group__uf_release(&s.uf);
+    pho_group__vcache_free(s.cache);
     pho_free(s.edges);
     if (rc)
         return pho_err_set(err, rc, "group: out of memory for %zu photos", n);

@@ -71,13 +71,24 @@ int pho_group__result(struct pho_groups **out, const struct pho_group_item *item
 
 /* ---- verification (verify.c) ---- */
 
+struct pho_group_vcache;
+
 /*
  * How alike two signatures' thumbnails are: the best normalised cross-
  * correlation of the one thumbnail against centre crops (100, 90, 80, 70 %)
- * of the other, both ways; -1..1. Two flat thumbnails of about the same
- * brightness score 1, a flat one against a textured one 0.
+ * of the other, both ways; -1..1. The search stops as soon as a score
+ * reaches @enough (pass 2 for the true best). @cache (may be NULL) keeps the
+ * crops of items @ia and @ib for their next comparisons. Two flat thumbnails of about
+ * the same brightness score 1, a flat one against a textured one 0.
  */
-float pho_group__similarity(const struct pho_hash_sig *a, const struct pho_hash_sig *b);
+float pho_group__similarity(struct pho_group_vcache *cache, uint32_t ia,
+                            const struct pho_hash_sig *a, uint32_t ib, const struct pho_hash_sig *b,
+                            float enough);
+
+/* Crops of recently compared photos, keyed by item index (NULL: no cache). One thread. */
+struct pho_group_vcache;
+struct pho_group_vcache *pho_group__vcache_new(void);
+void pho_group__vcache_free(struct pho_group_vcache *c);
 
 /* Colour histogram intersection of two signatures, 0..1 (1: the same palette). */
 float pho_group__colour(const struct pho_hash_sig *a, const struct pho_hash_sig *b);

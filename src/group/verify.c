@@ -12,6 +12,7 @@
 #include "core/common.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "group/internal.h"
@@ -24,43 +25,78 @@
 
 static const float crop_side[NCROPS] = { 1.0f, 0.9f, 0.8f, 0.7f };
 
-/* The centre @frac of @src, bilinear, as N x N floats with the mean removed. */
-static void prepare(float *dst, const uint8_t *src, float frac, double *mean, double *var)
+/* Bilinear taps of each crop along one axis (the crops are square and centred), weights in 1/256.
+ */
+struct taps {
+    uint8_t i0[N], i1[N];
+    uint16_t w[N];
+};
+static struct taps crop_taps[NCROPS];
+static pthread_once_t taps_once = PTHREAD_ONCE_INIT;
+
+static void init_taps(void)
 {
-    float side = frac * N, off = (N - side) / 2.0f, step = side / N;
-    double sum = 0;
-    for (int y = 0; y < N; y++) {
-        float sy = off + (y + 0.5f) * step - 0.5f;
-        sy = sy < 0 ? 0 : sy > N - 1 ? N - 1 : sy;
-        int y0 = (int)sy, y1 = y0 + 1 < N ? y0 + 1 : y0;
-        float fy = sy - y0;
-        for (int x = 0; x < N; x++) {
-            float sx = off + (x + 0.5f) * step - 0.5f;
-            sx = sx < 0 ? 0 : sx > N - 1 ? N - 1 : sx;
-            int x0 = (int)sx, x1 = x0 + 1 < N ? x0 + 1 : x0;
-            float fx = sx - x0;
-            float top = src[y0 * N + x0] + fx * (src[y0 * N + x1] - src[y0 * N + x0]);
-            float bot = src[y1 * N + x0] + fx * (src[y1 * N + x1] - src[y1 * N + x0]);
-            float v = top + fy * (bot - top);
-            dst[y * N + x] = v;
-            sum += v;
+    for (int k = 0; k < NCROPS; k++) {
+        float side = crop_side[k] * N, off = (N - side) / 2.0f, step = side / N;
+        for (int i = 0; i < N; i++) {
+            float s = off + (i + 0.5f) * step - 0.5f;
+            s = s < 0 ? 0 : s > N - 1 ? N - 1 : s;
+            int i0 = (int)s;
+            crop_taps[k].i0[i] = (uint8_t)i0;
+            crop_taps[k].i1[i] = (uint8_t)(i0 + 1 < N ? i0 + 1 : i0);
+            crop_taps[k].w[i] = (uint16_t)lroundf((s - (float)i0) * 256);
         }
     }
-    double m = sum / (N * N), ss = 0;
-    for (int i = 0; i < N * N; i++) {
-        dst[i] = (float)(dst[i] - m);
-        ss += (double)dst[i] * dst[i];
-    }
-    *mean = m;
-    *var = ss / (N * N);
 }
 
-static double ncc(const float *a, double va, const float *b, double vb)
+/* Crop @k (> 0) of @src, resampled to N x N (bilinear, rounded). */
+static void crop(uint8_t *dst, const uint8_t *src, int k)
 {
-    double dot = 0;
+    const struct taps *t = &crop_taps[k];
+    uint16_t row[2][N];
+    for (int y = 0; y < N; y++) {
+        const uint8_t *r[2] = { src + t->i0[y] * N, src + t->i1[y] * N };
+        for (int j = 0; j < 2; j++)
+            for (int x = 0; x < N; x++) /* horizontal pass, 8 fractional bits */
+                row[j][x] = (uint16_t)(r[j][t->i0[x]] * (256 - t->w[x]) + r[j][t->i1[x]] * t->w[x]);
+        uint32_t wy = t->w[y];
+        for (int x = 0; x < N; x++)
+            dst[y * N + x] =
+                    (uint8_t)((row[0][x] * (256 - wy) + row[1][x] * wy + (1u << 15)) >> 16);
+    }
+}
+
+/* Sum and sum of squares of a thumbnail, for the correlation. */
+struct stats {
+    uint32_t sum;
+    uint32_t sq;
+};
+
+static struct stats stats_of(const uint8_t *t)
+{
+    uint32_t sum = 0, sq = 0;
+    for (int i = 0; i < N * N; i++) {
+        sum += t[i];
+        sq += (uint32_t)t[i] * t[i];
+    }
+    return (struct stats){ sum, sq };
+}
+
+/* Variance per pixel. */
+static double variance(struct stats s)
+{
+    double m = s.sum / (double)(N * N);
+    return s.sq / (double)(N * N) - m * m;
+}
+
+/* Integer sums (uint8 data): the compiler vectorises them. */
+static double ncc(const uint8_t *a, struct stats sa, const uint8_t *b, struct stats sb)
+{
+    uint32_t dot = 0;
     for (int i = 0; i < N * N; i++)
-        dot += (double)a[i] * b[i];
-    return dot / (N * N) / sqrt(va * vb);
+        dot += (uint32_t)a[i] * b[i];
+    double n = N * N, ma = sa.sum / n, mb = sb.sum / n;
+    return (dot / n - ma * mb) / sqrt(variance(sa) * variance(sb));
 }
 
 float pho_group__colour(const struct pho_hash_sig *a, const struct pho_hash_sig *b)
@@ -71,23 +107,102 @@ float pho_group__colour(const struct pho_hash_sig *a, const struct pho_hash_sig 
     return sum >= 255 ? 1.0f : (float)sum / 255.0f;
 }
 
-float pho_group__similarity(const struct pho_hash_sig *a, const struct pho_hash_sig *b)
+/* One side of a comparison: its thumbnail and crops, made when first needed. */
+struct side {
+    const uint8_t *full;
+    struct stats st[NCROPS];
+    const uint8_t *crops[NCROPS]; /* [0] is the full frame */
+    uint8_t made;                 /* bit k: crops[k] and st[k] are ready */
+};
+
+/* The cache keeps the crops of recently compared photos (the sweeps compare each with its
+ * neighbours). */
+#define CACHE_SLOTS 2048
+struct pho_group_vcache {
+    struct slot {
+        uint32_t id;
+        uint8_t made; /* 0: empty */
+        struct stats st[NCROPS];
+        uint8_t crops[NCROPS][N * N];
+    } slot[CACHE_SLOTS];
+};
+
+struct pho_group_vcache *pho_group__vcache_new(void)
 {
-    float pa[NCROPS][N * N], pb[NCROPS][N * N];
-    double ma[NCROPS], va[NCROPS], mb[NCROPS], vb[NCROPS];
-    prepare(pa[0], a->thumb, 1.0f, &ma[0], &va[0]);
-    prepare(pb[0], b->thumb, 1.0f, &mb[0], &vb[0]);
-    bool flat_a = va[0] < FLAT_VAR, flat_b = vb[0] < FLAT_VAR;
+    return pho_calloc(1, sizeof(struct pho_group_vcache));
+}
+
+void pho_group__vcache_free(struct pho_group_vcache *c)
+{
+    pho_free(c);
+}
+
+static void side_init(struct side *sd, struct slot *sl, uint32_t id, const uint8_t *full)
+{
+    if (sl && (sl->id != id || !sl->made)) {
+        sl->id = id;
+        sl->made = 0;
+    }
+    sd->full = full;
+    sd->made = sl ? sl->made : 0;
+    for (int k = 0; k < NCROPS; k++) {
+        sd->crops[k] = k == 0 ? full : sl ? sl->crops[k] : NULL;
+        if (sd->made & (1u << k))
+            sd->st[k] = sl->st[k];
+    }
+}
+
+/* Crop @k of a side (and its sums), from the cache or made now into @tmp / the slot. */
+static const uint8_t *side_crop(struct side *sd, struct slot *sl, int k, uint8_t *tmp,
+                                struct stats *st)
+{
+    if (!(sd->made & (1u << k))) {
+        uint8_t *dst = k == 0 ? NULL : sl ? sl->crops[k] : tmp;
+        if (k > 0) {
+            crop(dst, sd->full, k);
+            sd->crops[k] = dst;
+        }
+        sd->st[k] = stats_of(sd->crops[k]);
+        sd->made |= (uint8_t)(1u << k);
+        if (sl) {
+            sl->st[k] = sd->st[k];
+            sl->made = sd->made;
+        }
+    }
+    *st = sd->st[k];
+    return sd->crops[k];
+}
+
+float pho_group__similarity(struct pho_group_vcache *cache, uint32_t ia,
+                            const struct pho_hash_sig *a, uint32_t ib, const struct pho_hash_sig *b,
+                            float enough)
+{
+    pthread_once(&taps_once, init_taps);
+    struct slot *la = cache ? &cache->slot[ia % CACHE_SLOTS] : NULL;
+    struct slot *lb = cache ? &cache->slot[ib % CACHE_SLOTS] : NULL;
+    if (la == lb) /* two photos on one slot: the second makes its own */
+        lb = NULL;
+    struct side sa, sb;
+    side_init(&sa, la, ia, a->thumb);
+    side_init(&sb, lb, ib, b->thumb);
+    struct stats fa, fb, sc;
+    uint8_t tmp[2][N * N];
+    const uint8_t *pa = side_crop(&sa, la, 0, tmp[0], &fa);
+    const uint8_t *pb = side_crop(&sb, lb, 0, tmp[1], &fb);
+    double va = variance(fa), vb = variance(fb);
+    bool flat_a = va < FLAT_VAR, flat_b = vb < FLAT_VAR;
     if (flat_a || flat_b) /* nothing to correlate: alike only when both are flat and as bright */
-        return flat_a && flat_b && fabs(ma[0] - mb[0]) < 8.0 ? 1.0f : 0.0f;
-    double best = ncc(pa[0], va[0], pb[0], vb[0]);
-    for (int k = 1; k < NCROPS; k++) {
-        prepare(pa[k], a->thumb, crop_side[k], &ma[k], &va[k]);
-        prepare(pb[k], b->thumb, crop_side[k], &mb[k], &vb[k]);
-        if (va[k] >= FLAT_VAR)
-            best = PHO_MAX(best, ncc(pa[k], va[k], pb[0], vb[0]));
-        if (vb[k] >= FLAT_VAR)
-            best = PHO_MAX(best, ncc(pa[0], va[0], pb[k], vb[k]));
+        return flat_a && flat_b && fabs((double)fa.sum - (double)fb.sum) < 8.0 * N * N ? 1.0f
+                                                                                       : 0.0f;
+    double best = ncc(pa, fa, pb, fb);
+    /* A crop of either side against the other's whole frame, until one is enough. */
+    for (int k = 1; k < NCROPS && best < enough; k++) {
+        const uint8_t *c = side_crop(&sa, la, k, tmp[0], &sc);
+        if (variance(sc) >= FLAT_VAR)
+            best = PHO_MAX(best, ncc(c, sc, pb, fb));
+        c = side_crop(&sb, lb, k, tmp[1], &sc);
+        if (variance(sc) >= FLAT_VAR)
+            best = PHO_MAX(best, ncc(pa, fa, c, sc));
     }
     return (float)best;
 }

@@ -1152,7 +1152,10 @@ static void test_auto_similarity(void **state)
     struct pho_group_why w;
     pho_group_explain(&w, &a, &b);
     assert_true(fabsf(w.score - 1.0f) < 1e-4f);
-    /* A 80 % centre crop, stretched back to the thumbnail's size, still correlates. */
+    /* A 80 % centre crop, stretched back to the thumbnail's size, still correlates (hashes
+     * far apart: explain then searches every crop for the best score). */
+    b.dhash = ~a.dhash;
+    b.phash = ~a.phash;
     for (int y = 0; y < PHO_HASH_THUMB; y++)
         for (int x = 0; x < PHO_HASH_THUMB; x++) {
             int sx = (int)(PHO_HASH_THUMB * 0.1 + x * 0.8),
@@ -1171,6 +1174,42 @@ static void test_auto_similarity(void **state)
     assert_true(w.score == 0.0f);
     char line[256];
     assert_non_null(strstr(pho_group_why_format(line, sizeof(line), &w), "hash bits"));
+}
+
+static void test_auto_threads(void **state)
+{
+    (void)state;
+    /* Several work units of the copy search: the groups must not depend on the threads. */
+    enum { N = 6000 };
+    struct pho_group_item *it = calloc(N, sizeof(*it));
+    struct pho_hash_sig *sig = calloc(64, sizeof(*sig));
+    assert_non_null(it);
+    assert_non_null(sig);
+    rng = 99;
+    for (int p = 0; p < 64; p++)
+        make_thumb(sig[p].thumb, 1000 + (uint64_t)p, 0);
+    for (size_t i = 0; i < N; i++) {
+        /* Copies of 64 pictures (hash near the picture's), scattered over the list and in time. */
+        size_t pic = rnd() % 64;
+        it[i].dhash = it[i].hash = flip(pic * 0x9e3779b97f4a7c15u, (unsigned)(rnd() % 4));
+        it[i].phash = rnd();
+        it[i].sig = &sig[pic];
+        it[i].has_time = rnd() % 2;
+        it[i].time = (double)(rnd() % 100000000);
+    }
+    struct pho_group_opts o = auto_opts();
+    o.threads = 1;
+    struct pho_groups *g1 = run(it, N, &o);
+    o.threads = 3;
+    struct pho_groups *g3 = run(it, N, &o);
+    assert_int_equal(g1->count, g3->count);
+    assert_int_equal(g1->links, g3->links);
+    assert_memory_equal(g1->members, g3->members, g1->offsets[g1->count] * sizeof(size_t));
+    assert_true(g1->count >= 60 && g1->count <= 64);
+    pho_groups_free(g1);
+    pho_groups_free(g3);
+    free(it);
+    free(sig);
 }
 
 int main(void)
@@ -1198,6 +1237,7 @@ int main(void)
         cmocka_unit_test(test_auto_rule),
         cmocka_unit_test(test_auto_groups_and_why),
         cmocka_unit_test(test_auto_similarity),
+        cmocka_unit_test(test_auto_threads),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }
