@@ -216,7 +216,8 @@ static inline __attribute__((always_inline)) void scan_buckets(struct probe *p,
  * (x86-64 since 2008) where it has one, else the portable baseline; glibc
  * picks the clone when the program loads.
  */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+        !defined(__SANITIZE_ADDRESS__)
 __attribute__((target_clones("popcnt", "default")))
 #endif
 size_t
