@@ -13,8 +13,10 @@
  *
  * Why a thumbnail: a hash distance says "maybe"; the correlation of two
  * thumbnails (group/verify.c) decides, so a looser hash search never costs
- * precision. It is the very image the pHash is made from (Pillow's grey,
- * Lanczos to 32x32), so it costs one resize. The colour histogram is a
+ * precision. The thumbnail and the crops' hashes come from one grey image of
+ * at most 128 px (Pillow's grey and Lanczos, as the hashes), so they cost
+ * about one resize of the working image; the crop hashes need not match
+ * imagehash's bit for bit, only each other. The colour histogram is a
  * second, independent witness: two frames of one scene share their
  * palette even when the subject moved.
  */
@@ -29,18 +31,17 @@
 /* The crops, as a fraction of each side. */
 static const double crop_side[PHO_HASH_CROPS] = { 0.9, 0.8 };
 
-/* A view of the centre @frac of @img (no copy: same pixels, same stride). */
-static struct pho_image centre_crop(const struct pho_image *img, double frac)
+/* Long side of the grey image the signature is made from. */
+#define BASE_SIDE 128
+
+/* The centre @frac of a w x h grey image: its origin and size. */
+static void centre_crop(uint32_t w, uint32_t h, double frac, uint32_t *x0, uint32_t *y0,
+                        uint32_t *cw, uint32_t *ch)
 {
-    uint32_t w = (uint32_t)lround(img->width * frac), h = (uint32_t)lround(img->height * frac);
-    w = PHO_MAX(w, 1u);
-    h = PHO_MAX(h, 1u);
-    uint32_t x0 = (img->width - w) / 2, y0 = (img->height - h) / 2;
-    struct pho_image v = *img;
-    v.width = w;
-    v.height = h;
-    v.pixels = img->pixels + (size_t)y0 * img->stride + (size_t)x0 * 3;
-    return v;
+    *cw = PHO_MAX((uint32_t)lround(w * frac), 1u);
+    *ch = PHO_MAX((uint32_t)lround(h * frac), 1u);
+    *x0 = (w - *cw) / 2;
+    *y0 = (h - *ch) / 2;
 }
 
 /* Each 4x4x4 RGB bin's share of the pixels, in 1/255. */
@@ -62,18 +63,33 @@ int pho_hash_signature(struct pho_hash_sig *out, const struct pho_image *img)
     memset(out, 0, sizeof(*out));
     if (!img || !img->width || !img->height || !img->pixels || img->stride < (size_t)img->width * 3)
         return PHO_EINVAL;
-    int rc = pho_resample__grey(out->thumb, PHO_HASH_THUMB, PHO_HASH_THUMB, img);
+    /* One grey image of at most BASE_SIDE px, then every small image from it: a fifth
+     * of the cost of resampling the working image five times. */
+    uint32_t lw = img->width, lh = img->height, side = PHO_MAX(lw, lh);
+    if (side > BASE_SIDE) {
+        lw = PHO_MAX((uint32_t)lround((double)lw * BASE_SIDE / side), 1u);
+        lh = PHO_MAX((uint32_t)lround((double)lh * BASE_SIDE / side), 1u);
+    }
+    uint8_t *g = pho_malloc((size_t)lw * lh);
+    if (!g)
+        return PHO_ENOMEM;
+    int rc = pho_resample__grey(g, lw, lh, img);
+    if (rc == 0)
+        rc = pho_resample__lanczos8(out->thumb, PHO_HASH_THUMB, PHO_HASH_THUMB, g, lw, lw, lh);
     for (int k = 0; rc == 0 && k < PHO_HASH_CROPS; k++) {
-        struct pho_image crop = centre_crop(img, crop_side[k]);
+        uint32_t x0, y0, cw, ch;
+        centre_crop(lw, lh, crop_side[k], &x0, &y0, &cw, &ch);
+        const uint8_t *c = g + (size_t)y0 * lw + x0;
         uint8_t d[9 * 8], p[32 * 32];
-        rc = pho_resample__grey(d, 9, 8, &crop);
+        rc = pho_resample__lanczos8(d, 9, 8, c, lw, cw, ch);
         if (rc == 0)
-            rc = pho_resample__grey(p, 32, 32, &crop);
+            rc = pho_resample__lanczos8(p, 32, 32, c, lw, cw, ch);
         if (rc == 0) {
             out->crop_dhash[k] = pho_hash__dhash_bits(d);
             out->crop_phash[k] = pho_hash__phash_bits(p);
         }
     }
+    pho_free(g);
     if (rc == 0)
         colour_histogram(out->colour, img);
     if (rc)

@@ -4,6 +4,7 @@
  * photos, and how much shrink-on-load moves a hash. */
 #include "core/common.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -479,20 +480,63 @@ static void test_shrink_on_load_effect(void **state)
     assert_true(max_p <= 4);
 }
 
+/* The signature: a crop's hash finds the cropped copy; thumbnail and colours are sane. */
+static void test_signature(void **state)
+{
+    (void)state;
+    static const char *const files[] = { "bursts/group4_take1.jpg", "faces/portraits/obama.jpg",
+                                         "bursts/IMG_20191112_111022.jpg" };
+    for (size_t f = 0; f < PHO_ARRAY_LEN(files); f++) {
+        struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+        o.max_size = 480;
+        o.allow_larger = true;
+        struct pho_image *img = NULL;
+        struct pho_err err = PHO_ERR_INIT;
+        if (pho_image_load(&img, td(files[f]), &o, NULL, &err) != 0)
+            fail_msg("%s: %s", files[f], err.msg);
+        struct pho_hash_sig sig;
+        assert_int_equal(pho_hash_signature(&sig, img), 0);
+        static const double side[PHO_HASH_CROPS] = { 0.9, 0.8 };
+        for (int k = 0; k < PHO_HASH_CROPS; k++) {
+            /* The copy a user would make: the centre crop, hashed as a photo of its own. */
+            uint32_t w = (uint32_t)lround(img->width * side[k]);
+            uint32_t h = (uint32_t)lround(img->height * side[k]);
+            struct pho_image crop = *img;
+            crop.width = w;
+            crop.height = h;
+            crop.pixels = img->pixels + (size_t)((img->height - h) / 2) * img->stride +
+                          (size_t)((img->width - w) / 2) * 3;
+            int dd = pho_hash_distance(sig.crop_dhash[k], dhash_of(&crop));
+            int dp = pho_hash_distance(sig.crop_phash[k], phash_of(&crop));
+            print_message("# %s crop %.0f%%: dhash %d bits, phash %d bits from the copy's\n",
+                          files[f], side[k] * 100, dd, dp);
+            /* The auto rule links copies within 7 bits of either hash: keep a margin. */
+            assert_true(PHO_MIN(dd, dp) <= 3 && PHO_MAX(dd, dp) <= 6);
+        }
+        unsigned total = 0, lo = 255, hi = 0;
+        for (int i = 0; i < 64; i++)
+            total += sig.colour[i];
+        for (size_t i = 0; i < sizeof(sig.thumb); i++) {
+            lo = PHO_MIN(lo, sig.thumb[i]);
+            hi = PHO_MAX(hi, sig.thumb[i]);
+        }
+        assert_true(total >= 255 - 32 && total <= 255 + 32); /* shares in 1/255, rounded */
+        assert_true(hi - lo > 50);                           /* a photo, not a flat square */
+        pho_image_free(img);
+    }
+    struct pho_hash_sig sig;
+    assert_int_equal(pho_hash_signature(&sig, NULL), PHO_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_luma),
-        cmocka_unit_test(test_dhash_by_hand),
-        cmocka_unit_test(test_gradients),
-        cmocka_unit_test(test_resampler_fixtures),
-        cmocka_unit_test(test_resampler_generic),
-        cmocka_unit_test(test_empty_image),
-        cmocka_unit_test(test_format_parse),
-        cmocka_unit_test(test_distance),
-        cmocka_unit_test(test_kind_names),
-        cmocka_unit_test(test_near_duplicates),
-        cmocka_unit_test(test_shrink_on_load_effect),
+        cmocka_unit_test(test_signature),          cmocka_unit_test(test_luma),
+        cmocka_unit_test(test_dhash_by_hand),      cmocka_unit_test(test_gradients),
+        cmocka_unit_test(test_resampler_fixtures), cmocka_unit_test(test_resampler_generic),
+        cmocka_unit_test(test_empty_image),        cmocka_unit_test(test_format_parse),
+        cmocka_unit_test(test_distance),           cmocka_unit_test(test_kind_names),
+        cmocka_unit_test(test_near_duplicates),    cmocka_unit_test(test_shrink_on_load_effect),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }
