@@ -141,6 +141,8 @@ static struct pho_hash_sig *make_pool(void)
             pool[p].thumb[i] = (uint8_t)rnd();
         for (size_t i = 0; i < 64; i++)
             pool[p].colour[i] = (uint8_t)(rnd() % 8);
+        pool[p].turned_dhash[0] = rnd();
+        pool[p].turned_dhash[1] = rnd();
     }
     return pool;
 }

@@ -86,6 +86,7 @@ enum pho_group_reason {
     PHO_GROUP_UNDATED, /**< neither has a capture time, hashes within the burst allowance, verified
                         */
     PHO_GROUP_SAME_CAMERA, /**< same camera seconds apart, verified */
+    PHO_GROUP_TURNED,      /**< a mirrored or 90-degree-turned copy (any time), verified */
 };
 
 /** One link: how a photo joined its group, or how two photos compare. */

@@ -48,6 +48,9 @@ struct pho_hash_sig {
     /** Colour histogram: 4 levels per channel (bin = 16 r + 4 g + b of the top two bits),
      *  each bin's share of the pixels in 1/255 (rounded). */
     uint8_t colour[64];
+    /** dHash of the picture mirrored left-right, and turned 90 degrees clockwise: finds
+     *  flipped copies and rotated ones whose EXIF tag does not undo the turn. */
+    uint64_t turned_dhash[2];
 };
 
 /**

@@ -49,8 +49,9 @@ static void b_str(struct binder *b, int col, const char *field, size_t size)
 #define B_STR(b, col, field) b_str(b, col, field, sizeof(field))
 
 /* The signature's record: a version byte, the four crop hashes (little-endian), the thumbnail. */
-#define SIG_VERSION 1
-#define SIG_BYTES   (1 + 8 * 2 * PHO_HASH_CROPS + PHO_HASH_THUMB * PHO_HASH_THUMB + 64)
+#define SIG_VERSION 2
+#define SIG_BYTES   (1 + 8 * 2 * PHO_HASH_CROPS + PHO_HASH_THUMB * PHO_HASH_THUMB + 64 + 16)
+#define SIG_TURNED  (1 + 16 * PHO_HASH_CROPS + PHO_HASH_THUMB * PHO_HASH_THUMB + 64)
 
 static void put_u64(uint8_t *out, uint64_t v)
 {
@@ -75,6 +76,8 @@ static void sig_encode(uint8_t *out, const struct pho_hash_sig *sig)
     }
     memcpy(out + 1 + 16 * PHO_HASH_CROPS, sig->thumb, sizeof(sig->thumb));
     memcpy(out + 1 + 16 * PHO_HASH_CROPS + sizeof(sig->thumb), sig->colour, sizeof(sig->colour));
+    put_u64(out + SIG_TURNED, sig->turned_dhash[0]);
+    put_u64(out + SIG_TURNED + 8, sig->turned_dhash[1]);
 }
 
 static bool sig_decode(struct pho_hash_sig *sig, const uint8_t *in, size_t len)
@@ -87,6 +90,8 @@ static bool sig_decode(struct pho_hash_sig *sig, const uint8_t *in, size_t len)
     }
     memcpy(sig->thumb, in + 1 + 16 * PHO_HASH_CROPS, sizeof(sig->thumb));
     memcpy(sig->colour, in + 1 + 16 * PHO_HASH_CROPS + sizeof(sig->thumb), sizeof(sig->colour));
+    sig->turned_dhash[0] = get_u64(in + SIG_TURNED);
+    sig->turned_dhash[1] = get_u64(in + SIG_TURNED + 8);
     return true;
 }
 

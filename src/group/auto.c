@@ -56,6 +56,10 @@
  * to their neighbours, so a burst longer than this still becomes one group.
  */
 #define MAX_NEIGHBOURS      64
+/* A mirrored or turned copy: the turned dHash within this many bits ... */
+#define TURN_BITS           6
+/* ... and the turned thumbnail this alike (copies 1.0, unrelated pairs up to 0.81). */
+#define TURN_SCORE          0.9f
 /* One camera, this close in time: a candidate whatever the hashes say ... */
 #define SAME_CAMERA_SECONDS 30.0
 /* ... confirmed by this correlation. */
@@ -75,6 +79,17 @@ static int variant_bits(const struct pho_group_item *a, const struct pho_group_i
         d = PHO_MIN(d, bits(a->dhash, b->sig->crop_dhash[k]));
         d = PHO_MIN(d, bits(a->sig->crop_phash[k], b->phash));
         d = PHO_MIN(d, bits(a->phash, b->sig->crop_phash[k]));
+    }
+    return d;
+}
+
+/* The smallest distance between one photo's mirrored or turned dHash and the other's dHash. */
+static int turned_bits(const struct pho_group_item *a, const struct pho_group_item *b)
+{
+    int d = 64;
+    for (int k = 0; k < 2; k++) {
+        d = PHO_MIN(d, bits(a->sig->turned_dhash[k], b->dhash));
+        d = PHO_MIN(d, bits(a->dhash, b->sig->turned_dhash[k]));
     }
     return d;
 }
@@ -124,9 +139,28 @@ static bool candidate(struct pho_group_why *w, const struct pho_group_item *a,
     bool by_camera = w->same_camera && w->gap <= SAME_CAMERA_SECONDS;
     if (!by_hash && by_camera)
         w->reason = PHO_GROUP_SAME_CAMERA;
-    if (!by_hash && !by_camera)
+    if (!by_hash && !by_camera) {
+        int turned = turned_bits(a, b);
+        if (turned <= TURN_BITS) {
+            w->reason = PHO_GROUP_TURNED;
+            w->bits = turned;
+            w->allowed_bits = TURN_BITS;
+            return true;
+        }
         w->reason = PHO_GROUP_NOT_LINKED;
+    }
     return by_hash || by_camera;
+}
+
+/* A mirrored or turned candidate: the turned thumbnail must match closely. */
+static bool judge_turned(struct pho_group_why *w, const struct pho_group_item *a,
+                         const struct pho_group_item *b)
+{
+    w->score = PHO_MAX(pho_group__turned_similarity(a->sig, b->sig),
+                       pho_group__turned_similarity(b->sig, a->sig));
+    w->needed_score = TURN_SCORE;
+    w->reason = w->score >= TURN_SCORE ? PHO_GROUP_TURNED : PHO_GROUP_NOT_LINKED;
+    return w->reason == PHO_GROUP_TURNED;
 }
 
 /* The full judgement: candidate, then verified (@cache and the indices may be NULL / 0). */
@@ -136,6 +170,8 @@ static bool judge(struct pho_group_why *w, const struct pho_group_item *a,
 {
     if (!candidate(w, a, b))
         return false;
+    if (w->reason == PHO_GROUP_TURNED)
+        return judge_turned(w, a, b);
     /* Enough: what the stricter confirmation of this candidate needs. */
     bool by_hash = w->bits <= w->allowed_bits;
     w->score = pho_group__similarity(cache, ia, a->sig, ib, b->sig,
@@ -152,6 +188,17 @@ static bool judge(struct pho_group_why *w, const struct pho_group_item *a,
         w->reason = PHO_GROUP_SAME_CAMERA;
         w->needed_score = w->score >= SAME_CAMERA_SCORE ? SAME_CAMERA_SCORE : SHARED_SCORE;
         return true;
+    }
+    /* Not alike as they stand: a mirrored or turned copy (same camera, seconds apart)? */
+    int turned = turned_bits(a, b);
+    if (turned <= TURN_BITS) {
+        struct pho_group_why t = *w;
+        t.bits = turned;
+        t.allowed_bits = TURN_BITS;
+        if (judge_turned(&t, a, b)) {
+            *w = t;
+            return true;
+        }
     }
     w->needed_score = by_hash ? VERIFY_SCORE : SAME_CAMERA_SCORE;
     w->reason = PHO_GROUP_NOT_LINKED;
@@ -193,6 +240,7 @@ const char *pho_group_reason_name(enum pho_group_reason reason)
         [PHO_GROUP_BURST] = "burst",
         [PHO_GROUP_UNDATED] = "undated",
         [PHO_GROUP_SAME_CAMERA] = "same camera",
+        [PHO_GROUP_TURNED] = "turned",
     };
     return (unsigned)reason < PHO_ARRAY_LEN(names) ? names[reason] : "unknown";
 }
@@ -307,11 +355,14 @@ static void lookup_chunk(void *ud, size_t index, unsigned worker)
     for (size_t i = chunk * CHUNK_ITEMS; i < end && !out->oom; i++) {
         const struct pho_group_item *it = &l->items[i];
         struct hit h = { out, (uint32_t)i };
-        uint64_t q[2 + PHO_HASH_CROPS] = { it->dhash, it->phash };
+        /* Full dHash, full pHash, crop pHashes, then the mirrored and turned dHashes. */
+        uint64_t q[4 + PHO_HASH_CROPS] = { it->dhash, it->phash };
         for (int k = 0; k < PHO_HASH_CROPS; k++)
             q[2 + k] = it->sig->crop_phash[k];
-        for (int k = 0; k < 2 + PHO_HASH_CROPS; k++) {
-            int kind = k == 0 ? 0 : 1;
+        q[2 + PHO_HASH_CROPS] = it->sig->turned_dhash[0];
+        q[3 + PHO_HASH_CROPS] = it->sig->turned_dhash[1];
+        for (int k = 0; k < 4 + PHO_HASH_CROPS; k++) {
+            int kind = k == 0 || k >= 2 + PHO_HASH_CROPS ? 0 : 1;
             uint32_t from = k < 2 ? (uint32_t)i + 1 : 0;
             if (l->idx[kind]) {
                 pho_mih__query(l->idx[kind], q[k], from, on_hit, &h);

@@ -90,6 +90,9 @@ struct pho_group_vcache;
 struct pho_group_vcache *pho_group__vcache_new(void);
 void pho_group__vcache_free(struct pho_group_vcache *c);
 
+/* The best correlation of @a's thumbnail mirrored, or turned either way, with @b's. */
+float pho_group__turned_similarity(const struct pho_hash_sig *a, const struct pho_hash_sig *b);
+
 /* Colour histogram intersection of two signatures, 0..1 (1: the same palette). */
 float pho_group__colour(const struct pho_hash_sig *a, const struct pho_hash_sig *b);
 

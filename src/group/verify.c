@@ -99,6 +99,26 @@ static double ncc(const uint8_t *a, struct stats sa, const uint8_t *b, struct st
     return (dot / n - ma * mb) / sqrt(variance(sa) * variance(sb));
 }
 
+float pho_group__turned_similarity(const struct pho_hash_sig *a, const struct pho_hash_sig *b)
+{
+    struct stats sb = stats_of(b->thumb);
+    if (variance(sb) < FLAT_VAR)
+        return 0.0f;
+    uint8_t t[N * N];
+    double best = -1;
+    for (int turn = 0; turn < 3; turn++) { /* mirrored, turned clockwise, counter-clockwise */
+        for (int y = 0; y < N; y++)
+            for (int x = 0; x < N; x++)
+                t[y * N + x] = turn == 0   ? a->thumb[y * N + (N - 1 - x)]
+                               : turn == 1 ? a->thumb[(N - 1 - x) * N + y]
+                                           : a->thumb[x * N + (N - 1 - y)];
+        struct stats st = stats_of(t);
+        if (variance(st) >= FLAT_VAR)
+            best = PHO_MAX(best, ncc(t, st, b->thumb, sb));
+    }
+    return (float)best;
+}
+
 float pho_group__colour(const struct pho_hash_sig *a, const struct pho_hash_sig *b)
 {
     unsigned sum = 0;

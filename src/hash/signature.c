@@ -58,6 +58,31 @@ static void colour_histogram(uint8_t out[64], const struct pho_image *img)
         out[b] = (uint8_t)((count[b] * 255 + total / 2) / total);
 }
 
+/* dHash of @g (w x h grey) mirrored left-right, and turned 90 degrees clockwise. */
+static int turned_hashes(uint64_t out[2], const uint8_t *g, uint32_t w, uint32_t h)
+{
+    uint8_t *t = pho_malloc((size_t)w * h);
+    if (!t)
+        return PHO_ENOMEM;
+    uint8_t d[9 * 8];
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            t[y * w + x] = g[y * w + (w - 1 - x)];
+    int rc = pho_resample__lanczos8(d, 9, 8, t, w, w, h);
+    if (rc == 0)
+        out[0] = pho_hash__dhash_bits(d);
+    /* Turned clockwise: h wide, w high; new (x, y) shows old (y, h - 1 - x). */
+    for (uint32_t y = 0; rc == 0 && y < w; y++)
+        for (uint32_t x = 0; x < h; x++)
+            t[y * h + x] = g[(h - 1 - x) * w + y];
+    if (rc == 0)
+        rc = pho_resample__lanczos8(d, 9, 8, t, h, h, w);
+    if (rc == 0)
+        out[1] = pho_hash__dhash_bits(d);
+    pho_free(t);
+    return rc;
+}
+
 int pho_hash_signature(struct pho_hash_sig *out, const struct pho_image *img)
 {
     memset(out, 0, sizeof(*out));
@@ -89,6 +114,8 @@ int pho_hash_signature(struct pho_hash_sig *out, const struct pho_image *img)
             out->crop_phash[k] = pho_hash__phash_bits(p);
         }
     }
+    if (rc == 0)
+        rc = turned_hashes(out->turned_dhash, g, lw, lh);
     pho_free(g);
     if (rc == 0)
         colour_histogram(out->colour, img);

@@ -36,7 +36,7 @@ done
 is "exactly two groups" "$(jq '.groups | length' "$R")" 2
 check "every member but the first says how it joined" jq -e '
     [.groups[].photos] | all(.[0].linked == null and
-        (.[1:] | all(.linked.reason | IN("copy", "burst", "undated", "same camera"))))' "$R"
+        (.[1:] | all(.linked.reason | IN("copy", "burst", "undated", "same camera", "turned"))))' "$R"
 check "a link names its partner, bits and similarity" jq -e '
     [.groups[].photos[1:][].linked] | all((.via | type == "string") and (.hash_bits <= 64)
         and (.similarity >= .needed_similarity))' "$R"

@@ -169,6 +169,10 @@ static void photo_extreme(struct pho_photo *p, char *rel)
     p->sig.crop_dhash[1] = 1;
     p->sig.crop_phash[0] = UINT64_C(1) << 63;
     p->sig.crop_phash[1] = UINT64_C(0x0123456789abcdef);
+    p->sig.turned_dhash[0] = UINT64_MAX - 1;
+    p->sig.turned_dhash[1] = 2;
+    for (size_t i = 0; i < sizeof(p->sig.colour); i++)
+        p->sig.colour[i] = (uint8_t)(255 - i);
     for (size_t i = 0; i < sizeof(p->sig.thumb); i++)
         p->sig.thumb[i] = (uint8_t)(i * 7 + 3);
     struct pho_quality *q = &p->quality;

@@ -1005,6 +1005,8 @@ static void auto_item(struct pho_group_item *it, struct pho_hash_sig *sig, uint6
         sig->crop_phash[k] = rnd();
     }
     make_thumb(sig->thumb, picture, noise);
+    sig->turned_dhash[0] = rnd();
+    sig->turned_dhash[1] = rnd();
     it->dhash = it->hash = dhash;
     it->phash = rnd();
     it->sig = sig;
@@ -1073,6 +1075,17 @@ static void test_auto_rule(void **state)
     assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
     it[1].camera = 9;
     auto_item(&it[1], &sig[1], flip(h, 30), 5, 0, 52, 9); /* camera turned away */
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
+    /* A mirrored copy, years later: its dHash is the original's mirrored dHash. */
+    auto_item(&it[0], &sig[0], h, 6, 0, 0, 0);
+    auto_item(&it[1], &sig[1], rnd(), 6, 0, 1e8, 0);
+    for (int y = 0; y < PHO_HASH_THUMB; y++)
+        for (int x = 0; x < PHO_HASH_THUMB; x++)
+            sig[1].thumb[y * PHO_HASH_THUMB + x] =
+                    sig[0].thumb[y * PHO_HASH_THUMB + (PHO_HASH_THUMB - 1 - x)];
+    sig[0].turned_dhash[0] = flip(it[1].dhash, 2);
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_TURNED);
+    make_thumb(sig[1].thumb, 7, 0); /* the hashes say so, the pictures do not */
     assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
 }
 

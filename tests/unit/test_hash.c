@@ -513,6 +513,24 @@ static void test_signature(void **state)
             /* The auto rule links copies within 7 bits of either hash: keep a margin. */
             assert_true(PHO_MIN(dd, dp) <= 3 && PHO_MAX(dd, dp) <= 6);
         }
+        /* Mirrored and turned copies are found by the turned hashes. */
+        struct pho_image *turned = NULL;
+        assert_int_equal(pho_image_new(&turned, img->width, img->height, NULL), 0);
+        for (uint32_t y = 0; y < img->height; y++)
+            for (uint32_t x = 0; x < img->width; x++)
+                memcpy(turned->pixels + y * turned->stride + x * 3,
+                       img->pixels + y * img->stride + (img->width - 1 - x) * 3, 3);
+        int dm = pho_hash_distance(sig.turned_dhash[0], dhash_of(turned));
+        pho_image_free(turned);
+        assert_int_equal(pho_image_new(&turned, img->height, img->width, NULL), 0);
+        for (uint32_t y = 0; y < img->width; y++) /* clockwise: new (x, y) = old (y, H-1-x) */
+            for (uint32_t x = 0; x < img->height; x++)
+                memcpy(turned->pixels + y * turned->stride + x * 3,
+                       img->pixels + (img->height - 1 - x) * img->stride + y * 3, 3);
+        int dr = pho_hash_distance(sig.turned_dhash[1], dhash_of(turned));
+        pho_image_free(turned);
+        print_message("# %s mirrored: %d bits, turned: %d bits\n", files[f], dm, dr);
+        assert_true(dm <= 5 && dr <= 5); /* the rule takes turned copies within 6 bits */
         unsigned total = 0, lo = 255, hi = 0;
         for (int i = 0; i < 64; i++)
             total += sig.colour[i];
