@@ -73,8 +73,12 @@ static void field(char *dst, size_t size, const char *line, int idx)
     dst[len] = '\0';
 }
 
-/* neardup/groups_truth.csv: file,group,kind,... */
-static int read_neardup(struct set *s, const char *csv)
+/*
+ * A truth file: the file name in column 0, the group in column @group_col
+ * ("" or "S..": alone), the kind in @kind_col (-1: labels.csv, whose
+ * unlabelled photos are left out, not known to be singletons).
+ */
+static int read_truth(struct set *s, const char *csv, int group_col, int kind_col)
 {
     FILE *f = fopen(csv, "r");
     if (!f)
@@ -82,48 +86,23 @@ static int read_neardup(struct set *s, const char *csv)
     char line[8192];
     s->t = calloc(MAX_FILES, sizeof(*s->t));
     s->n = 0;
+    s->partial = kind_col < 0;
     if (!s->t || !fgets(line, sizeof(line), f)) {
         fclose(f);
         return -1;
     }
     while (s->n < MAX_FILES && fgets(line, sizeof(line), f)) {
         struct truth *t = &s->t[s->n];
-        char kind[32];
+        char kind[32] = "labelled";
         field(t->file, sizeof(t->file), line, 0);
-        field(t->group, sizeof(t->group), line, 1);
-        field(kind, sizeof(kind), line, 2);
+        field(t->group, sizeof(t->group), line, group_col);
+        if (kind_col >= 0)
+            field(kind, sizeof(kind), line, kind_col);
+        else if (!t->group[0])
+            continue; /* only the labelled groups are organized */
         t->kind = kind_of(kind);
         if (t->group[0] == 'S')
             t->group[0] = '\0';
-        t->pred = -1;
-        if (t->file[0])
-            s->n++;
-    }
-    fclose(f);
-    return 0;
-}
-
-/* labels.csv: file,...,dup_group (column 5),... */
-static int read_labels(struct set *s, const char *csv)
-{
-    FILE *f = fopen(csv, "r");
-    if (!f)
-        return -1;
-    char line[8192];
-    s->t = calloc(MAX_FILES, sizeof(*s->t));
-    s->n = 0;
-    if (!s->t || !fgets(line, sizeof(line), f)) {
-        fclose(f);
-        return -1;
-    }
-    while (s->n < MAX_FILES && fgets(line, sizeof(line), f)) {
-        struct truth *t = &s->t[s->n];
-        field(t->file, sizeof(t->file), line, 0);
-        field(t->group, sizeof(t->group), line, 5);
-        if (!t->group[0])
-            continue; /* only the labelled groups are organized */
-        t->kind = t->group[0] ? K_LABELLED : K_SINGLETON;
-        s->partial = true;
         t->pred = -1;
         if (t->file[0])
             s->n++;
@@ -276,7 +255,8 @@ int main(int argc, char **argv)
     o.faces = PHO_FACES_NONE;
     o.ml_quality = false; /* the best shot is not measured here */
     const char *td = getenv("PHO_TESTDATA");
-    bool check = false, classic_flag = false, min_given = false;
+    bool check = false;
+    unsigned set = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--check"))
@@ -284,23 +264,22 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--testdata") && v && ++i)
             td = v;
         else if (!strcmp(a, "--grouping") && v && ++i)
-            o.grouping = !strcmp(v, "classic") ? PHO_GROUP_RULE_CLASSIC : PHO_GROUP_RULE_AUTO;
+            o.grouping = !strcmp(v, "classic") ? PHO_GROUP_RULE_CLASSIC : PHO_GROUP_RULE_AUTO,
+            set |= PHO_SET_GROUPING;
         else if ((!strcmp(a, "-t") || !strcmp(a, "--threshold")) && v && ++i)
-            o.threshold = atoi(v), classic_flag = true;
+            o.threshold = atoi(v), set |= PHO_SET_THRESHOLD;
         else if (!strcmp(a, "--time-window") && v && ++i)
-            o.time_window = strtod(v, NULL), classic_flag = true;
+            o.time_window = strtod(v, NULL), set |= PHO_SET_WINDOW;
         else if (!strcmp(a, "--min-group-size") && v && ++i)
-            o.min_group_size = (size_t)atoi(v), min_given = true;
+            o.min_group_size = (size_t)atoi(v), set |= PHO_SET_MIN;
         else if (!strcmp(a, "--hash") && v && ++i)
-            o.hash = !strcmp(v, "phash") ? PHO_HASH_PHASH : PHO_HASH_DHASH, classic_flag = true;
+            o.hash = !strcmp(v, "phash") ? PHO_HASH_PHASH : PHO_HASH_DHASH, set |= PHO_SET_HASH;
         else
             return usage();
     }
     /* As the program does: a flag of the original rule selects it, with its defaults. */
-    if (classic_flag)
-        o.grouping = PHO_GROUP_RULE_CLASSIC;
-    if (o.grouping == PHO_GROUP_RULE_CLASSIC && !min_given)
-        o.min_group_size = 3;
+    if (pho_organize_select_rule(&o, &set))
+        return usage();
     char root[4096];
     snprintf(root, sizeof(root), "%s", td ? td : "../shared/testdata");
 
@@ -309,7 +288,7 @@ int main(int argc, char **argv)
     snprintf(csv, sizeof(csv), "%s/groups_truth.csv", nd);
     snprintf(labels, sizeof(labels), "%s/labels.csv", root);
     struct set a = { 0 }, b = { 0 };
-    if (read_neardup(&a, csv)) {
+    if (read_truth(&a, csv, 1, 2)) {
         fprintf(stderr, "bench-group-eval: cannot read %s (set PHO_TESTDATA)\n", csv);
         return 1;
     }
@@ -336,7 +315,7 @@ int main(int argc, char **argv)
         report("neardup", &a, &sc, &prec, &f1, &burst);
         printf("  (%.1f s)\n", dt);
     }
-    if (rc == 0 && read_labels(&b, labels) == 0 && link_tree(tree, root, &b) == 0 &&
+    if (rc == 0 && read_truth(&b, labels, 5, -1) == 0 && link_tree(tree, root, &b) == 0 &&
         organize(&b, tree, out, &o) == 0) {
         double p2, f2, b2;
         struct score sc2;

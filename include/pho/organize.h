@@ -207,6 +207,15 @@ PHO_API int pho_organize_last_run(struct pho_organize_record *rec, const char *o
 
 /** Copies into @p o every option the record holds and @p given (enum pho_setting bits)
  *  does not; strings then point into @p rec. */
+/**
+ * The grouping rule the settings @p given (enum pho_setting bits) ask for: a
+ * flag of the original tool (-t, --time-window, --hash) selects its rule,
+ * and that rule's minimum group size is 3 unless given. Sets PHO_SET_GROUPING
+ * in *@p given when it chose. @return 0, or PHO_EINVAL when the auto rule was
+ * asked for together with a flag of the classic one.
+ */
+PHO_API int pho_organize_select_rule(struct pho_organize_opts *o, unsigned *given);
+
 PHO_API void pho_organize_record_apply(struct pho_organize_opts *o,
                                        const struct pho_organize_record *rec, unsigned given);
 

@@ -64,7 +64,8 @@ int cmd_explain(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
-    bool json = false, classic_flag = false, rule_given = false;
+    bool json = false;
+    unsigned set = 0;
     unsigned long long v;
     int c;
     optind = 1;
@@ -75,13 +76,13 @@ int cmd_explain(int argc, char **argv)
                 return cli_usage_error("explain", "--grouping takes auto or classic, got '%s'",
                                        optarg);
             o.grouping = strcmp(optarg, "auto") ? PHO_GROUP_RULE_CLASSIC : PHO_GROUP_RULE_AUTO;
-            rule_given = true;
+            set |= PHO_SET_GROUPING;
             break;
         case 't':
             if (!cli_parse_uint("--threshold", optarg, 64, &v))
                 return EXIT_USAGE;
             o.threshold = (int)v;
-            classic_flag = true;
+            set |= PHO_SET_THRESHOLD;
             break;
         case OPT_WINDOW: {
             char *end = NULL;
@@ -89,13 +90,13 @@ int cmd_explain(int argc, char **argv)
             if (!end || *end || !(w >= 0) || !isfinite(w))
                 return cli_usage_error("explain", "--time-window takes seconds >= 0");
             o.time_window = w;
-            classic_flag = true;
+            set |= PHO_SET_WINDOW;
             break;
         }
         case OPT_HASH:
             if (pho_hash_kind_parse(&o.hash, optarg) < 0)
                 return cli_usage_error("explain", "--hash takes dhash or phash, got '%s'", optarg);
-            classic_flag = true;
+            set |= PHO_SET_HASH;
             break;
         case 'j':
             json = true;
@@ -107,11 +108,9 @@ int cmd_explain(int argc, char **argv)
             return cli_usage_error("explain", "unrecognised option");
         }
     }
-    if (classic_flag && rule_given && o.grouping == PHO_GROUP_RULE_AUTO)
+    if (pho_organize_select_rule(&o, &set))
         return cli_usage_error("explain", "-t, --time-window and --hash belong to --grouping "
                                           "classic");
-    if (classic_flag)
-        o.grouping = PHO_GROUP_RULE_CLASSIC;
     if (argc - optind != 2)
         return cli_usage_error("explain", "give two photos");
     const char *a = argv[optind], *b = argv[optind + 1];

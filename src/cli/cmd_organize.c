@@ -477,17 +477,9 @@ int cmd_organize(int argc, char **argv)
     if (optind < argc)
         return cli_usage_error("organize", "unexpected argument '%s' (photos come from -s)",
                                argv[optind]);
-    /* A flag of the original tool's rule asks for that rule, with its defaults. */
-    if ((set & (PHO_SET_THRESHOLD | PHO_SET_WINDOW | PHO_SET_HASH)) && !(set & PHO_SET_GROUPING)) {
-        o.grouping = PHO_GROUP_RULE_CLASSIC;
-        set |= PHO_SET_GROUPING;
-    }
-    if ((set & PHO_SET_GROUPING) && o.grouping == PHO_GROUP_RULE_AUTO &&
-        (set & (PHO_SET_THRESHOLD | PHO_SET_WINDOW | PHO_SET_HASH)))
+    if (pho_organize_select_rule(&o, &set))
         return cli_usage_error("organize", "-t, --time-window and --hash belong to --grouping "
                                            "classic; the auto rule sets its own");
-    if (o.grouping == PHO_GROUP_RULE_CLASSIC && !(set & PHO_SET_MIN))
-        o.min_group_size = 3;
     if (resume && o.force_fresh)
         return cli_usage_error("organize", "--resume and --force-fresh exclude each other");
     if (!o.output)

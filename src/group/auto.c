@@ -156,8 +156,8 @@ static bool candidate(struct pho_group_why *w, const struct pho_group_item *a,
 static bool judge_turned(struct pho_group_why *w, const struct pho_group_item *a,
                          const struct pho_group_item *b)
 {
-    w->score = PHO_MAX(pho_group__turned_similarity(a->sig, b->sig),
-                       pho_group__turned_similarity(b->sig, a->sig));
+    /* One way suffices: turning @a back covers @b turned either way (and a mirror). */
+    w->score = pho_group__turned_similarity(a->sig, b->sig);
     w->needed_score = TURN_SCORE;
     w->reason = w->score >= TURN_SCORE ? PHO_GROUP_TURNED : PHO_GROUP_NOT_LINKED;
     return w->reason == PHO_GROUP_TURNED;

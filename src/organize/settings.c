@@ -186,6 +186,20 @@ out:
     return rc;
 }
 
+int pho_organize_select_rule(struct pho_organize_opts *o, unsigned *given)
+{
+    const unsigned classic = PHO_SET_THRESHOLD | PHO_SET_WINDOW | PHO_SET_HASH;
+    if (*given & classic) {
+        if ((*given & PHO_SET_GROUPING) && o->grouping == PHO_GROUP_RULE_AUTO)
+            return PHO_EINVAL;
+        o->grouping = PHO_GROUP_RULE_CLASSIC;
+        *given |= PHO_SET_GROUPING;
+    }
+    if (o->grouping == PHO_GROUP_RULE_CLASSIC && !(*given & PHO_SET_MIN))
+        o->min_group_size = 3;
+    return 0;
+}
+
 void pho_organize_record_apply(struct pho_organize_opts *o, const struct pho_organize_record *rec,
                                unsigned given)
 {

@@ -1199,8 +1199,11 @@ static void test_auto_threads(void **state)
     assert_non_null(it);
     assert_non_null(sig);
     rng = 99;
-    for (int p = 0; p < 64; p++)
+    for (int p = 0; p < 64; p++) {
         make_thumb(sig[p].thumb, 1000 + (uint64_t)p, 0);
+        sig[p].turned_dhash[0] = rnd(); /* as a picture's mirrored and turned hashes are */
+        sig[p].turned_dhash[1] = rnd();
+    }
     for (size_t i = 0; i < N; i++) {
         /* Copies of 64 pictures (hash near the picture's), scattered over the list and in time. */
         size_t pic = rnd() % 64;
