@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fuzz target: bytes of a file -> format sniffing, metadata (EXIF through
- * libexif, RAW containers through LibRaw) and header decode (libvips), the
- * same path `photo-organizer info --no-decode` takes for a file on disk.
+ * Fuzz target: bytes of a file -> format sniffing, metadata (EXIF blocks
+ * through libexif; TIFF-structured files and RAW containers through LibRaw's
+ * whole-file walk and its EXIF callback; PNG chunks before and after the
+ * image data, raw profiles inflated with zlib; HEIF XMP items) and header
+ * decode (libvips), the path `photo-organizer info --no-decode` takes for a
+ * file on disk. The same bytes then go to the EXIF and XMP parsers alone.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,5 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The same bytes as a bare EXIF block: libexif sees every input. */
     pho_meta_init(&m);
     pho_exif_parse(&m, data, size, NULL);
+    pho_meta_init(&m);
+    pho_xmp_parse(&m, data, size, NULL);
     return 0;
 }

@@ -27,7 +27,10 @@ for target in "$BUILD"/fuzz/fuzz_*; do
     mkdir -p "$corpus"
     # Seeds: what each reader reads in real use.
     case $name in
-    fuzz_probe) [ -d "$TD" ] && find "$TD" -type f -size -200k -exec cp -n {} "$corpus/" \; ;;
+    fuzz_probe)
+        [ -d "$TD" ] && find "$TD" -type f -size -200k -exec cp -n {} "$corpus/" \;
+        # Made here: PNG raw profiles, XMP, EXIF after the pixels (fuzz/seeds.py).
+        /usr/bin/python3 "$ROOT/fuzz/seeds.py" "$corpus" "$TD/bursts/IMG_20191112_111022.jpg" ;;
     fuzz_brisque_yaml) cp -n /usr/share/opencv4/quality/*.yml "$corpus/" 2>/dev/null ;;
     fuzz_manifest) cp -n "$ROOT/models/manifest.json" "$corpus/" ;;
     fuzz_faces_blob) printf '\0\0' >"$corpus/no-faces" ;;

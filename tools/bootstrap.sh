@@ -61,10 +61,13 @@ APT_PACKAGES=(
     # build
     meson ninja-build pkg-config gcc g++ ca-certificates
     # libraries (dependency() in meson.build)
-    libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libsqlite3-dev libjansson-dev
+    libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libxml2-dev zlib1g-dev
+    libsqlite3-dev libjansson-dev
     libdlib-dev libdlib-data libblas-dev liblapack-dev opencv-data
     # tests: cmocka, model tooling, command-line checks
     libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format
+    # tests: the metadata oracle (ExifTool) and the converter users make PNGs with
+    libimage-exiftool-perl imagemagick
     # fuzzing: libFuzzer with clang; LibRaw links OpenMP (-fopenmp), which is libomp under clang
     clang-14 libclang-rt-14-dev libomp-14-dev
 )

@@ -24,13 +24,17 @@
 
 PHO_BEGIN_DECLS
 
-/** Where a capture time came from, most trustworthy first. */
+/** Where a capture time came from, most trustworthy first (but for PHO_TIME_XMP). */
 enum pho_time_source {
     PHO_TIME_NONE = 0,
     PHO_TIME_ORIGINAL,  /**< EXIF DateTimeOriginal (0x9003) */
     PHO_TIME_DIGITIZED, /**< EXIF DateTimeDigitized (0x9004) */
     PHO_TIME_DATETIME,  /**< IFD0 DateTime (0x0132): last modification by the camera/editor */
     PHO_TIME_MTIME,     /**< file modification time */
+    /** XMP exif:DateTimeOriginal, photoshop:DateCreated or xmp:CreateDate, when
+     *  the EXIF has no DateTimeOriginal or DateTimeDigitized. Ranks between
+     *  DateTimeDigitized and DateTime (numbered last to keep stored values). */
+    PHO_TIME_XMP,
 };
 
 /**
@@ -99,6 +103,15 @@ PHO_API void pho_meta_init(struct pho_meta *m);
 PHO_API int pho_exif_parse(struct pho_meta *m, const void *data, size_t len, struct pho_err *err);
 
 /**
+ * Takes the capture time from an XMP packet (through Exempi) when @p m has
+ * none better: exif:DateTimeOriginal, else photoshop:DateCreated, else
+ * xmp:CreateDate, with sub-seconds and zone when given.
+ * @return 0 (also when the packet has no date), PHO_ECORRUPT for a packet
+ * that does not parse.
+ */
+PHO_API int pho_xmp_parse(struct pho_meta *m, const void *data, size_t len, struct pho_err *err);
+
+/**
  * Parses an EXIF date "YYYY:MM:DD HH:MM:SS" (also accepts '-' separators, a
  * 'T', and a trailing ".fraction" or junk after the seconds).
  * @return 0 with *out_local set, or PHO_ECORRUPT for blank, zero or invalid dates.
@@ -123,7 +136,7 @@ PHO_API double pho_time_diff(const struct pho_time *a, const struct pho_time *b)
  */
 PHO_API int pho_time_format(char *buf, size_t size, const struct pho_time *t);
 
-/** "DateTimeOriginal", "DateTimeDigitized", "DateTime", "file mtime" or "none". */
+/** "DateTimeOriginal", "DateTimeDigitized", "DateTime", "XMP", "file mtime" or "none". */
 PHO_API const char *pho_time_source_name(enum pho_time_source src);
 
 /** Converts a Unix time to the local wall clock of this machine (for mtime fallbacks). */

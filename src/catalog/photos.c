@@ -243,7 +243,7 @@ static bool read_photo(struct reader *r, struct pho_photo *p)
     m->time.nsec = (int32_t)r_int(r, COL_time_nsec, INT32_MIN, INT32_MAX);
     m->time.offset_min = (int16_t)r_int(r, COL_time_offset_min, INT16_MIN, INT16_MAX);
     m->time.has_offset = r_int(r, COL_time_has_offset, 0, 1);
-    m->time.source = (enum pho_time_source)r_int(r, COL_time_source, PHO_TIME_NONE, PHO_TIME_MTIME);
+    m->time.source = (enum pho_time_source)r_int(r, COL_time_source, PHO_TIME_NONE, PHO_TIME_XMP);
     R_STR(r, COL_make, m->make);
     R_STR(r, COL_model, m->model);
     R_STR(r, COL_lens, m->lens);

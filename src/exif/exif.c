@@ -15,6 +15,7 @@
 #include <libexif/exif-data.h>
 #include <libexif/exif-utils.h>
 
+#include "exif/tags.h"
 #include "pho/exif.h"
 
 enum {
@@ -59,33 +60,63 @@ static void note(struct pho_meta *m, const char *fmt, ...)
     va_end(ap);
 }
 
-static ExifEntry *entry(ExifData *d, ExifIfd ifd, unsigned tag)
+static uint32_t rd16(const struct pho_exif_value *v, size_t at)
 {
-    return d->ifd[ifd] ? exif_content_get_entry(d->ifd[ifd], (ExifTag)tag) : NULL;
+    const uint8_t *b = v->data + at;
+    return v->big_endian ? (uint32_t)(b[0] << 8 | b[1]) : (uint32_t)(b[1] << 8 | b[0]);
 }
 
-/* Checks that the entry holds at least n items of format fmt within its data. */
-static bool entry_ok(const ExifEntry *e, ExifFormat fmt, unsigned long n)
+static uint32_t rd32(const struct pho_exif_value *v, size_t at)
 {
-    if (!e || e->format != fmt || e->components < n || !e->data)
-        return false;
-    unsigned long unit = exif_format_get_size(fmt);
-    return unit && e->size >= n * unit;
+    const uint8_t *b = v->data + at;
+    return v->big_endian ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
+                         : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+}
+
+static size_t type_size(unsigned type)
+{
+    switch (type) {
+    case PHO_TIFF_BYTE:
+    case PHO_TIFF_ASCII:
+    case PHO_TIFF_UNDEFINED:
+        return 1;
+    case PHO_TIFF_SHORT:
+    case PHO_TIFF_SSHORT:
+        return 2;
+    case PHO_TIFF_LONG:
+    case PHO_TIFF_SLONG:
+        return 4;
+    case PHO_TIFF_RATIONAL:
+    case PHO_TIFF_SRATIONAL:
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+/* The value of (dir, tag) when it holds at least n items of @type. */
+static const struct pho_exif_value *typed(const struct pho_exif_tags *t, enum pho_exif_dir dir,
+                                          unsigned tag, unsigned type, uint32_t n)
+{
+    const struct pho_exif_value *v = pho_exif_tags_get(t, dir, tag);
+    if (!v || v->type != type || v->count < n)
+        return NULL;
+    return v->size >= n * type_size(type) ? v : NULL;
 }
 
 /* Copies an ASCII tag, trimmed, with control characters replaced. */
-static bool get_ascii(ExifData *d, ExifIfd ifd, unsigned tag, char *buf, size_t size)
+static bool get_ascii(const struct pho_exif_tags *t, enum pho_exif_dir dir, unsigned tag, char *buf,
+                      size_t size)
 {
-    ExifEntry *e = entry(d, ifd, tag);
-    if (!e || !e->data || !e->size || size == 0)
+    const struct pho_exif_value *v = pho_exif_tags_get(t, dir, tag);
+    if (!v || !v->size || size == 0)
         return false;
     /* Some writers tag strings as UNDEFINED or BYTE: the bytes are still text. */
-    if (e->format != EXIF_FORMAT_ASCII && e->format != EXIF_FORMAT_UNDEFINED &&
-        e->format != EXIF_FORMAT_BYTE)
+    if (v->type != PHO_TIFF_ASCII && v->type != PHO_TIFF_UNDEFINED && v->type != PHO_TIFF_BYTE)
         return false;
     size_t n = 0;
-    for (size_t i = 0; i < e->size && e->data[i] && n + 1 < size; i++) {
-        unsigned char c = e->data[i];
+    for (size_t i = 0; i < v->size && v->data[i] && n + 1 < size; i++) {
+        unsigned char c = v->data[i];
         buf[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
     }
     while (n > 0 && buf[n - 1] == ' ')
@@ -99,56 +130,56 @@ static bool get_ascii(ExifData *d, ExifIfd ifd, unsigned tag, char *buf, size_t 
     return buf[0] != '\0';
 }
 
-static bool get_rational(ExifData *d, ExifIfd ifd, unsigned tag, unsigned idx, double *out)
+static bool get_rational(const struct pho_exif_tags *t, enum pho_exif_dir dir, unsigned tag,
+                         unsigned idx, double *out)
 {
-    ExifEntry *e = entry(d, ifd, tag);
-    ExifByteOrder bo = exif_data_get_byte_order(d);
-    if (entry_ok(e, EXIF_FORMAT_RATIONAL, idx + 1)) {
-        ExifRational r = exif_get_rational(e->data + 8 * idx, bo);
-        if (r.denominator == 0)
+    const struct pho_exif_value *v;
+    if ((v = typed(t, dir, tag, PHO_TIFF_RATIONAL, idx + 1))) {
+        uint32_t num = rd32(v, 8 * idx), den = rd32(v, 8 * idx + 4);
+        if (den == 0)
             return false;
-        *out = (double)r.numerator / r.denominator;
+        *out = (double)num / den;
         return true;
     }
-    if (entry_ok(e, EXIF_FORMAT_SRATIONAL, idx + 1)) {
-        ExifSRational r = exif_get_srational(e->data + 8 * idx, bo);
-        if (r.denominator == 0)
+    if ((v = typed(t, dir, tag, PHO_TIFF_SRATIONAL, idx + 1))) {
+        int32_t num = (int32_t)rd32(v, 8 * idx), den = (int32_t)rd32(v, 8 * idx + 4);
+        if (den == 0)
             return false;
-        *out = (double)r.numerator / r.denominator;
+        *out = (double)num / den;
         return true;
     }
     return false;
 }
 
-static bool get_uint(ExifData *d, ExifIfd ifd, unsigned tag, uint32_t *out)
+static bool get_uint(const struct pho_exif_tags *t, enum pho_exif_dir dir, unsigned tag,
+                     uint32_t *out)
 {
-    ExifEntry *e = entry(d, ifd, tag);
-    ExifByteOrder bo = exif_data_get_byte_order(d);
-    if (entry_ok(e, EXIF_FORMAT_SHORT, 1)) {
-        *out = exif_get_short(e->data, bo);
-        return true;
-    }
-    if (entry_ok(e, EXIF_FORMAT_LONG, 1)) {
-        *out = exif_get_long(e->data, bo);
-        return true;
-    }
-    if (entry_ok(e, EXIF_FORMAT_BYTE, 1)) {
-        *out = e->data[0];
-        return true;
-    }
-    return false;
+    const struct pho_exif_value *v;
+    if ((v = typed(t, dir, tag, PHO_TIFF_SHORT, 1)))
+        *out = rd16(v, 0);
+    else if ((v = typed(t, dir, tag, PHO_TIFF_LONG, 1)))
+        *out = rd32(v, 0);
+    else if ((v = typed(t, dir, tag, PHO_TIFF_BYTE, 1)))
+        *out = v->data[0];
+    else if ((v = typed(t, dir, tag, PHO_TIFF_SSHORT, 1)) && !(rd16(v, 0) & 0x8000))
+        *out = rd16(v, 0); /* signed types, as some writers use, when not negative */
+    else if ((v = typed(t, dir, tag, PHO_TIFF_SLONG, 1)) && !(rd32(v, 0) & 0x80000000u))
+        *out = rd32(v, 0);
+    else
+        return false;
+    return true;
 }
 
 /* A date tag, searched in the EXIF IFD first and IFD0 second (some writers misplace it). */
-static bool get_date(ExifData *d, unsigned tag, int64_t *out)
+static bool get_date(const struct pho_exif_tags *d, unsigned tag, int64_t *out)
 {
     char buf[64];
-    return (get_ascii(d, EXIF_IFD_EXIF, tag, buf, sizeof(buf)) ||
-            get_ascii(d, EXIF_IFD_0, tag, buf, sizeof(buf))) &&
+    return (get_ascii(d, PHO_EXIF_DIR_EXIF, tag, buf, sizeof(buf)) ||
+            get_ascii(d, PHO_EXIF_DIR_0, tag, buf, sizeof(buf))) &&
            pho_time_parse_exif(out, buf) == 0;
 }
 
-static void read_time(struct pho_meta *m, ExifData *d)
+static void read_time(struct pho_meta *m, const struct pho_exif_tags *d)
 {
     static const struct {
         unsigned date, subsec, offset;
@@ -161,7 +192,7 @@ static void read_time(struct pho_meta *m, ExifData *d)
         { TAG_DATETIME, TAG_SUBSEC_TIME, TAG_OFFSET_TIME, PHO_TIME_DATETIME },
     };
     char raw[64];
-    if (get_ascii(d, EXIF_IFD_EXIF, TAG_DATETIME_ORIGINAL, raw, sizeof(raw))) {
+    if (get_ascii(d, PHO_EXIF_DIR_EXIF, TAG_DATETIME_ORIGINAL, raw, sizeof(raw))) {
         int64_t tmp;
         if (pho_time_parse_exif(&tmp, raw) != 0)
             note(m, "DateTimeOriginal '%s' is not a valid date; ignored", raw);
@@ -171,58 +202,66 @@ static void read_time(struct pho_meta *m, ExifData *d)
         if (!get_date(d, order[i].date, &local))
             continue;
         /* Keep a better source an earlier block (or container) already gave. */
-        if (m->time.source != PHO_TIME_NONE && m->time.source <= order[i].src)
+        if (pho_exif_time_rank(m->time.source) <= pho_exif_time_rank(order[i].src))
             return;
         memset(&m->time, 0, sizeof(m->time));
         m->time.local = local;
         m->time.source = order[i].src;
         char buf[32];
-        if (get_ascii(d, EXIF_IFD_EXIF, order[i].subsec, buf, sizeof(buf))) {
+        if (get_ascii(d, PHO_EXIF_DIR_EXIF, order[i].subsec, buf, sizeof(buf))) {
             int32_t ns = pho_time_parse_subsec(buf);
             if (ns > 0)
                 m->time.nsec = ns;
         }
-        if (get_ascii(d, EXIF_IFD_EXIF, order[i].offset, buf, sizeof(buf)) &&
+        if (get_ascii(d, PHO_EXIF_DIR_EXIF, order[i].offset, buf, sizeof(buf)) &&
             pho_time_parse_offset(&m->time.offset_min, buf))
             m->time.has_offset = true;
         return;
     }
 }
 
-static void read_exposure(struct pho_meta *m, ExifData *d)
+/* An exposure tag from the EXIF sub-IFD, else from IFD0 where some writers put it. */
+static bool exposure_rational(const struct pho_exif_tags *d, unsigned tag, double *v)
+{
+    return get_rational(d, PHO_EXIF_DIR_EXIF, tag, 0, v) ||
+           get_rational(d, PHO_EXIF_DIR_0, tag, 0, v);
+}
+
+static void read_exposure(struct pho_meta *m, const struct pho_exif_tags *d)
 {
     double v;
     uint32_t u;
-    if (get_rational(d, EXIF_IFD_EXIF, TAG_EXPOSURE_TIME, 0, &v) && v > 0 && v < 1e5) {
+    if (exposure_rational(d, TAG_EXPOSURE_TIME, &v) && v > 0 && v < 1e5) {
         m->exposure_time = v;
         m->flags |= PHO_META_EXPOSURE_TIME;
     }
-    if (get_rational(d, EXIF_IFD_EXIF, TAG_FNUMBER, 0, &v) && v >= 0.3 && v <= 1024) {
+    if (exposure_rational(d, TAG_FNUMBER, &v) && v >= 0.3 && v <= 1024) {
         m->fnumber = v;
         m->flags |= PHO_META_FNUMBER;
     }
-    if (get_uint(d, EXIF_IFD_EXIF, TAG_ISO, &u) && u > 0 && u < 10000000) {
+    if ((get_uint(d, PHO_EXIF_DIR_EXIF, TAG_ISO, &u) || get_uint(d, PHO_EXIF_DIR_0, TAG_ISO, &u)) &&
+        u > 0 && u < 10000000) {
         m->iso = u;
         m->flags |= PHO_META_ISO;
     }
-    if (get_rational(d, EXIF_IFD_EXIF, TAG_EXPOSURE_BIAS, 0, &v) && fabs(v) <= 64) {
+    if (get_rational(d, PHO_EXIF_DIR_EXIF, TAG_EXPOSURE_BIAS, 0, &v) && fabs(v) <= 64) {
         m->exposure_bias = v;
         m->flags |= PHO_META_EXPOSURE_BIAS;
     }
-    if (get_rational(d, EXIF_IFD_EXIF, TAG_FOCAL_LENGTH, 0, &v) && v > 0 && v < 1e5) {
+    if (exposure_rational(d, TAG_FOCAL_LENGTH, &v) && v > 0 && v < 1e5) {
         m->focal_length = v;
         m->flags |= PHO_META_FOCAL_LENGTH;
     }
 }
 
-static bool gps_coord(ExifData *d, unsigned tag, double *out)
+static bool gps_coord(const struct pho_exif_tags *d, unsigned tag, double *out)
 {
     double deg, min = 0, sec = 0;
-    if (!get_rational(d, EXIF_IFD_GPS, tag, 0, &deg))
+    if (!get_rational(d, PHO_EXIF_DIR_GPS, tag, 0, &deg))
         return false;
     /* Minutes and seconds are optional in practice (some writers store decimal degrees). */
-    if (get_rational(d, EXIF_IFD_GPS, tag, 1, &min))
-        get_rational(d, EXIF_IFD_GPS, tag, 2, &sec);
+    if (get_rational(d, PHO_EXIF_DIR_GPS, tag, 1, &min))
+        get_rational(d, PHO_EXIF_DIR_GPS, tag, 2, &sec);
     /* Out-of-range minutes or seconds are folded in: the sum is what gets range-checked. */
     if (!isfinite(deg) || !isfinite(min) || !isfinite(sec) || deg < 0 || min < 0 || sec < 0)
         *out = NAN;
@@ -231,16 +270,15 @@ static bool gps_coord(ExifData *d, unsigned tag, double *out)
     return true;
 }
 
-static void read_gps(struct pho_meta *m, ExifData *d)
+static void read_gps(struct pho_meta *m, const struct pho_exif_tags *d)
 {
-    if (!d->ifd[EXIF_IFD_GPS])
-        return;
     double lat, lon;
     if (!gps_coord(d, TAG_GPS_LAT, &lat) || !gps_coord(d, TAG_GPS_LON, &lon))
         return;
     char ref[8];
     char status[8];
-    if (get_ascii(d, EXIF_IFD_GPS, TAG_GPS_STATUS, status, sizeof(status)) && status[0] == 'V') {
+    if (get_ascii(d, PHO_EXIF_DIR_GPS, TAG_GPS_STATUS, status, sizeof(status)) &&
+        status[0] == 'V') {
         note(m, "gps status is 'void' (no fix); position ignored");
         return;
     }
@@ -258,10 +296,10 @@ static void read_gps(struct pho_meta *m, ExifData *d)
             note(m, "gps longitude %.1f\xc2\xb0 is out of range; position ignored", lon);
         return;
     }
-    if (get_ascii(d, EXIF_IFD_GPS, TAG_GPS_LAT_REF, ref, sizeof(ref)) &&
+    if (get_ascii(d, PHO_EXIF_DIR_GPS, TAG_GPS_LAT_REF, ref, sizeof(ref)) &&
         (ref[0] == 'S' || ref[0] == 's'))
         lat = -lat;
-    if (get_ascii(d, EXIF_IFD_GPS, TAG_GPS_LON_REF, ref, sizeof(ref)) &&
+    if (get_ascii(d, PHO_EXIF_DIR_GPS, TAG_GPS_LON_REF, ref, sizeof(ref)) &&
         (ref[0] == 'W' || ref[0] == 'w'))
         lon = -lon;
     if (lat == 0 && lon == 0) {
@@ -273,9 +311,9 @@ static void read_gps(struct pho_meta *m, ExifData *d)
     m->gps_lon = lon;
     m->flags |= PHO_META_GPS;
     double alt;
-    if (get_rational(d, EXIF_IFD_GPS, TAG_GPS_ALT, 0, &alt) && isfinite(alt) && alt < 1e5) {
+    if (get_rational(d, PHO_EXIF_DIR_GPS, TAG_GPS_ALT, 0, &alt) && isfinite(alt) && alt < 1e5) {
         uint32_t aref = 0;
-        get_uint(d, EXIF_IFD_GPS, TAG_GPS_ALT_REF, &aref);
+        get_uint(d, PHO_EXIF_DIR_GPS, TAG_GPS_ALT_REF, &aref);
         m->gps_alt = aref == 1 ? -alt : alt;
         m->flags |= PHO_META_GPS_ALT;
     }
@@ -287,17 +325,69 @@ void pho_meta_init(struct pho_meta *m)
     m->orientation = 1;
 }
 
+void pho_exif_tags_apply(struct pho_meta *m, const struct pho_exif_tags *d)
+{
+    if (!d->found)
+        return;
+    m->flags |= PHO_META_EXIF;
+
+    if (!m->make[0])
+        get_ascii(d, PHO_EXIF_DIR_0, TAG_MAKE, m->make, sizeof(m->make));
+    if (!m->model[0])
+        get_ascii(d, PHO_EXIF_DIR_0, TAG_MODEL, m->model, sizeof(m->model));
+    if (!m->lens[0] && get_ascii(d, PHO_EXIF_DIR_EXIF, TAG_LENS_MODEL, m->lens, sizeof(m->lens))) {
+        char lmake[PHO_META_STR];
+        /* Prefix the lens maker unless the model already names it. */
+        if (get_ascii(d, PHO_EXIF_DIR_EXIF, TAG_LENS_MAKE, lmake, sizeof(lmake)) &&
+            strncasecmp(m->lens, lmake, strlen(lmake)) != 0) {
+            char both[2 * PHO_META_STR + 2];
+            snprintf(both, sizeof(both), "%s %s", lmake, m->lens);
+            pho_strlcpy(m->lens, both, sizeof(m->lens));
+        }
+    }
+
+    uint32_t orient;
+    if (m->orientation_tag == 0 && get_uint(d, PHO_EXIF_DIR_0, TAG_ORIENTATION, &orient)) {
+        m->orientation_tag = (uint8_t)PHO_MIN(orient, 255u);
+        if (orient >= 1 && orient <= 8) {
+            m->orientation = (uint8_t)orient;
+        } else {
+            m->orientation = 1;
+            note(m, "orientation tag %u is invalid; treated as 1 (normal)", (unsigned)orient);
+        }
+    }
+    read_time(m, d);
+    read_exposure(m, d);
+    read_gps(m, d);
+}
+
+/* Copies what libexif found in one directory into the tag set. */
+static void collect(struct pho_exif_tags *t, ExifData *d, ExifIfd ifd, enum pho_exif_dir dir)
+{
+    ExifContent *c = d->ifd[ifd];
+    bool big = exif_data_get_byte_order(d) == EXIF_BYTE_ORDER_MOTOROLA;
+    for (unsigned i = 0; c && i < c->count; i++) {
+        const ExifEntry *e = c->entries[i];
+        if (e && e->data && e->size)
+            pho_exif_tags_add(t, dir, e->tag, e->format, (uint32_t)e->components, e->data, e->size,
+                              big);
+    }
+}
+
 int pho_exif_parse(struct pho_meta *m, const void *data, size_t len, struct pho_err *err)
 {
     static const unsigned char exif_hdr[6] = { 'E', 'x', 'i', 'f', 0, 0 };
     const unsigned char *p = data;
     unsigned char *copy = NULL;
+    struct pho_exif_tags *tags = NULL;
     int rc = 0;
 
     if (!p || len < 8)
         return pho_err_set(err, PHO_ECORRUPT, "exif: block too short (%zu bytes)", len);
-    /* libexif wants "Exif\0\0" or a JPEG stream; a bare TIFF header (RAW files,
-     * some PNG eXIf chunks) gets the prefix. libexif reads at most 64 KiB. */
+    /* libexif wants "Exif\0\0" or a JPEG stream; a bare TIFF header (PNG
+     * eXIf chunks, HEIF items without the prefix) gets the prefix. libexif
+     * reads at most 64 KiB: whole TIFF-structured files go through LibRaw's
+     * walk instead (src/image/raw.c). */
     bool tiff = (p[0] == 'I' && p[1] == 'I') || (p[0] == 'M' && p[1] == 'M');
     if (tiff) {
         size_t n = PHO_MIN(len, (size_t)0xfff0);
@@ -311,7 +401,8 @@ int pho_exif_parse(struct pho_meta *m, const void *data, size_t len, struct pho_
     }
 
     ExifData *d = exif_data_new();
-    if (!d) {
+    tags = pho_malloc(sizeof(*tags));
+    if (!d || !tags) {
         rc = pho_err_set(err, PHO_ENOMEM, "exif: out of memory");
         goto out;
     }
@@ -328,40 +419,17 @@ int pho_exif_parse(struct pho_meta *m, const void *data, size_t len, struct pho_
         rc = pho_err_set(err, PHO_ECORRUPT, "exif: no readable EXIF directory");
         goto out;
     }
+    pho_exif_tags_init(tags);
+    collect(tags, d, EXIF_IFD_0, PHO_EXIF_DIR_0);
+    collect(tags, d, EXIF_IFD_EXIF, PHO_EXIF_DIR_EXIF);
+    collect(tags, d, EXIF_IFD_GPS, PHO_EXIF_DIR_GPS);
     m->flags |= PHO_META_EXIF;
-
-    if (!m->make[0])
-        get_ascii(d, EXIF_IFD_0, TAG_MAKE, m->make, sizeof(m->make));
-    if (!m->model[0])
-        get_ascii(d, EXIF_IFD_0, TAG_MODEL, m->model, sizeof(m->model));
-    if (!m->lens[0] && get_ascii(d, EXIF_IFD_EXIF, TAG_LENS_MODEL, m->lens, sizeof(m->lens))) {
-        char lmake[PHO_META_STR];
-        /* Prefix the lens maker unless the model already names it. */
-        if (get_ascii(d, EXIF_IFD_EXIF, TAG_LENS_MAKE, lmake, sizeof(lmake)) &&
-            strncasecmp(m->lens, lmake, strlen(lmake)) != 0) {
-            char both[2 * PHO_META_STR + 2];
-            snprintf(both, sizeof(both), "%s %s", lmake, m->lens);
-            pho_strlcpy(m->lens, both, sizeof(m->lens));
-        }
-    }
-
-    uint32_t orient;
-    if (m->orientation_tag == 0 && get_uint(d, EXIF_IFD_0, TAG_ORIENTATION, &orient)) {
-        m->orientation_tag = (uint8_t)PHO_MIN(orient, 255u);
-        if (orient >= 1 && orient <= 8) {
-            m->orientation = (uint8_t)orient;
-        } else {
-            m->orientation = 1;
-            note(m, "orientation tag %u is invalid; treated as 1 (normal)", (unsigned)orient);
-        }
-    }
-    read_time(m, d);
-    read_exposure(m, d);
-    read_gps(m, d);
+    pho_exif_tags_apply(m, tags);
 
 out:
     if (d)
         exif_data_unref(d);
+    pho_free(tags);
     pho_free(copy);
     return rc;
 }

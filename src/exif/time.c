@@ -186,6 +186,8 @@ const char *pho_time_source_name(enum pho_time_source src)
         return "DateTime";
     case PHO_TIME_MTIME:
         return "file mtime";
+    case PHO_TIME_XMP:
+        return "XMP";
     case PHO_TIME_NONE:
         break;
     }

@@ -18,7 +18,7 @@
 #include "core/file.h"
 #include "image/internal.h"
 
-/* Enough for every signature and for the EXIF of TIFF-based RAWs (libexif reads 64 KiB). */
+/* Enough for every signature and for the HEIF boxes that say how to turn the picture. */
 #define HEAD_BYTES (64 * 1024)
 
 int pho_image__wrap(struct pho_image **out, uint32_t w, uint32_t h, size_t stride, void *mem,
@@ -120,9 +120,9 @@ static int probe_src(struct pho_meta *m, const struct img_src *src, const uint8_
     if (fmt == PHO_FORMAT_UNKNOWN)
         return not_an_image(head, head_len, err);
 
-    /* TIFF containers carry their EXIF in the file structure itself. */
-    if (fmt == PHO_FORMAT_TIFF || fmt == PHO_FORMAT_CR2)
-        pho_exif_parse(m, head, head_len, NULL);
+    /* TIFF containers carry their EXIF in the file structure itself: the
+     * RAW probe's walk (LibRaw, over the whole file) collects it for plain
+     * TIFFs too. */
     if (fmt == PHO_FORMAT_TIFF) {
         /* Raw sensor data inside (LibRaw's own parse decides, and is reused),
          * or a plain TIFF for libvips. A DNG says so with its DNGVersion tag. */
@@ -134,6 +134,10 @@ static int probe_src(struct pho_meta *m, const struct img_src *src, const uint8_
             *m = as_raw;
             return pho_image__check_pixels(m, o, err);
         }
+        /* Its metadata, read by that walk, stays with the TIFF. */
+        as_raw.format = m->format;
+        as_raw.flags &= ~(unsigned)PHO_META_DIMENSIONS;
+        *m = as_raw;
         /* No raw data LibRaw can find. A plain TIFF, unless libvips cannot
          * read it either and its name says RAW (a cut-off or metadata-only
          * RAW): then the RAW path reports what is wrong with it. */

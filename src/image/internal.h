@@ -51,6 +51,13 @@ int pho_image__vips_decode(struct pho_image **out, const struct img_src *src,
 int pho_image__vips_finish(struct pho_image **out, void *in, uint32_t max_size, int orientation,
                            const char *what, struct pho_err *err);
 
+/* EXIF and XMP of a PNG from every chunk that can carry them, before or
+ * after the image data (png.c). Fails only for lack of memory. */
+int pho_image__png_meta(struct pho_meta *m, const struct img_src *src);
+
+/* The capture date of a HEIF/AVIF file's XMP item, when better than @m's (heif.c). */
+void pho_image__heif_xmp(struct pho_meta *m, const struct img_src *src);
+
 /* True when a HEIF file declares rotation/mirroring (irot/imir), which libheif
  * applies itself; the EXIF orientation tag must then be ignored. */
 bool pho_image__heif_transformed(const void *head, size_t len);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Camera RAW through LibRaw. Probing reads LibRaw's parse of the maker's
- * container for what libexif could not reach. Decoding prefers the embedded
- * JPEG preview when it is at least as large as asked for (a hundred times
- * cheaper than demosaicing) and falls back to a full LibRaw develop.
+ * Camera RAW through LibRaw. Probing takes the EXIF tags LibRaw's walk of
+ * the maker's container meets, then LibRaw's own parse for what they lack. Decoding prefers the
+ * embedded JPEG preview when it is at least as large as asked for (a hundred times cheaper than
+ * demosaicing) and falls back to a full LibRaw develop.
  */
 #include "core/common.h"
 
@@ -15,6 +15,7 @@
 #include <libraw/libraw.h>
 #include <vips/vips.h>
 
+#include "exif/tags.h"
 #include "image/internal.h"
 #include "image/raw_stream.h"
 
@@ -84,14 +85,15 @@ static int raw_fail(const struct raw *r, int lr_rc, const char *what, struct pho
     return pho_err_set(err, raw_code(lr_rc), "%s: %s", what, lower(libraw_strerror(lr_rc)));
 }
 
-static int raw_open(struct raw *r, const struct img_src *src, struct pho_err *err)
+static int raw_open(struct raw *r, const struct img_src *src, struct pho_exif_tags *tags,
+                    struct pho_err *err)
 {
     r->lr = libraw_init(0);
     r->stream = NULL;
     if (!r->lr)
         return pho_err_set(err, PHO_ENOMEM, "raw: cannot start LibRaw");
     libraw_set_dataerror_handler(r->lr, on_data_error, NULL);
-    int rc = pho_image__raw_open(r->lr, &r->stream, src->path, src->data, src->len);
+    int rc = pho_image__raw_open(r->lr, &r->stream, src->path, src->data, src->len, tags);
     if (rc != LIBRAW_SUCCESS) {
         int code = pho_image__raw_stream_spent(r->stream)
                            ? raw_fail(r, rc, "raw", err)
@@ -128,29 +130,48 @@ static double dms(const float v[3])
     return v[0] + v[1] / 60.0 + v[2] / 3600.0;
 }
 
-int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct pho_err *err)
+/*
+ * A RAW is whole when the bytes from its raw data's offset to the end of the
+ * file can hold the picture. Metadata-only samples, cut-off downloads and
+ * stripped files declare a sensor of millions of pixels with a few bytes (or
+ * none) behind the offset; LibRaw would "decode" them from whatever memory
+ * it was given. No RAW compression gets below about one bit per pixel (lossy
+ * DNG and Canon's CRAW are the smallest), so one eighth of a bit per pixel
+ * is a floor no real file comes near.
+ */
+static int check_whole(const struct raw *r, const char *what, struct pho_err *err)
 {
-    struct raw r;
-    int rc = raw_open(&r, src, err);
-    if (rc) {
-        /* Metadata-only or cut-off RAWs: what libexif read is still worth showing;
-         * decoding will fail with LibRaw's reason. */
-        if (m->flags & PHO_META_EXIF)
-            return 0;
-        return rc;
-    }
+    struct pho_raw_extent x;
+    pho_image__raw_extent(r->lr, &x);
+    if (x.file_size < 0)
+        return 0;
+    const libraw_image_sizes_t *sz = &r->lr->sizes;
+    unsigned long long pixels = (unsigned long long)sz->raw_width * sz->raw_height;
+    long long left = x.data_offset < x.file_size ? x.file_size - x.data_offset : 0;
+    if (x.data_size && x.data_offset + (long long)x.data_size > x.file_size)
+        return pho_err_set(err, PHO_ECORRUPT,
+                           "%s: truncated: its raw data runs to byte %llu, the file ends at %lld",
+                           what, (unsigned long long)x.data_offset + x.data_size, x.file_size);
+    if ((unsigned long long)left < pixels / 64)
+        return pho_err_set(
+                err, PHO_ECORRUPT,
+                "%s: truncated or metadata only: %lld bytes of raw data for %ux%u pixels", what,
+                left, sz->raw_width, sz->raw_height);
+    return 0;
+}
 
-    const libraw_data_t *lr = r.lr;
-    m->width = lr->sizes.width;
-    m->height = lr->sizes.height;
-    if (m->width && m->height)
-        m->flags |= PHO_META_DIMENSIONS;
-    if (m->orientation_tag == 0)
-        m->orientation = orientation_from_flip(lr->sizes.flip);
-    if (lr->idata.dng_version && m->format != PHO_FORMAT_DNG)
-        m->format = PHO_FORMAT_DNG;
+/* Whether the embedded preview lies wholly inside the file. */
+static bool preview_inside(const struct raw *r)
+{
+    struct pho_raw_extent x;
+    pho_image__raw_extent(r->lr, &x);
+    return x.file_size < 0 || (x.thumb_offset > 0 &&
+                               x.thumb_offset + (long long)r->lr->thumbnail.tlength <= x.file_size);
+}
 
-    /* LibRaw sees the whole file; libexif saw only the first 64 KiB. */
+/* What LibRaw's own parse adds where the EXIF tags said nothing. */
+static void fill_from_libraw(struct pho_meta *m, const libraw_data_t *lr)
+{
     copy_str(m->make, sizeof(m->make), lr->idata.make);
     copy_str(m->model, sizeof(m->model), lr->idata.model);
     copy_str(m->lens, sizeof(m->lens), lr->lens.Lens);
@@ -171,18 +192,14 @@ int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct p
         m->focal_length = o->focal_len;
         m->flags |= PHO_META_FOCAL_LENGTH;
     }
-    if (o->timestamp > 0 && m->time.source != PHO_TIME_ORIGINAL) {
-        /* LibRaw turned the camera's wall clock into time_t with mktime(); undo it.
-         * Its timestamp comes from DateTimeOriginal when the file has one (often
-         * beyond the 64 KiB libexif saw), so it wins unless it merely repeats the
-         * DateTime libexif already found. */
+    if (o->timestamp > 0 && m->time.source == PHO_TIME_NONE) {
+        /* A maker's own date (no EXIF IFD at all): LibRaw turned the camera's
+         * wall clock into time_t with mktime(); undo it. */
         struct pho_time t;
         pho_time_from_unix(&t, (int64_t)o->timestamp, 0);
-        if (m->time.source == PHO_TIME_NONE || t.local != m->time.local) {
-            memset(&m->time, 0, sizeof(m->time));
-            m->time.local = t.local;
-            m->time.source = PHO_TIME_ORIGINAL;
-        }
+        memset(&m->time, 0, sizeof(m->time));
+        m->time.local = t.local;
+        m->time.source = PHO_TIME_ORIGINAL;
     }
     const libraw_gps_info_t *g = &o->parsed_gps;
     if (!(m->flags & PHO_META_GPS) && g->gpsparsed) {
@@ -197,6 +214,36 @@ int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct p
             }
         }
     }
+}
+
+int pho_image__raw_probe(struct pho_meta *m, const struct img_src *src, struct pho_err *err)
+{
+    /* The EXIF tags come from LibRaw's walk of the whole container: the
+     * camera's own strings (Make "Canon", Model "Canon EOS M50"), sub-seconds
+     * and offsets, wherever in the file the IFDs lie. */
+    struct pho_exif_tags tags;
+    pho_exif_tags_init(&tags);
+    struct raw r;
+    int rc = raw_open(&r, src, &tags, err);
+    pho_exif_tags_apply(m, &tags);
+    if (rc) {
+        /* Metadata-only or cut-off RAWs: what the EXIF says is still worth
+         * showing; decoding will fail with LibRaw's reason. */
+        if (m->flags & PHO_META_EXIF)
+            return 0;
+        return rc;
+    }
+
+    const libraw_data_t *lr = r.lr;
+    m->width = lr->sizes.width;
+    m->height = lr->sizes.height;
+    if (m->width && m->height)
+        m->flags |= PHO_META_DIMENSIONS;
+    if (m->orientation_tag == 0)
+        m->orientation = orientation_from_flip(lr->sizes.flip);
+    if (lr->idata.dng_version && m->format != PHO_FORMAT_DNG)
+        m->format = PHO_FORMAT_DNG;
+    fill_from_libraw(m, lr);
     raw_close(&r);
     return 0;
 }
@@ -263,20 +310,23 @@ int pho_image__raw_decode(struct pho_image **out, const struct img_src *src,
     char what[64];
     snprintf(what, sizeof(what), "raw: cannot decode %s", pho_format_name(m->format));
     struct raw r;
-    rc = raw_open(&r, src, err);
+    rc = raw_open(&r, src, NULL, err);
     if (rc) {
         char why[PHO_ERR_MSG_MAX];
         pho_strlcpy(why, pho_err_reason(err), sizeof(why)); /* without "raw: " */
         return pho_err_set(err, rc, "%s: %s", what, why);
     }
+    rc = check_whole(&r, what, err);
+    if (rc)
+        goto out;
 
-    if (o->max_size) {
+    if (o->max_size && preview_inside(&r)) {
         rc = decode_preview(out, &r, m, o, what, err);
         if (rc != PHO_ENOTFOUND)
             goto out;
         /* LibRaw allows unpack() only on a fresh open. */
         raw_close(&r);
-        rc = raw_open(&r, src, err);
+        rc = raw_open(&r, src, NULL, err);
         if (rc)
             return rc;
     }

@@ -2,9 +2,11 @@
 // LibRaw's datastreams with a read budget (see raw_stream.h for why).
 #include "image/raw_stream.h"
 
+#include <algorithm>
 #include <atomic>
 #include <libraw/libraw.h>
 #include <libraw/libraw_datastream.h>
+#include <libraw/libraw_internal.h>
 #include <new>
 
 namespace
@@ -85,6 +87,46 @@ template <class Base> class Budgeted final : public Base
 using FileStream = Budgeted<LibRaw_bigfile_datastream>;
 using BufferStream = Budgeted<LibRaw_buffer_datastream>;
 
+// TIFF field sizes by type (1..12); 0 for types no wanted tag uses.
+size_t field_size(int type)
+{
+    static const unsigned char sizes[13] = { 0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8 };
+    return type > 0 && type < 13 ? sizes[type] : 0;
+}
+
+// LibRaw calls this for every entry of every IFD it walks, with the stream
+// positioned at the entry's value. The high bits of @tag say which directory:
+// none for the EXIF sub-IFD, 0x50000 for GPS, (n + 1) << 20 for the n-th TIFF
+// IFD (IFD0 is the first), 0x30000 for a Panasonic RW2's IFD0.
+void on_exif_tag(void *ctx, int tag, int type, int len, unsigned int ord, void *ifp, INT64 base)
+{
+    (void)base;
+    auto *sink = static_cast<struct pho_exif_tags *>(ctx);
+    unsigned group = static_cast<unsigned>(tag) >> 16;
+    unsigned id = static_cast<unsigned>(tag) & 0xffff;
+    enum pho_exif_dir dir;
+    if (group == 0)
+        dir = PHO_EXIF_DIR_EXIF;
+    else if (group == 0x5)
+        dir = PHO_EXIF_DIR_GPS;
+    else if (group == 0x10 || group == 0x3)
+        dir = PHO_EXIF_DIR_0;
+    else
+        return;
+    size_t want = pho_exif_tags_wanted(dir, id);
+    size_t unit = field_size(type);
+    if (!want || !unit || len <= 0 || pho_exif_tags_get(sink, dir, id))
+        return;
+    size_t n = std::min(want, unit * static_cast<size_t>(len));
+    unsigned char buf[PHO_EXIF_VALUE_MAX];
+    auto *ds = static_cast<LibRaw_abstract_datastream *>(ifp);
+    int got = ds->read(buf, 1, n);
+    if (got <= 0)
+        return;
+    pho_exif_tags_add(sink, dir, id, static_cast<unsigned>(type), static_cast<uint32_t>(len), buf,
+                      static_cast<size_t>(got), ord == 0x4d4d);
+}
+
 } // namespace
 
 struct pho_raw_stream {
@@ -93,7 +135,8 @@ struct pho_raw_stream {
 };
 
 extern "C" int pho_image__raw_open(libraw_data_t *lr, struct pho_raw_stream **stream,
-                                   const char *path, const void *data, size_t len)
+                                   const char *path, const void *data, size_t len,
+                                   struct pho_exif_tags *tags)
 {
     *stream = nullptr;
     auto *s = new (std::nothrow) pho_raw_stream;
@@ -122,11 +165,25 @@ extern "C" int pho_image__raw_open(libraw_data_t *lr, struct pho_raw_stream **st
     else
         s->buffer->set_budget(budget);
     auto *raw = static_cast<LibRaw *>(lr->parent_class);
+    if (tags)
+        raw->set_exifparser_handler(on_exif_tag, tags);
     try {
         return raw->open_datastream(ds);
     } catch (...) {
         return LIBRAW_IO_ERROR; // not expected: LibRaw catches its own exceptions
     }
+}
+
+extern "C" void pho_image__raw_extent(const libraw_data_t *lr, struct pho_raw_extent *out)
+{
+    *out = pho_raw_extent{};
+    auto *raw = static_cast<LibRaw *>(lr->parent_class);
+    const libraw_internal_data_t *in = raw->get_internal_data_pointer();
+    out->data_offset = in->unpacker_data.data_offset;
+    out->data_size = in->unpacker_data.data_size;
+    out->thumb_offset = in->internal_data.toffset;
+    LibRaw_abstract_datastream *ds = in->internal_data.input;
+    out->file_size = ds ? ds->size() : -1;
 }
 
 extern "C" bool pho_image__raw_stream_spent(const struct pho_raw_stream *s)

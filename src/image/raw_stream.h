@@ -20,6 +20,8 @@
 
 #include <libraw/libraw.h>
 
+#include "exif/tags.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -27,11 +29,24 @@ extern "C" {
 struct pho_raw_stream;
 
 /* Opens @lr (from libraw_init) on the file @path, or on @data/@len when @path
- * is NULL. Returns LibRaw's status; *@stream is set either way (NULL only when
- * it could not be made) and is freed with pho_image__raw_stream_free() after
- * libraw_close(@lr), never before: LibRaw reads through it until then. */
+ * is NULL. When @tags is not NULL, every wanted EXIF tag LibRaw's walk of the
+ * container meets is stored there (its whole-file reach is why: libexif
+ * stops at 64 KiB), whether or not LibRaw then finds raw data. Returns LibRaw's status; *@stream is
+ * set either way (NULL only when it could not be made) and is freed with
+ * pho_image__raw_stream_free() after libraw_close(@lr), never before: LibRaw reads through it until
+ * then. */
 int pho_image__raw_open(libraw_data_t *lr, struct pho_raw_stream **stream, const char *path,
-                        const void *data, size_t len);
+                        const void *data, size_t len, struct pho_exif_tags *tags);
+/* Where LibRaw, after opening, expects the raw data and the embedded preview:
+ * what lets a cut-off or metadata-only RAW be told from a whole one. */
+struct pho_raw_extent {
+    long long data_offset;   /* first byte of the raw data */
+    unsigned long data_size; /* its length when the container states it, else 0 */
+    long long thumb_offset;  /* first byte of the preview (length: thumbnail.tlength) */
+    long long file_size;     /* bytes in the file or buffer, -1 if unknown */
+};
+void pho_image__raw_extent(const libraw_data_t *lr, struct pho_raw_extent *out);
+
 /* True once the read budget ran out (LibRaw then failed with an I/O error). */
 bool pho_image__raw_stream_spent(const struct pho_raw_stream *stream);
 /* Reads, seeks and characters LibRaw took so far. */

@@ -18,10 +18,32 @@ static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
 static int vips_start_rc;
 static int vips_threads = 1;
 
+/* The first warning libvips logged since the errors were last cleared: some
+ * loaders (PNG) put the reason a file is refused there, not in the error
+ * buffer, and from libvips' worker threads. Process-wide like that buffer,
+ * and read under the same rule (image.c): a failed load is retried alone,
+ * after a clear, so the warning read then is its own. */
+static char last_warning[PHO_ERR_MSG_MAX / 2];
+static pthread_mutex_t warning_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void warning_clear(void)
+{
+    pthread_mutex_lock(&warning_lock);
+    last_warning[0] = '\0';
+    pthread_mutex_unlock(&warning_lock);
+}
+
 /* libvips reports recoverable trouble through GLib's log; the library never prints. */
 static void glib_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer ud)
 {
     PHO_UNUSED(ud);
+    if ((level & (G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL)) && domain &&
+        !strcmp(domain, "VIPS") && msg) {
+        pthread_mutex_lock(&warning_lock);
+        if (!last_warning[0]) /* the first: closest to the cause */
+            pho_strlcpy(last_warning, msg, sizeof(last_warning));
+        pthread_mutex_unlock(&warning_lock);
+    }
     enum pho_log_level lv =
             (level & (G_LOG_LEVEL_ERROR | G_LOG_LEVEL_CRITICAL)) ? PHO_LOG_WARN : PHO_LOG_DEBUG;
     pho_log(lv, domain ? domain : "glib", "%s", msg);
@@ -59,20 +81,89 @@ int pho_image__vips_start(struct pho_err *err)
 
 void pho_image__vips_clear_errors(void)
 {
+    warning_clear();
     if (pho_image__vips_start(NULL) == 0)
         vips_error_clear();
 }
 
+/* Lines that say a load failed without saying why. */
+static bool says_nothing(const char *line, size_t n)
+{
+    static const char *const generic[] = {
+        "operation is blocked",       "libpng read error", "unable to open source for input",
+        "is not a known file format", "load failed",       "unable to read source",
+        "unable to read file",
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(generic); i++) {
+        size_t k = strlen(generic[i]);
+        for (size_t j = 0; j + k <= n; j++)
+            if (!strncasecmp(line + j, generic[i], k))
+                return true;
+    }
+    return false;
+}
+
+/* "VipsJpeg: Premature end" / "TIFFFetchDirectory: Sanity check" / "/path: bad seek"
+ * -> the text after a one-word prefix. */
+static const char *strip_prefix(const char *line, size_t *n)
+{
+    const char *colon = memchr(line, ':', *n);
+    bool name_like = false; /* a class, function or path, not a chunk name like "IHDR" */
+    for (const char *c = line; colon && c < colon; c++)
+        name_like |= (*c >= 'a' && *c <= 'z') || *c == '/' || *c == '_';
+    if (colon && name_like && colon[1] == ' ' && !memchr(line, ' ', (size_t)(colon - line))) {
+        *n -= (size_t)(colon + 2 - line);
+        return colon + 2;
+    }
+    return line;
+}
+
+/*
+ * The reason for @what: the first line of libvips' error buffer, the one
+ * closest to the cause (a loader's own words, e.g. libtiff's or libjpeg's
+ * fatal error). When that line says nothing ("libpng read error"), the first
+ * warning a loader logged (libvips' PNG loader reports "IHDR: CRC error"
+ * only there), else the next line that says something.
+ */
 int pho_image__vips_fail(struct pho_err *err, int code, const char *what)
 {
     char *buf = vips_error_buffer_copy();
-    const char *msg = buf ? buf : "";
-    /* libvips prefixes each line with its class ("VipsJpeg: "); keep the text. */
-    const char *colon = strstr(msg, ": ");
-    if (colon && !memchr(msg, '\n', (size_t)(colon - msg)) &&
-        !memchr(msg, ' ', (size_t)(colon - msg)))
-        msg = colon + 2;
-    size_t n = strcspn(msg, "\n");
+    char warning[sizeof(last_warning)];
+    pthread_mutex_lock(&warning_lock);
+    memcpy(warning, last_warning, sizeof(warning));
+    pthread_mutex_unlock(&warning_lock);
+    const char *all = buf ? buf : "";
+    const char *msg = NULL;
+    size_t n = 0;
+    const char *first = NULL;
+    size_t first_n = 0;
+    for (const char *line = all; *line;) {
+        size_t len = strcspn(line, "\n");
+        size_t k = len;
+        const char *text = strip_prefix(line, &k);
+        if (k && !first) {
+            first = text;
+            first_n = k;
+        }
+        if (k && !says_nothing(text, k)) {
+            msg = text;
+            n = k;
+            break;
+        }
+        if (k && first == text && warning[0])
+            break;
+        line += len;
+        while (*line == '\n')
+            line++;
+    }
+    if (!msg && warning[0]) {
+        n = strlen(warning);
+        msg = strip_prefix(warning, &n);
+    }
+    if (!msg) {
+        msg = first ? first : "";
+        n = first_n;
+    }
     while (n > 0 && (msg[n - 1] == '.' || msg[n - 1] == ' '))
         n--;
     if (n == 0)
@@ -97,6 +188,44 @@ static VipsSource *open_source(const struct img_src *src)
     return vips_source_new_from_memory(src->data, src->len);
 }
 
+/*
+ * The header through the loader of the format the bytes say, not libvips'
+ * own guess: when a damaged TIFF fails libvips' "is it a TIFF?" test, the
+ * guess falls through to a blocked loader and libtiff's reason is lost.
+ */
+static VipsImage *load_header(VipsSource *s, int format)
+{
+    VipsImage *img = NULL;
+    int rc;
+    switch (format) {
+    case PHO_FORMAT_JPEG:
+        rc = vips_jpegload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        break;
+    case PHO_FORMAT_PNG:
+        rc = vips_pngload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        break;
+    case PHO_FORMAT_TIFF:
+        rc = vips_tiffload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        break;
+    case PHO_FORMAT_WEBP:
+        rc = vips_webpload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        break;
+    case PHO_FORMAT_GIF:
+        rc = vips_gifload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        break;
+    case PHO_FORMAT_HEIC:
+    case PHO_FORMAT_HEIF:
+    case PHO_FORMAT_AVIF:
+        rc = vips_heifload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        break;
+    default:
+        img = vips_image_new_from_source(s, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+        rc = img ? 0 : -1;
+        break;
+    }
+    return rc ? NULL : img;
+}
+
 int pho_image__vips_probe(struct pho_meta *m, const struct img_src *src, struct pho_err *err)
 {
     int rc = pho_image__vips_start(err);
@@ -105,7 +234,7 @@ int pho_image__vips_probe(struct pho_meta *m, const struct img_src *src, struct 
     VipsSource *source = open_source(src);
     if (!source)
         return pho_image__vips_fail(err, PHO_EIO, "image: cannot read");
-    VipsImage *img = vips_image_new_from_source(source, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    VipsImage *img = load_header(source, m->format);
     g_object_unref(source);
     if (!img)
         return pho_image__vips_fail(err, PHO_ECORRUPT, "image: cannot read header");
@@ -121,7 +250,23 @@ int pho_image__vips_probe(struct pho_meta *m, const struct img_src *src, struct 
         /* A damaged EXIF block is not a damaged photo: keep what the header gave. */
         pho_exif_parse(m, exif, exif_len, NULL);
     }
+    const void *xmp = NULL;
+    size_t xmp_len = 0;
+    if (m->format == PHO_FORMAT_PNG) {
+        /* libvips stops at the image data; EXIF often follows it. */
+        rc = pho_image__png_meta(m, src);
+    } else if ((m->format == PHO_FORMAT_HEIC || m->format == PHO_FORMAT_HEIF ||
+                m->format == PHO_FORMAT_AVIF) &&
+               m->time.source != PHO_TIME_ORIGINAL && m->time.source != PHO_TIME_DIGITIZED) {
+        pho_image__heif_xmp(m, src);
+    } else if (vips_image_get_typeof(img, VIPS_META_XMP_NAME) &&
+               vips_image_get_blob(img, VIPS_META_XMP_NAME, &xmp, &xmp_len) == 0 && xmp_len) {
+        /* The XMP date counts only where the EXIF has none as good. */
+        pho_xmp_parse(m, xmp, xmp_len, NULL);
+    }
     g_object_unref(img);
+    if (rc)
+        return pho_err_set(err, rc, "image: out of memory");
     return 0;
 }
 

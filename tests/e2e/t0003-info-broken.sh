@@ -31,13 +31,15 @@ is "mixed run exits 1" "$?" 1
 check "the good file is reported" grep -q "Canon EOS 40D" "$TMP/out"
 
 # The labelled photos as a folder: every failure is one of the known broken
-# files (four of the five under corrupt/, and the two RAW stubs).
+# files (four of the five under corrupt/, and the three RAW stubs: the NEF of
+# the D70 holds its metadata but no pixel data, and is refused as such).
 labelled_tree "$TMP/set"
 timeout 300 "$BIN" info "$TMP/set" >"$TMP/out" 2>"$TMP/err"
 is "labelled set exits 1 (broken files inside)" "$?" 1
-is "one error line per broken file" "$(wc -l <"$TMP/err")" 6
-check "no error outside corrupt/ and the two RAW stubs" \
-    bash -c "! grep -vE '/corrupt/|metadata_only.cr2|first100KB.arw' '$TMP/err'"
+is "one error line per broken file" "$(wc -l <"$TMP/err")" 7
+check "no error outside corrupt/ and the three RAW stubs" \
+    bash -c "! grep -vE '/corrupt/|metadata_only.cr2|metadata_only.nef|first100KB.arw' '$TMP/err'"
+check "the metadata-only NEF is refused as such" grep -q "metadata_only.nef: .*metadata only" "$TMP/err"
 # Files whose header is readable are described even when their pixels are broken.
 is "every photo with a readable header is described" "$(grep -c '^  format:' "$TMP/out")" "$(($(labelled_count) - 2))"
 
@@ -54,6 +56,21 @@ PY
 check "a 100000x100000 PNG header is refused by the pixel limit" grep -q "limit" "$TMP/err"
 "$BIN" info --max-pixels 1000 "$TD/exif/cameras/Canon_40D.jpg" >/dev/null 2>"$TMP/err"
 check "--max-pixels lowers the limit" grep -q "limit" "$TMP/err"
+
+# Damaged files get the decoder's own reason, not a generic or unrelated one.
+vips black "$TMP/ok.png" 64 64
+python3 - "$TMP/ok.png" "$TMP/crc.png" "$TMP/ifd.tif" <<'PY'
+import struct, sys
+png = bytearray(open(sys.argv[1], "rb").read())
+png[29] ^= 0xff                      # IHDR's CRC
+open(sys.argv[2], "wb").write(png)
+open(sys.argv[3], "wb").write(b"II*\0" + struct.pack("<I", 99999) + bytes(100))  # IFD0 beyond the end
+PY
+"$BIN" info "$TMP/crc.png" >/dev/null 2>"$TMP/err"
+check "PNG with a bad CRC: says so" grep -q "IHDR: CRC error" "$TMP/err"
+"$BIN" info "$TMP/ifd.tif" >/dev/null 2>"$TMP/err"
+check "TIFF with its directory past the end: libtiff's reason" grep -q "bad seek to 99999" "$TMP/err"
+check "TIFF: no blocked fallback loader in the reason" bash -c "! grep -q blocked '$TMP/err'"
 
 # Unreadable paths.
 "$BIN" info "$TMP/does-not-exist.jpg" >/dev/null 2>"$TMP/err"

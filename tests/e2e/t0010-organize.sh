@@ -11,7 +11,8 @@ OUT="$TMP/out"
 
 "$BIN" -s "$SRC" -o "$OUT" --min-group-size 2 -q >"$TMP/stdout" 2>"$TMP/stderr"
 is "a run with unreadable files exits 1" "$?" 1
-is "one stderr line per unreadable file (the bad-RST JPEG is recoverable and organized)" "$(wc -l <"$TMP/stderr")" 6
+# Unreadable: four files under corrupt/ and three RAW stubs (no pixel data).
+is "one stderr line per unreadable file (the bad-RST JPEG is recoverable and organized)" "$(wc -l <"$TMP/stderr")" 7
 tree_sums "$SRC" >"$TMP/after"
 check "the source folder is byte-for-byte unchanged" cmp -s "$TMP/before" "$TMP/after"
 
@@ -19,8 +20,8 @@ R="$OUT/reports/latest.json"
 check "latest.json is a symbolic link" test -L "$R"
 check "the report is valid JSON with schema and version" jq -e '.schema == "photo-organizer/report" and .version == 1' "$R"
 is "report lists every scanned photo" "$(jq '.photos | length' "$R")" "$(labelled_count)"
-is "report lists the 6 unreadable files under errors" "$(jq '.errors | length' "$R")" 6
-check "every error has a code and a reason" jq -e '[.errors[] | select(.code and (.reason | length > 10))] | length == 6' "$R"
+is "report lists the 7 unreadable files under errors" "$(jq '.errors | length' "$R")" 7
+check "every error has a code and a reason" jq -e '[.errors[] | select(.code and (.reason | length > 10))] | length == 7' "$R"
 ng=$(jq '.groups | length' "$R")
 check "some groups were found" test "$ng" -ge 3
 
