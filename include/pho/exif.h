@@ -106,8 +106,8 @@ PHO_API int pho_exif_parse(struct pho_meta *m, const void *data, size_t len, str
  * Takes the capture time from an XMP packet (through Exempi) when @p m has
  * none better: exif:DateTimeOriginal, else photoshop:DateCreated, else
  * xmp:CreateDate, with sub-seconds and zone when given.
- * @return 0 (also when the packet has no date), PHO_ECORRUPT for a packet
- * that does not parse.
+ * @return 0 (also when the packet has no date, or is not read because @p m
+ * has a better date), PHO_ECORRUPT for a packet that does not parse.
  */
 PHO_API int pho_xmp_parse(struct pho_meta *m, const void *data, size_t len, struct pho_err *err);
 

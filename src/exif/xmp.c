@@ -109,16 +109,15 @@ int pho_xmp_parse(struct pho_meta *m, const void *data, size_t len, struct pho_e
 {
     if (!data || len == 0 || len > 64u * 1024 * 1024)
         return pho_err_set(err, PHO_ECORRUPT, "xmp: empty or oversized packet (%zu bytes)", len);
+    /* Most photos have an EXIF date as good: then the packet is not even parsed. */
+    if (pho_exif_time_rank(m->time.source) <= pho_exif_time_rank(PHO_TIME_XMP))
+        return 0;
     pthread_once(&xml_once, xml_start);
     /* No network, no entity substitution (no XXE), no messages. */
     xmlDocPtr doc = xmlReadMemory(data, (int)len, NULL, NULL,
                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc)
         return pho_err_set(err, PHO_ECORRUPT, "xmp: not a readable XMP packet");
-    if (pho_exif_time_rank(m->time.source) <= pho_exif_time_rank(PHO_TIME_XMP)) {
-        xmlFreeDoc(doc);
-        return 0;
-    }
     struct pho_time best;
     int best_i = (int)PHO_ARRAY_LEN(dates);
     /* Depth-first walk without recursion: hostile nesting cannot overflow the stack. */

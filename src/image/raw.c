@@ -148,7 +148,8 @@ static int check_whole(const struct raw *r, const char *what, struct pho_err *er
     const libraw_image_sizes_t *sz = &r->lr->sizes;
     unsigned long long pixels = (unsigned long long)sz->raw_width * sz->raw_height;
     long long left = x.data_offset < x.file_size ? x.file_size - x.data_offset : 0;
-    if (x.data_size && x.data_offset + (long long)x.data_size > x.file_size)
+    /* A few KiB of slack: some writers round the stated length up. */
+    if (x.data_size && x.data_offset + (long long)x.data_size > x.file_size + 4096)
         return pho_err_set(err, PHO_ECORRUPT,
                            "%s: truncated: its raw data runs to byte %llu, the file ends at %lld",
                            what, (unsigned long long)x.data_offset + x.data_size, x.file_size);

@@ -120,10 +120,12 @@ static const char *strip_prefix(const char *line, size_t *n)
 
 /*
  * The reason for @what: the first line of libvips' error buffer, the one
- * closest to the cause (a loader's own words, e.g. libtiff's or libjpeg's
- * fatal error). When that line says nothing ("libpng read error"), the first
- * warning a loader logged (libvips' PNG loader reports "IHDR: CRC error"
- * only there), else the next line that says something.
+ * closest to the cause (a loader's own words, e.g. libtiff's), or rather the
+ * last line of the same loader after it: libjpeg's first warning ("corrupt
+ * JPEG data: 3 extraneous bytes") is logged before its fatal error, which is
+ * the reason. When the first line says nothing ("libpng read error"), the
+ * first warning a loader logged (libvips' PNG loader reports "IHDR: CRC
+ * error" only there), else the next line that says something.
  */
 int pho_image__vips_fail(struct pho_err *err, int code, const char *what)
 {
@@ -137,21 +139,34 @@ int pho_image__vips_fail(struct pho_err *err, int code, const char *what)
     size_t n = 0;
     const char *first = NULL;
     size_t first_n = 0;
+    const char *source = NULL; /* the prefix of the chosen line ("VipsJpeg: "), if any */
+    size_t source_n = 0;
     for (const char *line = all; *line;) {
         size_t len = strcspn(line, "\n");
         size_t k = len;
         const char *text = strip_prefix(line, &k);
-        if (k && !first) {
-            first = text;
-            first_n = k;
+        size_t prefix_n = (size_t)(text - line);
+        if (msg) {
+            /* A later line of the same loader: its final word. */
+            if (k && prefix_n && prefix_n == source_n && !memcmp(line, source, prefix_n) &&
+                !says_nothing(text, k)) {
+                msg = text;
+                n = k;
+            }
+        } else {
+            if (k && !first) {
+                first = text;
+                first_n = k;
+            }
+            if (k && !says_nothing(text, k)) {
+                msg = text;
+                n = k;
+                source = line;
+                source_n = prefix_n;
+            } else if (k && first == text && warning[0]) {
+                break;
+            }
         }
-        if (k && !says_nothing(text, k)) {
-            msg = text;
-            n = k;
-            break;
-        }
-        if (k && first == text && warning[0])
-            break;
         line += len;
         while (*line == '\n')
             line++;

@@ -59,13 +59,23 @@ check "--max-pixels lowers the limit" grep -q "limit" "$TMP/err"
 
 # Damaged files get the decoder's own reason, not a generic or unrelated one.
 vips black "$TMP/ok.png" 64 64
-python3 - "$TMP/ok.png" "$TMP/crc.png" "$TMP/ifd.tif" <<'PY'
+vips black "$TMP/ok.jpg" 64 64
+python3 - "$TMP/ok.png" "$TMP/crc.png" "$TMP/ifd.tif" "$TMP/ok.jpg" "$TMP/warnfatal.jpg" <<'PY'
 import struct, sys
 png = bytearray(open(sys.argv[1], "rb").read())
 png[29] ^= 0xff                      # IHDR's CRC
 open(sys.argv[2], "wb").write(png)
 open(sys.argv[3], "wb").write(b"II*\0" + struct.pack("<I", 99999) + bytes(100))  # IFD0 beyond the end
+d = bytearray(open(sys.argv[4], "rb").read())
+i = d.index(b"\xff\xc4")
+d[i:i] = b"\x00\x11\x22"                # junk before a DHT: libjpeg warns first ...
+j = d.index(b"\xff\xda")
+d[j + 1] = 0x70                        # ... then an unknown marker: its fatal error
+open(sys.argv[5], "wb").write(d)
 PY
+"$BIN" info "$TMP/warnfatal.jpg" >/dev/null 2>"$TMP/err"
+check "JPEG with a warning, then a fatal error: the fatal error is the reason" \
+    grep -q "unsupported marker type 0x70" "$TMP/err"
 "$BIN" info "$TMP/crc.png" >/dev/null 2>"$TMP/err"
 check "PNG with a bad CRC: says so" grep -q "IHDR: CRC error" "$TMP/err"
 "$BIN" info "$TMP/ifd.tif" >/dev/null 2>"$TMP/err"
