@@ -169,6 +169,9 @@ PHO_API const char *pho_face_engine_device(const struct pho_face_engine *fe);
 /** Identifies the embedding space ("mobilefacenet-192"); embeddings of different models never
  * compare. */
 PHO_API const char *pho_face_engine_embed_model(const struct pho_face_engine *fe);
+/** "eye_state" when the eye-state classifier judges open and closed eyes (model installed,
+ *  backend with eyelid landmarks), "" when the eyelid ratio alone does (docs/faces.md). */
+PHO_API const char *pho_face_engine_eye_model(const struct pho_face_engine *fe);
 PHO_API enum pho_face_metric pho_face_engine_metric(const struct pho_face_engine *fe);
 /** Distances at or below this mean "same person" (calibrated; see docs/faces.md). */
 PHO_API float pho_face_engine_same_person(const struct pho_face_engine *fe);

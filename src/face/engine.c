@@ -37,6 +37,7 @@ static size_t auto_order(const struct pho_face_backend *order[PHO_ARRAY_LEN(back
 struct pho_face_engine {
     const struct pho_face_backend *be;
     void *priv;
+    struct face_eyestate *eyes; /* NULL when the eye_state model is not installed */
     struct face_ctx ctx;
     struct pho_models *models;
     char models_dir[4096];
@@ -239,6 +240,26 @@ static int try_open(struct pho_face_engine *fe, const struct pho_face_backend *b
     return 0;
 }
 
+/*
+ * The eye-state classifier for backends that find eyelids, when its model is
+ * installed: without it the eyelid ratio alone judges (and misses most real
+ * closed eyes, docs/faces.md), so its absence is said once.
+ */
+static void open_eyes(struct pho_face_engine *fe)
+{
+    static const char *const names[] = { "eye_state", NULL };
+    struct pho_err why = PHO_ERR_INIT;
+    if (!(fe->be->p.caps & PHO_FACE_CAP_EYES))
+        return;
+    if (pho_face__probe_models(&fe->ctx, names, &why) == 0 &&
+        pho_face__eyestate_open(&fe->eyes, &fe->ctx, &why) == 0)
+        return;
+    pho_log(PHO_LOG_WARN, "face",
+            "closed eyes are judged by the eyelid ratio alone, which misses many: %s (run "
+            "'photo-organizer models install')",
+            pho_err_reason(&why));
+}
+
 int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opts *opts,
                          struct pho_err *err)
 {
@@ -295,6 +316,7 @@ int pho_face_engine_open(struct pho_face_engine **out, const struct pho_face_opt
         pho_log(PHO_LOG_INFO, "face", "auto: using the %s backend on %s", fe->be->p.name,
                 pho_infer_device(fe->ctx.inf));
     }
+    open_eyes(fe);
     *out = fe;
     return 0;
 fail:
@@ -307,6 +329,7 @@ void pho_face_engine_close(struct pho_face_engine *fe)
 {
     if (!fe)
         return;
+    pho_face__eyestate_close(fe->eyes);
     if (fe->be)
         fe->be->close(fe->priv);
     pho_free(fe->priv);
@@ -351,18 +374,21 @@ static const struct face_embedder *embedder_of(const struct pho_face_engine *fe)
 
 /*
  * The stages every backend shares, over all @n photos at once so that crops batch:
- * smile, identity embedding, then the dense points go unless asked for.
+ * eye state, smile, identity embedding, then the dense points go unless asked for.
  */
 static int run_tail(struct pho_face_engine *fe, const struct pho_image *const *imgs, size_t n,
                     struct pho_face_list *outs, struct pho_err *err)
 {
     struct face_tail t = tail_of(fe);
     int rc = 0;
-    struct face_job *jobs = (t.smile || t.embed) ? pho_calloc(n, sizeof(*jobs)) : NULL;
-    if ((t.smile || t.embed) && !jobs)
+    bool any = t.smile || t.embed || fe->eyes;
+    struct face_job *jobs = any ? pho_calloc(n, sizeof(*jobs)) : NULL;
+    if (any && !jobs)
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     for (size_t i = 0; jobs && i < n; i++)
         jobs[i] = (struct face_job){ imgs[i], &outs[i], 0, NULL };
+    if (rc == 0 && fe->eyes)
+        rc = pho_face__eyestate_run_jobs(fe->eyes, jobs, n, err);
     if (rc == 0 && t.smile)
         rc = pho_face__smile_run_jobs(t.smile, jobs, n, err);
     if (rc == 0 && t.embed)
@@ -408,6 +434,11 @@ int pho_face_engine_require(const struct pho_face_engine *fe, unsigned caps, con
 const char *pho_face_engine_device(const struct pho_face_engine *fe)
 {
     return pho_infer_device(fe->ctx.inf);
+}
+
+const char *pho_face_engine_eye_model(const struct pho_face_engine *fe)
+{
+    return fe->eyes ? "eye_state" : "";
 }
 
 const char *pho_face_engine_embed_model(const struct pho_face_engine *fe)

@@ -77,6 +77,16 @@ int pho_face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, si
  * test photos, docs/faces.md). */
 float pho_face__mesh_closed_ear(void);
 
+/* ---- Eye state (models: eye_state) ---- */
+struct face_eyestate;
+int pho_face__eyestate_open(struct face_eyestate **out, struct face_ctx *ctx, struct pho_err *err);
+void pho_face__eyestate_close(struct face_eyestate *s);
+/* For every face of @jobs with eyelid points and ratios: the eye-state model on each eye,
+ * then eyes_closed and winking from the model and the ratios together (eyestate.c). Its time
+ * counts as landmarks. */
+int pho_face__eyestate_run_jobs(struct face_eyestate *s, const struct face_job *jobs, size_t njobs,
+                                struct pho_err *err);
+
 /* ---- Smile (models: emotion) ---- */
 
 struct face_smile;

@@ -27,11 +27,16 @@
 #define W_FRONTAL    0.2
 #define W_FACES      0.6 /* vs 1 - W_FACES for the image quality score */
 
+/* Two takes tied on closed eyes whose least-open faces differ by more than
+ * this (as a share of the same person's widest opening) are told apart by it,
+ * before smiles: half-lowered lids are a worse picture of open eyes. */
+#define OPENNESS_MARGIN 0.1
+
 struct shot {
     size_t idx;
     bool faces_known; /* face analysis ran on this photo */
-    int nfaces, closed, unknown, missing;
-    double badness, face_q, smile, total;
+    int nfaces, closed, unknown, missing, blinks;
+    double badness, openness, face_q, smile, total;
 };
 
 static double clamp01(double v)
@@ -60,6 +65,8 @@ static int compare(const struct shot *a, const struct shot *b, const struct pho_
 {
     if (fabs(a->badness - b->badness) > 1e-9)
         return a->badness < b->badness ? -1 : 1;
+    if (fabs(a->openness - b->openness) > OPENNESS_MARGIN)
+        return a->openness > b->openness ? -1 : 1;
     if (fabs(a->total - b->total) > 1e-9)
         return a->total > b->total ? -1 : 1;
     double ta = capture_seconds(&photos[a->idx]), tb = capture_seconds(&photos[b->idx]);
@@ -82,13 +89,16 @@ static void eyes_text(char *buf, size_t size, const struct shot *s)
         snprintf(buf, size, "no closed eyes (%d face%s, %d not judged)", s->nfaces,
                  s->nfaces == 1 ? "" : "s", s->unknown);
     else
-        snprintf(buf, size, "%d closed-eye face%s of %d%s", s->closed, s->closed == 1 ? "" : "s",
-                 s->nfaces + s->missing, s->missing ? ", some faces not found" : "");
+        snprintf(buf, size, "%d closed-eye face%s of %d%s%s", s->closed, s->closed == 1 ? "" : "s",
+                 s->nfaces + s->missing, s->blinks ? " (closing against the other takes)" : "",
+                 s->missing ? ", some faces not found" : "");
 }
 
 void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
-                               const struct pho_face_list *faces)
+                               const struct pho_face_list *faces,
+                               const struct pho_organize__identity *id)
 {
+    struct pho_organize__take_eyes *rel = NULL;
     struct shot best = { 0 }, second = { 0 };
     bool have_second = false;
     int expected = 0;
@@ -99,6 +109,9 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
             expected = (int)fl->count;
     }
     any_faces = expected > 0;
+    /* Each take's eyes against the same people's eyes in the other takes (blink.c). */
+    if (any_faces && (rel = pho_calloc(g->count, sizeof(*rel))) != NULL)
+        pho_organize__relative_eyes(g, faces, id, rel);
     for (size_t k = 0; k < g->count; k++) {
         size_t idx = g->members[k];
         struct shot s = { .idx = idx };
@@ -115,6 +128,13 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
                 s.unknown += f->eyes_closed < 0;
                 q += face_quality(f);
                 smile += isfinite(f->smile) ? f->smile : 0.5;
+            }
+            if (rel) {
+                s.blinks = rel[k].blinks;
+                s.closed += s.blinks;
+                s.openness = rel[k].openness;
+            } else {
+                s.openness = 1;
             }
             s.missing = expected > s.nfaces ? expected - s.nfaces : 0;
             s.face_q = s.nfaces ? q / s.nfaces : 0;
@@ -135,6 +155,7 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
             have_second = true;
         }
     }
+    pho_free(rel);
     g->best = best.idx;
     const char *next = have_second ? base_name(photos[second.idx].rel) : "-";
     if (!any_faces) {

@@ -185,9 +185,13 @@ int pho_organize__faces(struct run *run, struct pho_err *err)
     pho_strlcpy(r->face_backend, pho_face_engine_backend(fe), sizeof(r->face_backend));
     pho_strlcpy(r->face_device, pho_face_engine_device(fe), sizeof(r->face_device));
     pho_strlcpy(r->embed_model, pho_face_engine_embed_model(fe), sizeof(r->embed_model));
+    run->identity.metric = pho_face_engine_metric(fe);
+    run->identity.same = pho_face_engine_same_person(fe);
     char config[160];
-    snprintf(config, sizeof(config), "%s;%s;min_face=%.4f", r->face_backend, r->embed_model,
-             o->min_face > 0 ? o->min_face : 0.02);
+    /* Faces stored by a run with another judge of closed eyes are analysed again. */
+    snprintf(config, sizeof(config), "%s;%s;min_face=%.4f%s%s", r->face_backend, r->embed_model,
+             o->min_face > 0 ? o->min_face : 0.02, pho_face_engine_eye_model(fe)[0] ? ";eyes=" : "",
+             pho_face_engine_eye_model(fe));
 
     pho_organize__stage_begin(run, PHO_STAGE_FACES, nwant);
     size_t ntodo = 0;

@@ -65,10 +65,31 @@ void pho_organize__unlock(int fd);
 /* Removes temporary files a crashed run left under @dir (one level of group folders deep). */
 void pho_organize__sweep_temps(const char *dir);
 
+/* How faces of one person are recognised across takes: the face engine's
+ * metric and same-person distance (PHO_FACE_METRIC_NONE: by position only). */
+struct pho_organize__identity {
+    enum pho_face_metric metric;
+    float same;
+};
+
+/* What the relative judgement (blink.c) says about one take of a group. */
+struct pho_organize__take_eyes {
+    int blinks;     /* faces open by the absolute judgement but closing against the
+                       same person's eyes in the other takes */
+    float openness; /* the take's least-open face, as a share of its own widest (1: none lower) */
+};
+
+/* Judges each take's eyes against the same people's eyes in the group's other
+ * takes; @out is parallel to g->members. */
+void pho_organize__relative_eyes(const struct pho_group_plan *g, const struct pho_face_list *faces,
+                                 const struct pho_organize__identity *id,
+                                 struct pho_organize__take_eyes *out);
+
 /* Sets g->best and g->why from the photos' quality and (when analysed) their faces
- * (@faces parallel to @photos, or NULL). See best.c. */
+ * (@faces parallel to @photos, or NULL; @id may be NULL). See best.c. */
 void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
-                               const struct pho_face_list *faces);
+                               const struct pho_face_list *faces,
+                               const struct pho_organize__identity *id);
 
 /* metadata.txt of one group, as text. Caller frees. */
 char *pho_organize__metadata_txt(const struct pho_organize_result *r,

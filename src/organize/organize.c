@@ -273,7 +273,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     if (rc)
         goto out;
     for (size_t g = 0; g < out->ngroups; g++)
-        pho_organize__choose_best(&out->groups[g], out->photos, out->faces);
+        pho_organize__choose_best(&out->groups[g], out->photos, out->faces, &run.identity);
 
     if (!opts->dry_run) {
         t = pho_organize__now();

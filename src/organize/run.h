@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 
+#include "organize/internal.h"
 #include "pho/catalog.h"
 #include "pho/image.h"
 #include "pho/organize.h"
@@ -34,6 +35,7 @@ struct run {
     size_t *todo;
     int64_t run_id;
     int lock_fd; /* the output folder's lock (lock.c), -1 when not held */
+    struct pho_organize__identity identity; /* of the face engine that ran (faces.c) */
 };
 
 /* Monotonic seconds. */

@@ -112,7 +112,7 @@ static const struct pho_face_list *faces_of(const char *rel)
 
 /* ---- what every face carries -------------------------------------------- */
 
-static void check_face(const struct pho_face *f)
+static void check_face(const struct pho_face *f, const struct pho_face_list *fl)
 {
     assert_true(f->box[0] >= 0 && f->box[2] <= 1 && f->box[0] < f->box[2]);
     assert_true(f->box[1] >= 0 && f->box[3] <= 1 && f->box[1] < f->box[3]);
@@ -129,8 +129,16 @@ static void check_face(const struct pho_face *f)
     assert_true(f->eye_l[3][0] < f->eye_r[0][0]);
     assert_true(f->eye_l[1][1] < f->eye_l[5][1] && f->eye_r[2][1] < f->eye_r[4][1]);
     assert_true(f->ear_l > 0 && f->ear_l < 1 && f->ear_r > 0 && f->ear_r < 1);
-    assert_true(f->eyes_closed == 0 || f->eyes_closed == 1);
-    assert_true(f->winking == 0 || f->winking == 1);
+    /* Judged, unless the eyes are under 6 px wide (src/face/eyestate.c: then unknown). */
+    float eye_px = fmaxf((f->eye_l[3][0] - f->eye_l[0][0]) * (float)fl->image_w,
+                         (f->eye_r[3][0] - f->eye_r[0][0]) * (float)fl->image_w);
+    if (eye_px >= 7) {
+        assert_true(f->eyes_closed == 0 || f->eyes_closed == 1);
+        assert_true(f->winking == 0 || f->winking == 1);
+    } else {
+        assert_true(f->eyes_closed >= -1 && f->eyes_closed <= 1);
+        assert_true(f->winking >= -1 && f->winking <= 1);
+    }
     assert_true(!f->winking || f->eyes_closed);
     assert_true(f->yaw >= -1 && f->yaw <= 1);
     /* Smiles come from the shared smile stage (the emotion model is installed for the tests). */
@@ -184,7 +192,7 @@ static void test_face_counts(void **state)
             fail_msg("%s: %zu faces, expected %d..%d", counts[i].rel, fl->count, counts[i].lo,
                      counts[i].hi);
         for (size_t k = 0; k < fl->count; k++) {
-            check_face(&fl->faces[k]);
+            check_face(&fl->faces[k], fl);
             if (k)
                 assert_true(fl->faces[k].score <= fl->faces[k - 1].score);
         }
@@ -224,7 +232,7 @@ static void expect_eyes(const char *rel, int closed, int winking)
     const struct pho_face *f = &fl->faces[0];
     printf("# %-40s EAR %.3f %.3f closed %d winking %d\n", rel, (double)f->ear_l, (double)f->ear_r,
            f->eyes_closed, f->winking);
-    check_face(f);
+    check_face(f, fl);
     if (f->eyes_closed != closed || f->winking != winking)
         fail_msg("%s: closed %d winking %d, expected %d %d", rel, f->eyes_closed, f->winking,
                  closed, winking);
@@ -433,7 +441,7 @@ static void test_min_face_rule(void **state)
     img = load("faces/portraits/obama.jpg", 1600); /* face: 24 % of the long side */
     detect_seconds(big, img, &fl);
     assert_int_equal(fl.count, 1);
-    check_face(&fl.faces[0]);
+    check_face(&fl.faces[0], &fl);
     assert_int_equal(fl.faces[0].embed_dim, 0);
     pho_face_list_release(&fl);
     pho_image_free(img);
@@ -452,7 +460,7 @@ static void test_full_size_photo(void **state)
     printf("# 4032x3024: %zu faces, detection %.0f ms\n", fl.count, t * 1e3);
     assert_int_equal(fl.count, 4);
     for (size_t k = 0; k < fl.count; k++)
-        check_face(&fl.faces[k]);
+        check_face(&fl.faces[k], &fl);
     pho_face_list_release(&fl);
     pho_image_free(img);
 }

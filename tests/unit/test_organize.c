@@ -163,10 +163,11 @@ struct take {
     const char *rel;
     double quality;
     int64_t time;
-    int faces;   /* -1: faces not analysed */
-    int closed;  /* of them, eyes closed */
-    int unknown; /* of them, eyes not judged */
-    float smile; /* every face's smile */
+    int faces;          /* -1: faces not analysed */
+    int closed;         /* of them, eyes closed */
+    int unknown;        /* of them, eyes not judged */
+    float smile;        /* every face's smile */
+    float ear_l, ear_r; /* every face's eye aspect ratios; 0: no eye landmarks */
 };
 
 static size_t choose(const struct take *t, size_t n, char *why, size_t why_size)
@@ -194,10 +195,28 @@ static size_t choose(const struct take *t, size_t n, char *why, size_t why_size)
             f->smile = t[i].smile;
             f->sharpness = 500;
             f->yaw = 0;
+            /* Faces side by side, at the same place in every take. */
+            f->box[0] = 0.1f + 0.2f * (float)k;
+            f->box[1] = 0.3f;
+            f->box[2] = f->box[0] + 0.15f;
+            f->box[3] = 0.5f;
+            if (t[i].ear_l > 0) {
+                f->has_eyes = true;
+                f->ear_l = t[i].ear_l;
+                f->ear_r = t[i].ear_r;
+                for (int e = 0; e < 2; e++) {
+                    float(*eye)[2] = e ? f->eye_r : f->eye_l;
+                    eye[0][0] = f->box[0] + 0.02f + 0.06f * (float)e; /* 30 px wide */
+                    eye[3][0] = eye[0][0] + 0.03f;
+                    eye[0][1] = eye[3][1] = 0.38f;
+                }
+            } else {
+                f->ear_l = f->ear_r = NAN;
+            }
         }
     }
     struct pho_group_plan g = { .members = members, .count = n };
-    pho_organize__choose_best(&g, photos, with_faces ? faces : NULL);
+    pho_organize__choose_best(&g, photos, with_faces ? faces : NULL, NULL);
     snprintf(why, why_size, "%s", g.why);
     for (size_t i = 0; i < n; i++)
         free(faces[i].faces);
@@ -219,6 +238,43 @@ static void test_best_open_eyes_beat_smiles_and_quality(void **state)
     assert_int_equal(choose(t, 3, why, sizeof(why)), 1);
     printf("# %s\n", why);
     assert_non_null(strstr(why, "eyes"));
+}
+
+/* The relative judgement: eyes compared with the same person's in the other takes. */
+static void test_best_blink_against_own_eyes(void **state)
+{
+    (void)state;
+    char why[256];
+    /* One person. Take b is "open" by the absolute threshold (0.20 > 0.135) but its
+     * right eye is at 57 % of this person's own opening: a wink. Its broad smile and
+     * sharper image must not win. */
+    const struct take t1[] = {
+        { "a.jpg", 0.60, 100, 1, 0, 0, 0.2f, 0.34f, 0.35f },
+        { "b.jpg", 0.95, 101, 1, 0, 0, 1.0f, 0.33f, 0.20f },
+        { "c.jpg", 0.60, 102, 1, 0, 0, 0.3f, 0.35f, 0.34f },
+    };
+    size_t best = choose(t1, 3, why, sizeof(why));
+    printf("# %s\n", why);
+    assert_true(best != 1);
+    /* Naturally narrow eyes that stay as narrow in every take are not a blink: the
+     * smile decides as usual. */
+    const struct take t2[] = {
+        { "a.jpg", 0.60, 100, 1, 0, 0, 0.2f, 0.20f, 0.19f },
+        { "b.jpg", 0.60, 101, 1, 0, 0, 0.9f, 0.19f, 0.20f },
+    };
+    assert_int_equal(choose(t2, 2, why, sizeof(why)), 1);
+    /* Two people: the second person's half-blink in take a, her eyes at 60 % of take b's. */
+    const struct take t3[] = {
+        { "a.jpg", 0.90, 100, 2, 0, 0, 0.9f, 0.21f, 0.21f },
+        { "b.jpg", 0.50, 101, 2, 0, 0, 0.2f, 0.35f, 0.35f },
+    };
+    assert_int_equal(choose(t3, 2, why, sizeof(why)), 1);
+    /* Tied on closed eyes, clearly wider eyes (by more than 10 %) come before a smile. */
+    const struct take t4[] = {
+        { "a.jpg", 0.60, 100, 1, 0, 0, 0.9f, 0.28f, 0.28f },
+        { "b.jpg", 0.60, 101, 1, 0, 0, 0.2f, 0.34f, 0.34f },
+    };
+    assert_int_equal(choose(t4, 2, why, sizeof(why)), 1);
 }
 
 static void test_best_missing_and_unknown_faces(void **state)
@@ -363,6 +419,7 @@ int main(void)
         cmocka_unit_test(test_pipe_failed_decodes_and_empty),
         cmocka_unit_test(test_pipe_cancel),
         cmocka_unit_test(test_best_open_eyes_beat_smiles_and_quality),
+        cmocka_unit_test(test_best_blink_against_own_eyes),
         cmocka_unit_test(test_best_missing_and_unknown_faces),
         cmocka_unit_test(test_best_smile_then_quality_then_time),
         cmocka_unit_test(test_best_without_faces),

