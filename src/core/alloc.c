@@ -47,6 +47,17 @@ void *pho_reallocarray(void *p, size_t n, size_t size)
     return realloc(p, bytes ? bytes : 1);
 }
 
+void *pho_array_grow(void *p, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return p;
+    size_t ncap = *cap ? 2 * *cap : first;
+    void *q = pho_reallocarray(p, ncap, size);
+    if (q)
+        *cap = ncap;
+    return q;
+}
+
 char *pho_strdup(const char *s)
 {
     size_t len = strlen(s) + 1;

@@ -13,6 +13,12 @@ void *pho_malloc(size_t size);
 void *pho_calloc(size_t n, size_t size);
 /* realloc(p, n * size) with an overflow check; on failure p is untouched. */
 void *pho_reallocarray(void *p, size_t n, size_t size);
+/*
+ * Room for element @n of the array @p (*@cap allocated, @size bytes each):
+ * @p itself while n < *cap, else the array grown to twice its capacity
+ * (@first the first time). NULL on failure, @p then untouched.
+ */
+void *pho_array_grow(void *p, size_t *cap, size_t n, size_t size, size_t first);
 char *pho_strdup(const char *s);
 void pho_free(void *p); /* public: pho/common.h */
 

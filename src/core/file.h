@@ -11,8 +11,10 @@
 #ifndef PHO_CORE_FILE_H
 #define PHO_CORE_FILE_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "pho/error.h"
 
@@ -24,6 +26,10 @@ const char *pho_file__kind(mode_t mode);
  * regular file (a FIFO)") or PHO_EIO, with @who starting the message. */
 int pho_file__open_regular(int *fd, struct stat *st, const char *path, const char *who,
                            struct pho_err *err);
+
+/* Reads @n bytes at @off of @fd, retrying short reads and EINTR: the count
+ * read (less than @n only at the end of the file), or -1 with errno set. */
+ssize_t pho_file__pread_full(int fd, void *buf, size_t n, uint64_t off);
 
 /* The same, as a stdio stream ("rb"); NULL with @err filled. */
 FILE *pho_file__fopen_regular(const char *path, const char *who, struct pho_err *err);

@@ -60,38 +60,17 @@ static void note(struct pho_meta *m, const char *fmt, ...)
     va_end(ap);
 }
 
+/* libexif's readers, in the byte order the value was stored in. */
 static uint32_t rd16(const struct pho_exif_value *v, size_t at)
 {
-    const uint8_t *b = v->data + at;
-    return v->big_endian ? (uint32_t)(b[0] << 8 | b[1]) : (uint32_t)(b[1] << 8 | b[0]);
+    return exif_get_short(v->data + at,
+                          v->big_endian ? EXIF_BYTE_ORDER_MOTOROLA : EXIF_BYTE_ORDER_INTEL);
 }
 
 static uint32_t rd32(const struct pho_exif_value *v, size_t at)
 {
-    const uint8_t *b = v->data + at;
-    return v->big_endian ? (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]
-                         : (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
-}
-
-static size_t type_size(unsigned type)
-{
-    switch (type) {
-    case PHO_TIFF_BYTE:
-    case PHO_TIFF_ASCII:
-    case PHO_TIFF_UNDEFINED:
-        return 1;
-    case PHO_TIFF_SHORT:
-    case PHO_TIFF_SSHORT:
-        return 2;
-    case PHO_TIFF_LONG:
-    case PHO_TIFF_SLONG:
-        return 4;
-    case PHO_TIFF_RATIONAL:
-    case PHO_TIFF_SRATIONAL:
-        return 8;
-    default:
-        return 0;
-    }
+    return exif_get_long(v->data + at,
+                         v->big_endian ? EXIF_BYTE_ORDER_MOTOROLA : EXIF_BYTE_ORDER_INTEL);
 }
 
 /* The value of (dir, tag) when it holds at least n items of @type. */
@@ -101,7 +80,7 @@ static const struct pho_exif_value *typed(const struct pho_exif_tags *t, enum ph
     const struct pho_exif_value *v = pho_exif_tags_get(t, dir, tag);
     if (!v || v->type != type || v->count < n)
         return NULL;
-    return v->size >= n * type_size(type) ? v : NULL;
+    return v->size >= n * pho_exif_tags_type_size(type) ? v : NULL;
 }
 
 /* Copies an ASCII tag, trimmed, with control characters replaced. */

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <libexif/exif-format.h>
+
 #include "exif/tags.h"
 
 /* Every (directory, tag) the mapping in exif.c reads. Dates and exposure are
@@ -61,6 +63,11 @@ static int slot(enum pho_exif_dir dir, unsigned tag)
 void pho_exif_tags_init(struct pho_exif_tags *t)
 {
     memset(t, 0, sizeof(*t));
+}
+
+size_t pho_exif_tags_type_size(unsigned type)
+{
+    return type > 0 && type < 0x10000 ? exif_format_get_size((ExifFormat)type) : 0;
 }
 
 size_t pho_exif_tags_wanted(enum pho_exif_dir dir, unsigned tag)

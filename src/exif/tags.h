@@ -67,6 +67,9 @@ struct pho_exif_tags {
 /* Empties @t. */
 void pho_exif_tags_init(struct pho_exif_tags *t);
 
+/* Bytes per item of TIFF type @type (libexif's table); 0 for unknown types. */
+size_t pho_exif_tags_type_size(unsigned type);
+
 /* How many bytes of (@dir, @tag) the set wants: 0 when it does not keep it. */
 size_t pho_exif_tags_wanted(enum pho_exif_dir dir, unsigned tag);
 

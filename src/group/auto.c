@@ -276,16 +276,12 @@ static void consider(struct state *s, uint32_t a, uint32_t b)
     struct pho_group_why w;
     if (!judge(&w, &s->items[a], &s->items[b], s->cache, a, b))
         return;
-    if (s->nedges == s->capedges) {
-        size_t cap = s->capedges ? 2 * s->capedges : 256;
-        struct edge *e = pho_reallocarray(s->edges, cap, sizeof(*e));
-        if (!e) {
-            s->rc = PHO_ENOMEM;
-            return;
-        }
-        s->edges = e;
-        s->capedges = cap;
+    struct edge *e = pho_array_grow(s->edges, &s->capedges, s->nedges, sizeof(*e), 256);
+    if (!e) {
+        s->rc = PHO_ENOMEM;
+        return;
     }
+    s->edges = e;
     s->edges[s->nedges++] = (struct edge){ a, b, w };
     pho_group__uf_union(&s->uf, a, b);
 }
@@ -316,16 +312,12 @@ struct hit {
 
 static void push_pair(struct pairs *p, uint32_t a, uint32_t b)
 {
-    if (p->n == p->cap) {
-        size_t cap = p->cap ? 2 * p->cap : 256;
-        uint32_t(*v)[2] = pho_reallocarray(p->v, cap, sizeof(*v));
-        if (!v) {
-            p->oom = true;
-            return;
-        }
-        p->v = v;
-        p->cap = cap;
+    uint32_t(*v)[2] = pho_array_grow(p->v, &p->cap, p->n, sizeof(*v), 256);
+    if (!v) {
+        p->oom = true;
+        return;
     }
+    p->v = v;
     p->v[p->n][0] = a;
     p->v[p->n][1] = b;
     p->n++;

@@ -112,16 +112,12 @@ oom:
 
 static void push(struct chunk_out *o, uint32_t a, uint32_t b)
 {
-    if (o->n == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 256;
-        struct edge *e = pho_reallocarray(o->e, cap, sizeof(*e));
-        if (!e) {
-            o->oom = true;
-            return;
-        }
-        o->e = e;
-        o->cap = cap;
+    struct edge *e = pho_array_grow(o->e, &o->cap, o->n, sizeof(*e), 256);
+    if (!e) {
+        o->oom = true;
+        return;
     }
+    o->e = e;
     o->e[o->n].a = a;
     o->e[o->n++].b = b;
 }
@@ -301,16 +297,12 @@ static void apply_bridge(struct search *s, const struct edge *e)
 
 static void store(struct search *s, uint32_t a, uint32_t b)
 {
-    if (s->nedge == s->capedge) {
-        size_t cap = s->capedge ? s->capedge * 2 : 256;
-        struct edge *e = pho_reallocarray(s->edge, cap, sizeof(*e));
-        if (!e) {
-            s->oom = true;
-            return;
-        }
-        s->edge = e;
-        s->capedge = cap;
+    struct edge *e = pho_array_grow(s->edge, &s->capedge, s->nedge, sizeof(*e), 256);
+    if (!e) {
+        s->oom = true;
+        return;
     }
+    s->edge = e;
     s->edge[s->nedge].a = a;
     s->edge[s->nedge++].b = b;
 }

@@ -196,18 +196,10 @@ static int open_file(int *fd_out, struct stat *st, const char *path, struct pho_
 
 static int read_head(int fd, uint8_t *head, size_t cap, size_t *got, struct pho_err *err)
 {
-    size_t n = 0;
-    while (n < cap) {
-        ssize_t r = pread(fd, head + n, cap - n, (off_t)n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return pho_err_set(err, PHO_EIO, "image: read error: %s", strerror(errno));
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    *got = n;
+    ssize_t n = pho_file__pread_full(fd, head, cap, 0);
+    if (n < 0)
+        return pho_err_set(err, PHO_EIO, "image: read error: %s", strerror(errno));
+    *got = (size_t)n;
     return 0;
 }
 

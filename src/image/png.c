@@ -10,12 +10,11 @@
  */
 #include "core/common.h"
 
-#include <errno.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <zlib.h>
 
+#include "core/file.h"
 #include "image/internal.h"
 
 /* Bounds that no real PNG metadata comes near; past them a chunk is skipped. */
@@ -31,16 +30,7 @@ static bool read_at(const struct img_src *src, uint64_t off, void *buf, size_t n
         memcpy(buf, src->data + off, n);
         return true;
     }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(src->fd, (uint8_t *)buf + got, n - got, (off_t)(off + got));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return false;
-        got += (size_t)r;
-    }
-    return true;
+    return pho_file__pread_full(src->fd, buf, n, off) == (ssize_t)n;
 }
 
 static uint32_t be32(const uint8_t *b)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Camera RAW through LibRaw. Probing takes the EXIF tags LibRaw's walk of
- * the maker's container meets, then LibRaw's own parse for what they lack. Decoding prefers the
- * embedded JPEG preview when it is at least as large as asked for (a hundred times cheaper than
- * demosaicing) and falls back to a full LibRaw develop.
+ * the maker's container meets, then LibRaw's own parse for what they lack.
+ * Decoding refuses a RAW whose raw data cannot fit in the file, prefers the
+ * embedded JPEG preview when it is at least as large as asked for (a hundred
+ * times cheaper than demosaicing) and falls back to a full LibRaw develop.
  */
 #include "core/common.h"
 

@@ -87,13 +87,6 @@ template <class Base> class Budgeted final : public Base
 using FileStream = Budgeted<LibRaw_bigfile_datastream>;
 using BufferStream = Budgeted<LibRaw_buffer_datastream>;
 
-// TIFF field sizes by type (1..12); 0 for types no wanted tag uses.
-size_t field_size(int type)
-{
-    static const unsigned char sizes[13] = { 0, 1, 1, 2, 4, 8, 1, 1, 2, 4, 8, 4, 8 };
-    return type > 0 && type < 13 ? sizes[type] : 0;
-}
-
 // LibRaw calls this for every entry of every IFD it walks, with the stream
 // positioned at the entry's value. The high bits of @tag say which directory:
 // none for the EXIF sub-IFD, 0x50000 for GPS, (n + 1) << 20 for the n-th TIFF
@@ -114,7 +107,7 @@ void on_exif_tag(void *ctx, int tag, int type, int len, unsigned int ord, void *
     else
         return;
     size_t want = pho_exif_tags_wanted(dir, id);
-    size_t unit = field_size(type);
+    size_t unit = type > 0 ? pho_exif_tags_type_size(static_cast<unsigned>(type)) : 0;
     if (!want || !unit || len <= 0 || pho_exif_tags_get(sink, dir, id))
         return;
     size_t n = std::min(want, unit * static_cast<size_t>(len));

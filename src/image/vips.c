@@ -12,6 +12,7 @@
 
 #include <vips/vips.h>
 
+#include "exif/tags.h"
 #include "image/internal.h"
 
 static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
@@ -210,35 +211,17 @@ static VipsSource *open_source(const struct img_src *src)
  */
 static VipsImage *load_header(VipsSource *s, int format)
 {
+    static const char *const loaders[PHO_FORMAT_COUNT_] = {
+        [PHO_FORMAT_JPEG] = "jpegload_source", [PHO_FORMAT_PNG] = "pngload_source",
+        [PHO_FORMAT_TIFF] = "tiffload_source", [PHO_FORMAT_WEBP] = "webpload_source",
+        [PHO_FORMAT_GIF] = "gifload_source",   [PHO_FORMAT_HEIC] = "heifload_source",
+        [PHO_FORMAT_HEIF] = "heifload_source", [PHO_FORMAT_AVIF] = "heifload_source",
+    };
+    const char *loader = format > 0 && format < PHO_FORMAT_COUNT_ ? loaders[format] : NULL;
     VipsImage *img = NULL;
-    int rc;
-    switch (format) {
-    case PHO_FORMAT_JPEG:
-        rc = vips_jpegload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        break;
-    case PHO_FORMAT_PNG:
-        rc = vips_pngload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        break;
-    case PHO_FORMAT_TIFF:
-        rc = vips_tiffload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        break;
-    case PHO_FORMAT_WEBP:
-        rc = vips_webpload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        break;
-    case PHO_FORMAT_GIF:
-        rc = vips_gifload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        break;
-    case PHO_FORMAT_HEIC:
-    case PHO_FORMAT_HEIF:
-    case PHO_FORMAT_AVIF:
-        rc = vips_heifload_source(s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        break;
-    default:
-        img = vips_image_new_from_source(s, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
-        rc = img ? 0 : -1;
-        break;
-    }
-    return rc ? NULL : img;
+    if (!loader)
+        return vips_image_new_from_source(s, "", "access", VIPS_ACCESS_SEQUENTIAL, NULL);
+    return vips_call(loader, s, &img, "access", VIPS_ACCESS_SEQUENTIAL, NULL) ? NULL : img;
 }
 
 int pho_image__vips_probe(struct pho_meta *m, const struct img_src *src, struct pho_err *err)
@@ -272,7 +255,8 @@ int pho_image__vips_probe(struct pho_meta *m, const struct img_src *src, struct 
         rc = pho_image__png_meta(m, src);
     } else if ((m->format == PHO_FORMAT_HEIC || m->format == PHO_FORMAT_HEIF ||
                 m->format == PHO_FORMAT_AVIF) &&
-               m->time.source != PHO_TIME_ORIGINAL && m->time.source != PHO_TIME_DIGITIZED) {
+               pho_exif_time_rank(m->time.source) > pho_exif_time_rank(PHO_TIME_XMP)) {
+        /* Reading the XMP item opens the file again: only when its date could count. */
         pho_image__heif_xmp(m, src);
     } else if (vips_image_get_typeof(img, VIPS_META_XMP_NAME) &&
                vips_image_get_blob(img, VIPS_META_XMP_NAME, &xmp, &xmp_len) == 0 && xmp_len) {
