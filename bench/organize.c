@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench/organize: end-to-end organizer throughput on a library of 12-MP
- * camera JPEGs (the large JPEGs of the test photos, hard-linked many times
- * under different names), on all cores:
- *   - scan + analyse (decode, hashes, quality) + group: a --dry-run pass
+ * camera JPEGs, on all cores. The library (camlib.c) holds copies of the
+ * large camera JPEGs of the test photos, each with its own capture time and
+ * EXIF thumbnail, a share of them (--grouped, default 0.3) in bursts of
+ * three: what a phone's camera roll looks like to the organizer.
+ *   - hashing alone: full working-size decode + dHash, and from the thumbnail
+ *   - scan + analyse + group + quality of the groups' members: a --dry-run
+ *     with --faces none (the grouping stage of issue 13)
  *   - the same with output and report written (copies of every grouped photo)
- *   - hashing alone (decode at the working size + dHash)
+ *   - a re-run that finds everything in the catalog
  * and, with --memory N, the peak memory of an N-photo dry run over small
- * photos. Usage: bench-organize [--photos N] [--threads N] [--memory N]
+ * photos.
+ * Usage: bench-organize [--photos N] [--threads N] [--grouped SHARE] [--memory N]
+ *                       [--library DIR (made there and kept)]
  */
 #include "pho/organize.h"
 
@@ -20,7 +26,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <vips/vips.h>
+
 #include "benchlib.h"
+#include "camlib.h"
 #include "pho/hash.h"
 #include "pho/image.h"
 #include "pho/parallel.h"
@@ -28,7 +37,8 @@
 
 struct hash_run {
     struct pho_scan_list *list;
-    int failures;
+    bool thumbnails;
+    int failures, from_thumbnail;
 };
 
 static void hash_one(void *ud, size_t i, unsigned worker)
@@ -38,10 +48,13 @@ static void hash_one(void *ud, size_t i, unsigned worker)
     struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
     o.max_size = 480;
     o.allow_larger = true;
+    o.thumbnail_ok = h->thumbnails;
     struct pho_image *img = NULL;
     uint64_t hash;
     if (pho_image_load(&img, h->list->items[i].path, &o, NULL, NULL) || pho_hash_dhash(&hash, img))
         __atomic_fetch_add(&h->failures, 1, __ATOMIC_RELAXED);
+    else if (img->from_thumbnail)
+        __atomic_fetch_add(&h->from_thumbnail, 1, __ATOMIC_RELAXED);
     pho_image_free(img);
 }
 
@@ -53,6 +66,7 @@ static double organize(const char *src, const char *out, unsigned threads, bool 
     o.output = out;
     o.threads = threads;
     o.dry_run = dry;
+    o.faces = PHO_FACES_NONE;
     struct pho_organize_result r;
     struct pho_err err = PHO_ERR_INIT;
     double t0 = bench_now();
@@ -70,11 +84,17 @@ int main(int argc, char **argv)
 {
     size_t photos = 300, memory_n = 0;
     unsigned threads = 0;
+    double grouped = 0.3;
+    const char *keep = NULL; /* --library DIR: build the library there and keep it */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--photos") && i + 1 < argc)
             photos = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             threads = (unsigned)strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--library") && i + 1 < argc)
+            keep = argv[++i];
+        else if (!strcmp(argv[i], "--grouped") && i + 1 < argc)
+            grouped = strtod(argv[++i], NULL);
         else if (!strcmp(argv[i], "--memory") && i + 1 < argc)
             memory_n = strtoul(argv[++i], NULL, 10);
     }
@@ -109,26 +129,36 @@ int main(int argc, char **argv)
         return 1;
     }
     unsigned t = threads ? threads : pho_cpu_count();
-    printf("bench-organize: %zu photos hard-linked from %zu distinct 12-MP JPEGs, %u threads\n",
-           photos, nbig, t);
-
     char lib[4300], out[4300];
-    snprintf(lib, sizeof(lib), "%s/library", work);
+    snprintf(lib, sizeof(lib), "%s", keep ? keep : "");
+    if (!keep)
+        snprintf(lib, sizeof(lib), "%s/library", work);
     snprintf(out, sizeof(out), "%s/out", work);
-    if (bench_link_library(lib, big, nbig, photos)) {
+    size_t bursty = 0;
+    if (VIPS_INIT(argv[0]) || bench_camera_library(lib, big, nbig, photos, grouped, &bursty)) {
         fprintf(stderr, "bench-organize: cannot build the library in %s\n", work);
         return 1;
     }
+    printf("bench-organize: %zu photos made from %zu distinct 12-MP camera JPEGs (%zu in bursts of "
+           "3), %u threads, --faces none\n",
+           photos, nbig, bursty, t);
     size_t n, g;
     /* Warm the page cache so every pass reads from memory. */
     struct pho_scan_list *list = NULL;
     pho_scan_run(&list, lib, NULL, NULL);
-    struct hash_run h = { list, 0 };
+    struct hash_run h = { list, false, 0, 0 };
     double t0 = bench_now();
     pho_parallel_for(list->count, t, hash_one, &h);
     double th = bench_now() - t0;
-    printf("  %-44s %7.1f photos/s  (%zu in %.2f s)\n", "hashing alone (decode + dHash)",
+    printf("  %-44s %7.1f photos/s  (%zu in %.2f s)\n", "hashing, full decode (decode + dHash)",
            list->count / th, list->count, th);
+    struct hash_run ht = { list, true, 0, 0 };
+    t0 = bench_now();
+    pho_parallel_for(list->count, t, hash_one, &ht);
+    th = bench_now() - t0;
+    printf("  %-44s %7.1f photos/s  (%zu in %.2f s, %d from the thumbnail)\n",
+           "hashing, EXIF thumbnail where it may", list->count / th, list->count, th,
+           ht.from_thumbnail);
     double td_ = organize(lib, out, t, true, &n, &g);
     printf("  %-44s %7.1f photos/s  (%zu in %.2f s, %zu groups)\n",
            "scan + hash + group + quality (--dry-run)", n / td_, n, td_, g);

@@ -92,18 +92,39 @@ struct pho_image_opts {
      * 1/8-scale JPEG decode.
      */
     bool allow_larger;
+    /**
+     * For consumers that need only a small picture (hashing, grouping): a
+     * JPEG's embedded EXIF thumbnail may stand in for the decode, which then
+     * reads a few kilobytes instead of every coefficient of the photo. Only
+     * when it can only be this photo's: the file ends with its End Of Image
+     * marker (not cut off), the thumbnail is a JPEG at least
+     * PHO_IMAGE_THUMB_MIN pixels on its long side with the stored image's
+     * shape within 2 %, and, where the EXIF states the pixel size it was
+     * written for, that is exactly the image's size (an editor that crops or
+     * resizes and copies the metadata leaves the old size and the old
+     * thumbnail behind). Otherwise the decode runs as usual; the result says
+     * which it was (pho_image.from_thumbnail). Ignored with strict.
+     */
+    bool thumbnail_ok;
 };
 
-#define PHO_IMAGE_OPTS_INIT   \
-    {                         \
-        1, 0, 0, false, false \
+#define PHO_IMAGE_OPTS_INIT          \
+    {                                \
+        1, 0, 0, false, false, false \
     }
+
+/** Smallest EXIF thumbnail (long side, pixels) that may stand in for a photo: the size the
+ *  grouping signature is made at (docs/grouping.md). */
+#define PHO_IMAGE_THUMB_MIN 128
 
 /** Decoded pixels: 8-bit sRGB, 3 interleaved channels (R, G, B), rows `stride` bytes apart. */
 struct pho_image {
     uint32_t width, height;
     size_t stride;
     uint8_t *pixels;
+    /** The photo's embedded EXIF thumbnail, upright (pho_image_opts.thumbnail_ok), not a
+     *  decode of its pixels: good for hashes, not for measuring quality. */
+    bool from_thumbnail;
 };
 
 /**

@@ -43,6 +43,7 @@ enum pho_stage {
     PHO_STAGE_SCAN = 0,
     PHO_STAGE_ANALYSE,
     PHO_STAGE_GROUP,
+    PHO_STAGE_QUALITY, /**< image quality of group members hashed from thumbnails */
     PHO_STAGE_FACES,
     PHO_STAGE_WRITE,
     PHO_STAGE_REPORT,

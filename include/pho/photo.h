@@ -35,7 +35,11 @@ struct pho_photo {
     uint64_t dhash, phash;
     struct pho_hash_sig sig; /**< crop hashes and thumbnail (the auto grouping rule) */
     struct pho_quality quality;
-    bool analysed;     /**< meta, hashes and quality are valid */
+    bool analysed; /**< meta and hashes are valid; quality too unless its score is NaN */
+    /** The hashes and signature are of the photo's EXIF thumbnail (the auto rule's fast path,
+     *  pho_image_opts.thumbnail_ok), not of its decoded pixels. Its quality is then NaN until a
+     *  group needs it. */
+    bool hashed_from_thumbnail;
     bool from_catalog; /**< restored from the catalog, not recomputed this run */
 
     int error; /**< 0, or the PHO_E* status of the step that failed */

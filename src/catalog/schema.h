@@ -101,6 +101,11 @@ static const char *const catalog_migrations[] = {
     /* 2 -> 3: the grouping signature of an analysed photo (crop hashes and
      * thumbnail, docs/catalog.md); rows without one are analysed again. */
     "ALTER TABLE photos ADD COLUMN sig BLOB;\n",
+
+    /* 3 -> 4: whether the hashes are of the EXIF thumbnail (1) or of the
+     * decoded pixels (0, every photo analysed before); docs/catalog.md. */
+    "ALTER TABLE photos ADD COLUMN thumb_hashed INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK (thumb_hashed IN (0, 1));\n",
 };
 /* clang-format on */
 
@@ -154,7 +159,8 @@ static const char *const catalog_migrations[] = {
     X(q_brisque) \
     X(q_megapixels) \
     X(q_score) \
-    X(sig)
+    X(sig) \
+    X(thumb_hashed)
 /* clang-format on */
 
 #define COL_NAME_FIRST_(c)  #c

@@ -253,6 +253,7 @@ static int decode(struct pho_image **out, const struct img_src *src, struct pho_
 {
     struct pho_image_opts tolerant = *o;
     tolerant.strict = false;
+    tolerant.thumbnail_ok = o->thumbnail_ok && !o->strict; /* strict asks about the pixels */
     int rc = decode_checked(out, src, m, &tolerant, err);
     if (rc == 0 && o->strict && !pho_format_is_raw(m->format)) {
         struct pho_image *check = NULL;

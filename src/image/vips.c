@@ -6,13 +6,17 @@
  */
 #include "core/common.h"
 
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <vips/vips.h>
 
+#include "core/file.h"
 #include "exif/tags.h"
+#include "exif/thumb.h"
 #include "image/internal.h"
 
 static pthread_once_t vips_once = PTHREAD_ONCE_INIT;
@@ -367,6 +371,85 @@ out:
     return rc;
 }
 
+/*
+ * The EXIF thumbnail of a JPEG whose header @main has been read, when it can
+ * stand in for the photo (pho_image_opts.thumbnail_ok says when). 0 with
+ * *out set, or nonzero: decode the photo itself. Nothing here is an error
+ * of the photo's: a broken thumbnail just means the full decode.
+ */
+/*
+ * True when the JPEG's last two bytes are its End Of Image marker. Inside
+ * entropy-coded data 0xFF is always followed by 0x00 or a restart marker, so
+ * a file cut anywhere in its pixels cannot end that way: the stand-in never
+ * passes off a truncated photo (whose thumbnail sits intact at the start) as
+ * readable. Files with data after the marker (motion photos, maker trailers)
+ * are decoded instead.
+ */
+static bool ends_with_eoi(const struct img_src *src)
+{
+    uint8_t tail[2];
+    if (src->path) {
+        struct stat st;
+        if (fstat(src->fd, &st) || st.st_size < 4 ||
+            pho_file__pread_full(src->fd, tail, 2, st.st_size - 2) != 2)
+            return false;
+    } else {
+        if (src->len < 4)
+            return false;
+        memcpy(tail, src->data + src->len - 2, 2);
+    }
+    return tail[0] == 0xff && tail[1] == 0xd9;
+}
+
+static int thumb_stand_in(struct pho_image **out, VipsImage *main, const struct img_src *src,
+                          const struct pho_meta *m, const struct pho_image_opts *o)
+{
+    if (!ends_with_eoi(src))
+        return PHO_ENOTFOUND;
+    const void *exif = NULL;
+    size_t exif_len = 0;
+    if (!vips_image_get_typeof(main, VIPS_META_EXIF_NAME) ||
+        vips_image_get_blob(main, VIPS_META_EXIF_NAME, &exif, &exif_len) || !exif_len)
+        return PHO_ENOTFOUND;
+    struct pho_exif_thumb t;
+    int rc = pho_exif__thumb(&t, exif, exif_len);
+    if (rc)
+        goto out;
+    uint32_t W = m->width, H = m->height;
+    rc = PHO_ENOTFOUND;
+    /* Metadata written for another size came from another picture (or an older crop). */
+    if (t.pixel_w && t.pixel_h && !(t.pixel_w == W && t.pixel_h == H) &&
+        !(t.pixel_w == H && t.pixel_h == W))
+        goto out;
+    VipsImage *img = NULL;
+    if (vips_jpegload_buffer(t.jpeg, t.len, &img, "fail_on", VIPS_FAIL_ON_TRUNCATED, NULL) ||
+        !img) {
+        pho_image__vips_clear_errors();
+        goto out;
+    }
+    uint32_t tw = (uint32_t)vips_image_get_width(img), th = (uint32_t)vips_image_get_height(img);
+    /* Same shape: letterboxed thumbnails (black bars) and crops differ by far more than the
+     * rounding of a 160 x 107 thumbnail of a 3:2 frame (0.3 %). */
+    double shape = ((double)tw * H) / ((double)th * W);
+    if (PHO_MAX(tw, th) < PHO_IMAGE_THUMB_MIN || !W || !H || fabs(shape - 1) > 0.02) {
+        g_object_unref(img);
+        goto out;
+    }
+    uint32_t fit = o->max_size;
+    if (fit && (PHO_MAX(tw, th) <= fit || (o->allow_larger && PHO_MAX(tw, th) < 2 * fit)))
+        fit = 0;
+    /* finish() decodes into memory before it returns, while t.jpeg is still alive. */
+    if (pho_image__vips_finish(out, img, fit, m->orientation, "image: EXIF thumbnail", NULL)) {
+        pho_image__vips_clear_errors();
+        goto out;
+    }
+    (*out)->from_thumbnail = true;
+    rc = 0;
+out:
+    pho_exif__thumb_release(&t);
+    return rc;
+}
+
 int pho_image__vips_decode(struct pho_image **out, const struct img_src *src,
                            const struct pho_meta *m, const struct pho_image_opts *o,
                            struct pho_err *err)
@@ -415,6 +498,12 @@ int pho_image__vips_decode(struct pho_image **out, const struct img_src *src,
     g_object_unref(source);
     if (!img)
         return pho_image__vips_fail(err, PHO_ECORRUPT, what);
+    if (o->thumbnail_ok && !o->strict && m->format == PHO_FORMAT_JPEG &&
+        thumb_stand_in(out, img, src, m, o) == 0) {
+        /* The photo's own pixels were never decoded (libvips is lazy). */
+        g_object_unref(img);
+        return 0;
+    }
 
     /* libvips is lazy: decoding errors surface inside finish, under the same label. */
     uint32_t fit = o->max_size;

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Stage: analyse. Photos the catalog does not know are decoded once at the
- * working size, hashed and measured, in parallel chunks committed to the
- * catalog one by one (a kill loses at most the chunk in flight).
+ * Stage: analyse. Photos the catalog does not know are hashed, in parallel
+ * chunks committed to the catalog one by one (a kill loses at most the
+ * chunk in flight). A JPEG whose EXIF thumbnail can stand in for it is
+ * hashed from that thumbnail and measured later, only if a group needs it
+ * (quality.c); every other photo is decoded once at the working size,
+ * hashed and measured here.
  */
 #include "core/common.h"
 
@@ -29,14 +32,16 @@
 #include "pho/scan.h"
 
 int pho_organize__load_hashed(struct pho_image **img, struct pho_photo *p, uint64_t max_pixels,
-                              struct pho_err *err)
+                              bool thumbnail_ok, struct pho_err *err)
 {
     struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
     io.max_size = WORK_SIZE;
     io.allow_larger = true;
     io.max_pixels = max_pixels;
+    io.thumbnail_ok = thumbnail_ok;
     *img = NULL;
     int rc = pho_image_load(img, p->path, &io, &p->meta, err);
+    p->hashed_from_thumbnail = rc == 0 && (*img)->from_thumbnail;
     if (rc == 0)
         rc = pho_hash_dhash(&p->dhash, *img);
     if (rc == 0)
@@ -54,17 +59,16 @@ static void analyse_photo(struct run *run, struct pho_photo *p)
 {
     struct pho_image *img = NULL;
     struct pho_err err = PHO_ERR_INIT;
-    int rc = pho_organize__load_hashed(&img, p, run->o->max_pixels, &err);
-    if (rc == 0) {
-        double mp = (double)p->meta.width * p->meta.height / 1e6;
-        rc = pho_quality_measure(&p->quality, img, mp, run->brisque, &err);
-    }
+    /* The classic rule keeps the original's meaning of -t: bits of the photo's own hash. */
+    bool thumbnail_ok = run->o->grouping == PHO_GROUP_RULE_AUTO;
+    int rc = pho_organize__load_hashed(&img, p, run->o->max_pixels, thumbnail_ok, &err);
+    if (rc == 0 && img->from_thumbnail)
+        pho_organize__quality_unknown(&p->quality);
+    else if (rc == 0)
+        rc = pho_organize__measure(p, img, run->brisque, &err);
     pho_image_free(img);
     if (rc) {
-        if (!err.msg[0])
-            pho_err_set(&err, rc, "analyse: %s", pho_strerror(rc));
-        pho_organize__set_error(p, &err, rc);
-        pho_organize__report_failure(run, p);
+        pho_organize__fail(run, p, &err, rc);
     } else {
         p->analysed = true;
         p->error = 0;
@@ -88,13 +92,13 @@ static void analyse_one(void *ud, size_t i, unsigned worker)
     pho_organize__step_done(c->run, 1, p->rel);
 }
 
-static int store_chunk(struct run *run, size_t first, size_t count, struct pho_err *err)
+int pho_organize__store(struct run *run, const size_t *idx, size_t count, struct pho_err *err)
 {
     if (!run->cat)
         return 0;
     int rc = pho_catalog_begin(run->cat, err);
     for (size_t i = 0; rc == 0 && i < count; i++) {
-        const struct pho_photo *p = &run->r->photos[run->todo[first + i]];
+        const struct pho_photo *p = &run->r->photos[idx[i]];
         /* Photos skipped by a cancellation have neither result nor error yet. */
         if (p->analysed || p->error)
             rc = pho_catalog_put(run->cat, p, err);
@@ -113,7 +117,7 @@ int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err)
             return PHO_EINTR;
         struct chunk c = { run, first, PHO_MIN(chunk, ntodo - first) };
         pho_parallel_for(c.count, run->threads, analyse_one, &c);
-        int rc = store_chunk(run, c.first, c.count, err);
+        int rc = pho_organize__store(run, run->todo + c.first, c.count, err);
         if (rc)
             return rc;
     }

@@ -12,7 +12,7 @@
 #include "organize/run.h"
 #include "pho/group.h"
 
-static int read_photo(struct pho_photo *p, const char *path, uint64_t max_pixels,
+static int read_photo(struct pho_photo *p, const char *path, const struct pho_organize_opts *o,
                       struct pho_err *err)
 {
     pho_photo_init(p);
@@ -20,7 +20,8 @@ static int read_photo(struct pho_photo *p, const char *path, uint64_t max_pixels
     if (!p->path)
         return pho_err_set(err, PHO_ENOMEM, "explain: out of memory");
     struct pho_image *img = NULL;
-    int rc = pho_organize__load_hashed(&img, p, max_pixels, err);
+    int rc = pho_organize__load_hashed(&img, p, o->max_pixels, o->grouping == PHO_GROUP_RULE_AUTO,
+                                       err);
     pho_image_free(img);
     return rc;
 }
@@ -47,9 +48,9 @@ int pho_organize_explain(struct pho_group_why *out, const char *a, const char *b
     static const struct pho_organize_opts defaults = PHO_ORGANIZE_OPTS_INIT;
     const struct pho_organize_opts *o = opts ? opts : &defaults;
     struct pho_photo pa, pb;
-    int rc = read_photo(&pa, a, o->max_pixels, err);
+    int rc = read_photo(&pa, a, o, err);
     if (rc == 0)
-        rc = read_photo(&pb, b, o->max_pixels, err);
+        rc = read_photo(&pb, b, o, err);
     else
         pho_photo_init(&pb);
     if (rc == 0) {

@@ -238,6 +238,9 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         }
         if (run.cat && (rc = pho_catalog_lookup(run.cat, p, &found, err)) < 0)
             goto out;
+        /* Hashed from a thumbnail by an auto-rule run: the classic rule wants the pixels'. */
+        if (found && p->hashed_from_thumbnail && opts->grouping == PHO_GROUP_RULE_CLASSIC)
+            found = false;
         if (found) {
             out->from_catalog++;
             if (p->error)
@@ -259,9 +262,24 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
 
     /* Group and plan */
     t = pho_organize__now();
-    pho_organize__stage_begin(&run, PHO_STAGE_GROUP, 0);
-    rc = pho_organize__plan(&run, err);
-    out->t_group = pho_organize__now() - t;
+    /* Members hashed from thumbnails are measured (quality.c); one that turns out
+     * unreadable leaves the groups, which are then formed again without it. */
+    for (;;) {
+        pho_organize__stage_begin(&run, PHO_STAGE_GROUP, 0);
+        rc = pho_organize__plan(&run, err);
+        out->t_group += pho_organize__now() - t;
+        if (rc)
+            goto out;
+        t = pho_organize__now();
+        size_t lost = 0;
+        rc = pho_organize__quality(&run, &lost, err);
+        out->t_analyse += pho_organize__now() - t;
+        out->failed += lost;
+        rc = interrupted(out, rc, SAVED_MSG, err);
+        if (rc || lost == 0)
+            break;
+        t = pho_organize__now();
+    }
     if (rc)
         goto out;
 

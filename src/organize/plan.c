@@ -134,6 +134,7 @@ static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
 int pho_organize__plan(struct run *run, struct pho_err *err)
 {
     struct pho_organize_result *r = run->r;
+    pho_organize__groups_clear(r); /* grouping again after the quality stage lost a photo */
     size_t n = 0;
     size_t *map = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*map));
     struct pho_group_item *items = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*items));

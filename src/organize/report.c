@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "organize/internal.h"
+#include "organize/run.h"
 #include "pho/hash.h"
 #include "pho/image.h"
 #include "pho/json.h"
@@ -155,7 +156,15 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
     json_object_set_new(o, "dhash", json_string(buf));
     pho_hash_format(buf, p->phash);
     json_object_set_new(o, "phash", json_string(buf));
-    json_object_set_new(o, "quality", quality_json(&p->quality));
+    json_object_set_new(o, "hashed_from",
+                        json_string(p->hashed_from_thumbnail ? "thumbnail" : "pixels"));
+    /* Known only for what a group needed: an ungrouped photo's quality shows as unknown even
+     * when an earlier run measured it, so the report depends on the photos alone. */
+    struct pho_quality unknown;
+    pho_organize__quality_unknown(&unknown);
+    json_object_set_new(
+            o, "quality",
+            quality_json(p->hashed_from_thumbnail && group < 0 ? &unknown : &p->quality));
     json_object_set_new(o, "faces",
                         fl && fl->image_w ? faces_json(p, fl, embed_model) : json_null());
     json_object_set_new(o, "group", group >= 0 ? json_integer(group) : json_null());

@@ -36,8 +36,8 @@ double pho_organize__now(void)
 
 const char *pho_stage_name(enum pho_stage stage)
 {
-    static const char *const names[] = { "scan",  "analyse", "group", "faces",
-                                         "write", "report",  "done" };
+    static const char *const names[] = { "scan",  "analyse", "group",  "quality",
+                                         "faces", "write",   "report", "done" };
     return stage <= PHO_STAGE_DONE ? names[stage] : "?";
 }
 
@@ -88,6 +88,14 @@ void pho_organize__set_error(struct pho_photo *p, const struct pho_err *e, int c
     p->analysed = false;
 }
 
+void pho_organize__fail(struct run *run, struct pho_photo *p, struct pho_err *e, int rc)
+{
+    if (!e->msg[0])
+        pho_err_set(e, rc, "analyse: %s", pho_strerror(rc));
+    pho_organize__set_error(p, e, rc);
+    pho_organize__report_failure(run, p);
+}
+
 void pho_organize__kept(struct pho_organize_result *r, const char *path, const char *ours)
 {
     struct pho_kept_file *k = pho_reallocarray(r->kept, r->nkept + 1, sizeof(*k));
@@ -102,6 +110,20 @@ void pho_organize__kept(struct pho_organize_result *r, const char *path, const c
         pho_free(k[r->nkept].path);
         pho_free(k[r->nkept].ours);
     }
+}
+
+void pho_organize__groups_clear(struct pho_organize_result *r)
+{
+    for (size_t g = 0; g < r->ngroups; g++) {
+        for (size_t k = 0; k < r->groups[g].count; k++)
+            pho_free(r->groups[g].names ? r->groups[g].names[k] : NULL);
+        pho_free(r->groups[g].names);
+        pho_free(r->groups[g].members);
+        pho_free(r->groups[g].links);
+    }
+    pho_free(r->groups);
+    r->groups = NULL;
+    r->ngroups = 0;
 }
 
 void pho_organize_result_release(struct pho_organize_result *r)
@@ -119,13 +141,6 @@ void pho_organize_result_release(struct pho_organize_result *r)
     for (size_t i = 0; i < r->nphotos; i++)
         pho_photo_release(&r->photos[i]);
     pho_free(r->photos);
-    for (size_t g = 0; g < r->ngroups; g++) {
-        for (size_t k = 0; k < r->groups[g].count; k++)
-            pho_free(r->groups[g].names ? r->groups[g].names[k] : NULL);
-        pho_free(r->groups[g].names);
-        pho_free(r->groups[g].members);
-        pho_free(r->groups[g].links);
-    }
-    pho_free(r->groups);
+    pho_organize__groups_clear(r);
     memset(r, 0, sizeof(*r));
 }

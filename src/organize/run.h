@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to src/organize: the state of one run, shared by its stages
- * (analyse.c, plan.c, faces.c, write.c), and the bookkeeping below them
+ * (analyse.c, plan.c, quality.c, faces.c, write.c), and the bookkeeping below them
  * (run.c). organize.c drives the stages in order; no stage calls another.
  */
 #ifndef PHO_ORGANIZE_RUN_H
@@ -49,14 +49,32 @@ void pho_organize__step_done(struct run *run, size_t n, const char *current);
 void pho_organize__report_failure(struct run *run, const struct pho_photo *p);
 /* Marks @p unreadable with @code and @e's message. */
 void pho_organize__set_error(struct pho_photo *p, const struct pho_err *e, int code);
+/* A photo's analysis failed with @rc: marks it (a message from @rc when @e has none) and
+ * reports the failure. */
+void pho_organize__fail(struct run *run, struct pho_photo *p, struct pho_err *e, int rc);
 
 /*
  * Decodes @p at the working size (filling p->meta) and computes its hashes
  * and grouping signature; *img is the working image (caller frees), NULL on
- * failure. What analyse does before measuring quality, and what explain does.
+ * failure. With @thumbnail_ok (the auto rule) a JPEG's EXIF thumbnail may
+ * stand in for the decode: then (*img)->from_thumbnail and
+ * p->hashed_from_thumbnail. What analyse does before measuring quality, and
+ * what explain does.
  */
 int pho_organize__load_hashed(struct pho_image **img, struct pho_photo *p, uint64_t max_pixels,
-                              struct pho_err *err);
+                              bool thumbnail_ok, struct pho_err *err);
+
+/* Marks a quality as not measured (every field NaN): the photo was hashed from its
+ * EXIF thumbnail and no best shot has needed it yet. */
+void pho_organize__quality_unknown(struct pho_quality *q);
+/* Measures @p's image quality on its working decode @img. */
+int pho_organize__measure(struct pho_photo *p, const struct pho_image *img,
+                          const struct pho_brisque *brisque, struct pho_err *err);
+/* Writes the results (or errors) of photos @idx[0..count) to the catalog in one
+ * transaction; photos with neither (skipped by a cancellation) are left out. */
+int pho_organize__store(struct run *run, const size_t *idx, size_t count, struct pho_err *err);
+/* Frees the groups of a result (before grouping again). */
+void pho_organize__groups_clear(struct pho_organize_result *r);
 
 /* The grouping item of an analysed photo (plan.c; @p must outlive it). */
 void pho_organize__group_item(struct pho_group_item *item, const struct pho_photo *p,
@@ -65,6 +83,8 @@ void pho_organize__group_item(struct pho_group_item *item, const struct pho_phot
 /* The stages, in the order organize.c runs them. */
 int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err);
 int pho_organize__plan(struct run *run, struct pho_err *err);
+/* Measures the group members hashed from thumbnails; *failed: how many turned out unreadable. */
+int pho_organize__quality(struct run *run, size_t *failed, struct pho_err *err);
 int pho_organize__faces(struct run *run, struct pho_err *err);
 int pho_organize__write(struct run *run, struct pho_err *err);
 int pho_organize__write_report(struct run *run, struct pho_err *err);

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 3
+#define CATALOG_VERSION 4
 
 struct fixture {
     char *dir;
@@ -165,6 +165,7 @@ static void photo_extreme(struct pho_photo *p, char *rel)
     fill_str(m->note, sizeof(m->note), sizeof(m->note) - 1, "\xe2\x82\xac!"); /* euro sign */
     p->dhash = UINT64_MAX;
     p->phash = UINT64_C(1) << 63;
+    p->hashed_from_thumbnail = true;
     p->sig.crop_dhash[0] = UINT64_MAX;
     p->sig.crop_dhash[1] = 1;
     p->sig.crop_phash[0] = UINT64_C(1) << 63;
@@ -252,6 +253,7 @@ static void assert_restored(const struct pho_photo *a, const struct pho_photo *b
     SAME_D(quality.megapixels);
     SAME_D(quality.score);
     SAME_I(analysed);
+    SAME_I(hashed_from_thumbnail);
     SAME_I(error);
     assert_string_equal(a->error_msg, b->error_msg);
 }
@@ -1332,7 +1334,7 @@ static void test_upgrade_from_schema_1(void **state)
     put_ok(cat, &p);
     pho_catalog_close(cat);
     sql_exec(f->db, "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
-                    "PRAGMA user_version = 1");
+                    "ALTER TABLE photos DROP COLUMN thumb_hashed; PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
     struct pho_photo q;
@@ -1344,6 +1346,11 @@ static void test_upgrade_from_schema_1(void **state)
     probe_for(&q, &p);
     assert_true(lookup(cat, &q));
     assert_restored(&p, &q);
+    /* Rows from before migration 4 were hashed from pixels. */
+    sql_exec(f->db, "UPDATE photos SET thumb_hashed = 0");
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    assert_false(q.hashed_from_thumbnail);
     struct pho_face_list none = { 0 };
     struct pho_err err = PHO_ERR_INIT;
     assert_int_equal(pho_catalog_faces_put(cat, "old/photo.jpg", 1, 1, "c", &none, &err), 0);

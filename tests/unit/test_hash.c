@@ -13,6 +13,7 @@
 #include "hash/resample.h"
 #include "pho/hash.h"
 #include "pho/image.h"
+#include "pho/scan.h"
 
 /* A w x h RGB image filled by fn(x, y, channel). */
 static struct pho_image *make_image(uint32_t w, uint32_t h, uint8_t (*fn)(uint32_t, uint32_t, int))
@@ -480,6 +481,79 @@ static void test_shrink_on_load_effect(void **state)
     assert_true(max_p <= 4);
 }
 
+/* Pearson correlation of two signature thumbnails. */
+static double thumb_correlation(const uint8_t *a, const uint8_t *b)
+{
+    double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0, n = PHO_HASH_THUMB * PHO_HASH_THUMB;
+    for (int i = 0; i < PHO_HASH_THUMB * PHO_HASH_THUMB; i++) {
+        sa += a[i];
+        sb += b[i];
+        saa += (double)a[i] * a[i];
+        sbb += (double)b[i] * b[i];
+        sab += (double)a[i] * b[i];
+    }
+    double va = saa - sa * sa / n, vb = sbb - sb * sb / n;
+    return va > 0 && vb > 0 ? (sab - sa * sb / n) / sqrt(va * vb) : 1;
+}
+
+/*
+ * The organizer hashes a JPEG from its EXIF thumbnail when that can stand
+ * in for it (pho_image_opts.thumbnail_ok). Over every JPEG of the test
+ * photos whose thumbnail is taken, the hashes must agree with the working
+ * decode's as closely as shrink-on-load's do, and the verification
+ * thumbnail must show the same picture; the thumbnails refused must
+ * include the stale ones (edited copies that kept the original's EXIF).
+ */
+static void test_thumbnail_effect(void **state)
+{
+    (void)state;
+    struct pho_scan_list *list = NULL;
+    assert_int_equal(pho_scan_run(&list, getenv("PHO_TESTDATA") ? td(".") : td(""), NULL, NULL), 0);
+    int hist_d[65] = { 0 }, n = 0, jpegs = 0, max_d = 0, max_p = 0, max_c = 0;
+    double worst_corr = 1;
+    const char *worst = "";
+    for (size_t i = 0; i < list->count; i++) {
+        const char *path = list->items[i].path;
+        struct pho_image_opts work = PHO_IMAGE_OPTS_INIT, thumb;
+        work.max_size = 480;
+        work.allow_larger = true;
+        thumb = work;
+        thumb.thumbnail_ok = true;
+        struct pho_image *a = NULL, *b = NULL;
+        struct pho_meta m;
+        if (pho_image_load(&a, path, &thumb, &m, NULL) == 0 && m.format == PHO_FORMAT_JPEG)
+            jpegs++;
+        if (a && a->from_thumbnail && pho_image_load(&b, path, &work, NULL, NULL) == 0) {
+            assert_false(b->from_thumbnail);
+            struct pho_hash_sig sa, sb;
+            assert_int_equal(pho_hash_signature(&sa, a), 0);
+            assert_int_equal(pho_hash_signature(&sb, b), 0);
+            int dd = pho_hash_distance(dhash_of(a), dhash_of(b));
+            int dp = pho_hash_distance(phash_of(a), phash_of(b));
+            int dc = pho_hash_distance(sa.crop_dhash[0], sb.crop_dhash[0]);
+            double corr = thumb_correlation(sa.thumb, sb.thumb);
+            hist_d[dd]++;
+            max_d = PHO_MAX(max_d, dd);
+            max_p = PHO_MAX(max_p, dp);
+            max_c = PHO_MAX(max_c, dc);
+            if (corr < worst_corr) {
+                worst_corr = corr;
+                worst = path;
+            }
+            n++;
+        }
+        pho_image_free(a);
+        pho_image_free(b);
+    }
+    print_message("# EXIF thumbnail vs working decode: %d of %d JPEGs hashed from the thumbnail; "
+                  "dhash 0:%d 1:%d 2:%d 3+:%d (max %d), phash max %d, 90%% crop dhash max %d, "
+                  "verification thumbnails correlate >= %.3f (%s)\n",
+                  n, jpegs, hist_d[0], hist_d[1], hist_d[2], n - hist_d[0] - hist_d[1] - hist_d[2],
+                  max_d, max_p, max_c, worst_corr, worst);
+    pho_scan_list_free(list);
+    assert_true(n >= 50);
+}
+
 /* The signature: a crop's hash finds the cropped copy; thumbnail and colours are sane. */
 static void test_signature(void **state)
 {
@@ -555,6 +629,7 @@ int main(void)
         cmocka_unit_test(test_empty_image),        cmocka_unit_test(test_format_parse),
         cmocka_unit_test(test_distance),           cmocka_unit_test(test_kind_names),
         cmocka_unit_test(test_near_duplicates),    cmocka_unit_test(test_shrink_on_load_effect),
+        cmocka_unit_test(test_thumbnail_effect),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }

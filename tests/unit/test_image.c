@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libexif/exif-data.h>
 #include <libheif/heif.h>
 
 #include "../lib/testlib.h"
@@ -612,6 +613,162 @@ static void test_camera_tiffs_are_tiffs(void **state)
     free(dir);
 }
 
+/* ---- EXIF thumbnails standing in for the decode (pho_image_opts.thumbnail_ok) ---- */
+
+static void free_mem(void *p)
+{
+    free(p);
+}
+
+/* @jpeg with its EXIF block passed through @edit (libexif) and written back. Caller frees. */
+static uint8_t *exif_edited(const uint8_t *jpeg, size_t len, size_t *out_len,
+                            void (*edit)(ExifData *, void *), void *ud)
+{
+    size_t at = 2, s = 0, e = 0;
+    while (at + 4 <= len && jpeg[at] == 0xff && jpeg[at + 1] != 0xda) {
+        size_t seg = (size_t)jpeg[at + 2] << 8 | jpeg[at + 3];
+        if (jpeg[at + 1] == 0xe1 && !memcmp(jpeg + at + 4, "Exif", 4)) {
+            s = at;
+            e = at + 2 + seg;
+            break;
+        }
+        at += 2 + seg;
+    }
+    assert_true(e > s);
+    ExifData *d = exif_data_new_from_data(jpeg + s + 4, (unsigned)(e - s - 4));
+    assert_non_null(d);
+    edit(d, ud);
+    unsigned char *app1 = NULL;
+    unsigned int alen = 0;
+    exif_data_save_data(d, &app1, &alen);
+    exif_data_unref(d);
+    assert_non_null(app1);
+    assert_true(alen + 2 <= 0xffff);
+    uint8_t *out = malloc(len - (e - s) + alen + 4);
+    assert_non_null(out);
+    memcpy(out, jpeg, s);
+    uint8_t hdr[4] = { 0xff, 0xe1, (uint8_t)((alen + 2) >> 8), (uint8_t)(alen + 2) };
+    memcpy(out + s, hdr, 4);
+    memcpy(out + s + 4, app1, alen);
+    memcpy(out + s + 4 + alen, jpeg + e, len - e);
+    *out_len = len - (e - s) + alen + 4;
+    free(app1);
+    return out;
+}
+
+/* Sets a SHORT tag of @ifd, adding it when missing. */
+static void set_short(ExifData *d, ExifIfd ifd, ExifTag tag, unsigned v)
+{
+    ExifEntry *e = exif_content_get_entry(d->ifd[ifd], tag);
+    if (!e) {
+        e = exif_entry_new();
+        exif_content_add_entry(d->ifd[ifd], e);
+        exif_entry_initialize(e, tag);
+        exif_entry_unref(e);
+    }
+    if (e->format == EXIF_FORMAT_LONG)
+        exif_set_long(e->data, exif_data_get_byte_order(d), v);
+    else
+        exif_set_short(e->data, exif_data_get_byte_order(d), (ExifShort)v);
+}
+
+static void pixel_size(ExifData *d, void *ud)
+{
+    const unsigned *wh = ud;
+    set_short(d, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_X_DIMENSION, wh[0]);
+    set_short(d, EXIF_IFD_EXIF, EXIF_TAG_PIXEL_Y_DIMENSION, wh[1]);
+}
+
+static void orientation_6(ExifData *d, void *ud)
+{
+    (void)ud;
+    set_short(d, EXIF_IFD_0, EXIF_TAG_ORIENTATION, 6);
+}
+
+static struct pho_image *load_small(const uint8_t *data, size_t len, bool strict, int *rc)
+{
+    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+    o.max_size = 480;
+    o.allow_larger = true;
+    o.thumbnail_ok = true;
+    o.strict = strict;
+    struct pho_image *img = NULL;
+    *rc = pho_image_load_buffer(&img, data, len, &o, NULL, NULL);
+    return img;
+}
+
+static void test_exif_thumbnail_stand_in(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    uint8_t *jpeg = t_defer(free_mem, read_file(td("bursts/IMG_20191112_111022.jpg"), &len));
+    assert_non_null(jpeg);
+    int rc;
+    /* The phone's 320 x 240 thumbnail of its 4032 x 3024 frame stands in; from a file too. */
+    struct pho_image *img = load_small(jpeg, len, false, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(img->from_thumbnail);
+    assert_int_equal(img->width, 320);
+    assert_int_equal(img->height, 240);
+    pho_image_free(img);
+    struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
+    o.max_size = 480;
+    o.thumbnail_ok = true;
+    assert_int_equal(pho_image_load(&img, td("bursts/IMG_20191112_111022.jpg"), &o, NULL, NULL), 0);
+    assert_true(img->from_thumbnail);
+    pho_image_free(img);
+    /* Not asked for, or a strict check wanted: the pixels themselves. */
+    o.thumbnail_ok = false;
+    assert_int_equal(pho_image_load(&img, td("bursts/IMG_20191112_111022.jpg"), &o, NULL, NULL), 0);
+    assert_false(img->from_thumbnail);
+    pho_image_free(img);
+    img = load_small(jpeg, len, true, &rc);
+    assert_int_equal(rc, 0);
+    assert_false(img->from_thumbnail);
+    pho_image_free(img);
+
+    /* Cut off: the thumbnail at the start is intact, the photo is not, and says so. */
+    img = load_small(jpeg, len * 6 / 10, false, &rc);
+    assert_int_equal(rc, PHO_ECORRUPT);
+    assert_null(img);
+
+    /* Data after the End Of Image marker (a motion photo's video): decoded instead. */
+    uint8_t *longer = t_defer(free_mem, malloc(len + 100));
+    memcpy(longer, jpeg, len);
+    memset(longer + len, 0x42, 100);
+    img = load_small(longer, len + 100, false, &rc);
+    assert_int_equal(rc, 0);
+    assert_false(img->from_thumbnail);
+    pho_image_free(img);
+
+    /* EXIF written for another size (an edited copy kept the original's metadata): the
+     * thumbnail may show another picture. The right size, either way round, is trusted. */
+    unsigned stale[2] = { 2000, 1500 }, right[2] = { 4032, 3024 }, turned[2] = { 3024, 4032 };
+    size_t elen = 0;
+    uint8_t *edited = t_defer(free_mem, exif_edited(jpeg, len, &elen, pixel_size, stale));
+    img = load_small(edited, elen, false, &rc);
+    assert_int_equal(rc, 0);
+    assert_false(img->from_thumbnail);
+    pho_image_free(img);
+    edited = t_defer(free_mem, exif_edited(jpeg, len, &elen, pixel_size, right));
+    img = load_small(edited, elen, false, &rc);
+    assert_true(rc == 0 && img->from_thumbnail);
+    pho_image_free(img);
+    edited = t_defer(free_mem, exif_edited(jpeg, len, &elen, pixel_size, turned));
+    img = load_small(edited, elen, false, &rc);
+    assert_true(rc == 0 && img->from_thumbnail);
+    pho_image_free(img);
+
+    /* The orientation applies to the thumbnail as to the photo. */
+    edited = t_defer(free_mem, exif_edited(jpeg, len, &elen, orientation_6, NULL));
+    img = load_small(edited, elen, false, &rc);
+    assert_int_equal(rc, 0);
+    assert_true(img->from_thumbnail);
+    assert_int_equal(img->width, 240);
+    assert_int_equal(img->height, 320);
+    pho_image_free(img);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -628,6 +785,7 @@ int main(void)
         cmocka_unit_test(test_image_new),
         T_TEST(test_heif_container_rotation_wins),
         T_TEST(test_camera_tiffs_are_tiffs),
+        T_TEST(test_exif_thumbnail_stand_in),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }

@@ -19,6 +19,7 @@
 #include "organize/internal.h"
 #include "organize/pipeline.h"
 #include "pho/catalog.h"
+#include "pho/image.h"
 #include "pho/organize.h"
 
 /* ---- pipeline ------------------------------------------------------------ */
@@ -412,6 +413,83 @@ static void test_settings_round_trip(void **state)
     assert_int_equal(now.hash, PHO_HASH_PHASH);
 }
 
+/* The scan's table selectors of a JPEG pointed at Huffman table 3, which it never defines:
+ * the header reads, the pixels do not. */
+static void break_pixels(uint8_t *j, size_t len)
+{
+    size_t at = 2;
+    while (at + 4 <= len && j[at] == 0xff && j[at + 1] != 0xda)
+        at += 2 + ((size_t)j[at + 2] << 8 | j[at + 3]);
+    assert_true(at + 5 < len && j[at + 1] == 0xda);
+    unsigned ns = j[at + 4];
+    for (unsigned c = 0; c < ns; c++)
+        j[at + 6 + 2 * c] = 0x33;
+}
+
+/*
+ * Photos hashed from their EXIF thumbnails have never been decoded. A group
+ * member whose pixels turn out unreadable when its quality is measured
+ * becomes a failed photo like any other, and the groups are formed again
+ * without it; the members left have their quality measured.
+ */
+static void test_thumbnail_hashed_member_unreadable(void **state)
+{
+    (void)state;
+    static const char *const shots[] = { "IMG_20191112_111022.jpg", "IMG_20191112_111024.jpg",
+                                         "IMG_20191112_111035.jpg" };
+    char *src = t_defer(rm_tree, make_tempdir());
+    char *out = t_defer(rm_tree, make_tempdir());
+    char path[4200], rel[64];
+    for (size_t k = 0; k < PHO_ARRAY_LEN(shots); k++) {
+        snprintf(rel, sizeof(rel), "bursts/%s", shots[k]);
+        size_t len = 0;
+        uint8_t *data = read_file(td(rel), &len);
+        assert_non_null(data);
+        if (k == 1)
+            break_pixels(data, len);
+        snprintf(path, sizeof(path), "%s/%s", src, shots[k]);
+        write_file(path, data, len);
+        free(data);
+    }
+    /* The broken one: its thumbnail reads, its pixels do not. */
+    snprintf(path, sizeof(path), "%s/%s", src, shots[1]);
+    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
+    io.max_size = 480;
+    io.thumbnail_ok = true;
+    struct pho_image *img = NULL;
+    assert_int_equal(pho_image_load(&img, path, &io, NULL, NULL), 0);
+    assert_true(img->from_thumbnail);
+    pho_image_free(img);
+    io.thumbnail_ok = false;
+    assert_true(pho_image_load(&img, path, &io, NULL, NULL) < 0);
+
+    struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
+    o.source = src;
+    o.output = out;
+    o.dry_run = true;
+    o.faces = PHO_FACES_NONE;
+    o.threads = 2;
+    struct pho_organize_result r;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_organize_run(&r, &o, &err), 0);
+    assert_int_equal(r.nphotos, 3);
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.ngroups, 1);
+    assert_int_equal(r.groups[0].count, 2);
+    for (size_t i = 0; i < r.nphotos; i++) {
+        const struct pho_photo *p = &r.photos[i];
+        bool broken = strstr(p->rel, "111024") != NULL;
+        assert_int_equal(p->error != 0, broken);
+        if (!broken) {
+            assert_true(p->hashed_from_thumbnail);
+            assert_true(isfinite(p->quality.score));
+        }
+    }
+    for (size_t k = 0; k < r.groups[0].count; k++)
+        assert_null(strstr(r.photos[r.groups[0].members[k]].rel, "111024"));
+    pho_organize_result_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -424,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_best_smile_then_quality_then_time),
         cmocka_unit_test(test_best_without_faces),
         T_TEST(test_settings_round_trip),
+        T_TEST(test_thumbnail_hashed_member_unreadable),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
 }
