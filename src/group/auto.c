@@ -16,12 +16,13 @@
  * stripped metadata still join their originals.
  *
  * Search: a multi-index hash (mih.c) at COPY_BITS over the full-frame
- * dHashes and pHashes, queried with each photo's full hashes and crop pHashes
- * on worker threads (the hits are judged afterwards in photo order); a
- * sweep in time order over the photos that have a time, and one in the
- * caller's order over those that have none, each bounded (MAX_NEIGHBOURS). Candidates are judged in
- * a fixed order and a pair already connected is not judged again, so the groups depend only on the
- * photos, never on threads or timing.
+ * dHashes and pHashes, queried with each photo's full hashes, crop pHashes
+ * and turned dHashes on worker threads, table by table; a sweep in time
+ * order over the photos that have a time, and one in the caller's order over
+ * those that have none, each bounded (MAX_NEIGHBOURS). All three propose
+ * candidate pairs, judged in parallel blocks whose verdicts are applied in
+ * a fixed order, so the groups depend only on the photos, never on threads
+ * or timing.
  */
 #include "core/common.h"
 
@@ -245,167 +246,297 @@ const char *pho_group_reason_name(enum pho_group_reason reason)
     return (unsigned)reason < PHO_ARRAY_LEN(names) ? names[reason] : "unknown";
 }
 
-/* ---- the search ---- */
+/* ---- the search: candidate pairs from three sweeps, judged in parallel blocks ---- */
+
+/*
+ * The copy lookups, the dated sweep and the undated sweep each propose
+ * candidate pairs (hash distances, times and cameras only: cheap). Pairs are
+ * judged (the thumbnail correlation: most of the cost) in blocks of
+ * JUDGE_BLOCK on worker threads, each with its own cache of crops; the
+ * verdicts are applied in the block's order by the calling thread. A pair
+ * whose photos are already connected when its block is formed is not judged.
+ * Block boundaries depend on the photos alone, never on the threads, so the
+ * links, the statistics and the groups are the same for any thread count.
+ */
+#define JUDGE_BLOCK 65536
+#define JUDGE_CHUNK 1024
 
 struct edge {
     uint32_t a, b;
     struct pho_group_why why;
 };
 
+struct verdict {
+    bool linked;
+    struct pho_group_why why;
+};
+
 struct state {
     const struct pho_group_item *items;
     struct pho_group_uf uf;
-    struct pho_group_vcache *cache;
-    struct edge *edges; /* accepted links */
+    unsigned threads;
+    struct pho_group_vcache **cache; /* one per worker */
+    uint64_t *block;                 /* candidate pairs waiting: (a << 32) | b, a < b */
+    size_t nblock;
+    struct verdict *verdict; /* JUDGE_BLOCK */
+    struct edge *edges;      /* accepted links */
     size_t nedges, capedges;
     size_t compared;
     int rc;
 };
 
-/* Judges (a, b) unless they are connected already; keeps the link when it holds. */
+PHO_GROUP_POPCNT static void judge_chunk(void *ud, size_t chunk, unsigned worker)
+{
+    struct state *s = ud;
+    size_t end = PHO_MIN((chunk + 1) * JUDGE_CHUNK, s->nblock);
+    for (size_t k = chunk * JUDGE_CHUNK; k < end; k++) {
+        uint32_t a = (uint32_t)(s->block[k] >> 32), b = (uint32_t)s->block[k];
+        s->verdict[k].linked =
+                judge(&s->verdict[k].why, &s->items[a], &s->items[b], s->cache[worker], a, b);
+    }
+}
+
+/* Judges the waiting pairs and applies the verdicts in order. */
+static void flush(struct state *s)
+{
+    if (s->rc || s->nblock == 0)
+        return;
+    pho_parallel_for((s->nblock + JUDGE_CHUNK - 1) / JUDGE_CHUNK, s->threads, judge_chunk, s);
+    s->compared += s->nblock;
+    for (size_t k = 0; k < s->nblock && !s->rc; k++) {
+        uint32_t a = (uint32_t)(s->block[k] >> 32), b = (uint32_t)s->block[k];
+        if (!s->verdict[k].linked || pho_group__uf_find(&s->uf, a) == pho_group__uf_find(&s->uf, b))
+            continue;
+        struct edge *e = pho_array_grow(s->edges, &s->capedges, s->nedges, sizeof(*e), 256);
+        if (!e) {
+            s->rc = PHO_ENOMEM;
+            break;
+        }
+        s->edges = e;
+        s->edges[s->nedges++] = (struct edge){ a, b, s->verdict[k].why };
+        pho_group__uf_union(&s->uf, a, b);
+    }
+    s->nblock = 0;
+}
+
+/* Proposes (a, b) for judging, unless they are connected already. */
 static void consider(struct state *s, uint32_t a, uint32_t b)
 {
     if (a == b || s->rc || pho_group__uf_find(&s->uf, a) == pho_group__uf_find(&s->uf, b))
         return;
-    if (a > b) {
-        uint32_t t = a;
-        a = b;
-        b = t;
-    }
-    s->compared++;
-    struct pho_group_why w;
-    if (!judge(&w, &s->items[a], &s->items[b], s->cache, a, b))
-        return;
-    struct edge *e = pho_array_grow(s->edges, &s->capedges, s->nedges, sizeof(*e), 256);
-    if (!e) {
-        s->rc = PHO_ENOMEM;
-        return;
-    }
-    s->edges = e;
-    s->edges[s->nedges++] = (struct edge){ a, b, w };
-    pho_group__uf_union(&s->uf, a, b);
+    s->block[s->nblock++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
+    if (s->nblock == JUDGE_BLOCK)
+        flush(s);
 }
 
-/* ---- copies: the index lookups run on worker threads, the links are judged in order ---- */
+/* ---- copies: index lookups on worker threads, the pairs proposed afterwards in order ---- */
 
-#define CHUNK_ITEMS  2048 /* photos per work unit */
-#define BLOCK_CHUNKS 64   /* work units whose hits are held at once */
+/*
+ * Each photo's full-frame hashes, crop pHashes and mirrored/turned dHashes
+ * are looked up among all full-frame hashes (dHashes in one index, pHashes in
+ * the other). Full against full is symmetric (the later photo's query finds
+ * the pair), so those queries look only at later photos; a crop or a turned
+ * picture against the other's whole frame is not, so those look at every
+ * photo. The lookups run table by table in the order of each query's
+ * substring (mih.h: at a million photos that is what keeps the probes in the
+ * CPU's caches), each worker on its own slice; the pairs found are then
+ * sorted, so what is proposed depends on the photos alone.
+ */
+#define QUERIES_PER_KIND (1 + (PHO_HASH_CROPS > 2 ? PHO_HASH_CROPS : 2))
+#define ALL_PHOTOS       0x80000000u /* query flag: look at every photo, not just later ones */
 
 struct pairs {
-    uint32_t (*v)[2];
+    uint64_t *v; /* (smaller photo << 32) | larger */
     size_t n, cap;
     bool oom;
 };
 
-struct lookup {
-    const struct pho_group_item *items;
-    size_t n;
-    struct pho_mih *idx[2];
-    size_t first_chunk;
-    struct pairs *out; /* per chunk of the block */
+/* One query: its hash and who asks (photo | ALL_PHOTOS). */
+struct query {
+    uint64_t hash;
+    uint32_t who;
+    uint32_t sub; /* the substring value the queries are sorted by */
 };
 
-struct hit {
+struct copy_lookup {
+    const struct pho_mih *idx;
+    unsigned table;
+    const struct query *q; /* sorted by substring value */
+    size_t nq, nslices;
+    struct pairs *out; /* per slice */
+};
+
+struct copy_hit {
     struct pairs *out;
     uint32_t query;
 };
 
 static void push_pair(struct pairs *p, uint32_t a, uint32_t b)
 {
-    uint32_t(*v)[2] = pho_array_grow(p->v, &p->cap, p->n, sizeof(*v), 256);
+    uint64_t *v = pho_array_grow(p->v, &p->cap, p->n, sizeof(*v), 1024);
     if (!v) {
         p->oom = true;
         return;
     }
     p->v = v;
-    p->v[p->n][0] = a;
-    p->v[p->n][1] = b;
-    p->n++;
+    p->v[p->n++] = a < b ? (uint64_t)a << 32 | b : (uint64_t)b << 32 | a;
 }
 
-static void on_hit(void *ud, uint32_t entry, int dist)
+static void on_copy_hit(void *ud, uint32_t entry, int dist)
 {
     (void)dist;
-    struct hit *h = ud;
+    struct copy_hit *h = ud;
     if (entry != h->query)
         push_pair(h->out, h->query, entry);
 }
 
-/*
- * Each photo's full-frame hashes and its crop pHashes against all full-frame
- * hashes. Full against full is symmetric (the later photo's query finds the
- * pair); a crop against the other's whole frame is not, so crop queries look
- * at every photo.
- */
-static void lookup_chunk(void *ud, size_t index, unsigned worker)
+static void lookup_slice(void *ud, size_t slice, unsigned worker)
 {
     (void)worker;
-    struct lookup *l = ud;
-    size_t chunk = l->first_chunk + index;
-    struct pairs *out = &l->out[index];
-    size_t end = PHO_MIN((chunk + 1) * CHUNK_ITEMS, l->n);
-    for (size_t i = chunk * CHUNK_ITEMS; i < end && !out->oom; i++) {
-        const struct pho_group_item *it = &l->items[i];
-        struct hit h = { out, (uint32_t)i };
-        /* Full dHash, full pHash, crop pHashes, then the mirrored and turned dHashes. */
-        uint64_t q[4 + PHO_HASH_CROPS] = { it->dhash, it->phash };
-        for (int k = 0; k < PHO_HASH_CROPS; k++)
-            q[2 + k] = it->sig->crop_phash[k];
-        q[2 + PHO_HASH_CROPS] = it->sig->turned_dhash[0];
-        q[3 + PHO_HASH_CROPS] = it->sig->turned_dhash[1];
-        for (int k = 0; k < 4 + PHO_HASH_CROPS; k++) {
-            int kind = k == 0 || k >= 2 + PHO_HASH_CROPS ? 0 : 1;
-            uint32_t from = k < 2 ? (uint32_t)i + 1 : 0;
-            if (l->idx[kind]) {
-                pho_mih__query(l->idx[kind], q[k], from, on_hit, &h);
-                continue;
-            }
-            for (size_t j = from; j < l->n; j++) /* no index pays off: a handful of photos */
-                if (bits(q[k], kind ? l->items[j].phash : l->items[j].dhash) <= COPY_BITS && j != i)
-                    push_pair(out, (uint32_t)i, (uint32_t)j);
-        }
+    struct copy_lookup *l = ud;
+    size_t lo = l->nq * slice / l->nslices, hi = l->nq * (slice + 1) / l->nslices;
+    struct pairs *out = &l->out[slice];
+    for (size_t k = lo; k < hi && !out->oom; k++) {
+        struct copy_hit h = { out, l->q[k].who & ~ALL_PHOTOS };
+        uint32_t from = l->q[k].who & ALL_PHOTOS ? 0 : h.query + 1;
+        pho_mih__query_table(l->idx, l->table, l->q[k].hash, from, on_copy_hit, &h);
     }
 }
 
-static int search_copies(struct state *s, size_t n, unsigned threads)
+/* The queries into index @kind (0: dHash, 1: pHash) for photos [0, n). */
+static size_t copy_queries(struct query *q, const struct pho_group_item *items, size_t n, int kind)
 {
-    uint64_t *keys = pho_reallocarray(NULL, n ? n : 1, sizeof(*keys));
-    struct pairs *out = pho_calloc(BLOCK_CHUNKS, sizeof(*out));
-    struct lookup l = { .items = s->items, .n = n, .out = out };
-    int rc = keys && out ? 0 : PHO_ENOMEM;
-    struct pho_mih_plan plan;
-    pho_mih__plan(&plan, n, COPY_BITS);
-    for (int kind = 0; rc == 0 && kind < 2 && plan.m; kind++) {
+    size_t nq = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pho_group_item *it = &items[i];
+        q[nq++] = (struct query){ kind ? it->phash : it->dhash, (uint32_t)i, 0 };
+        for (int k = 0; k < (kind ? PHO_HASH_CROPS : 2); k++)
+            q[nq++] = (struct query){ kind ? it->sig->crop_phash[k] : it->sig->turned_dhash[k],
+                                      (uint32_t)i | ALL_PHOTOS, 0 };
+    }
+    return nq;
+}
+
+/* Stable LSD radix sort of the queries by their substring value (@bits bits). */
+static void sort_queries(struct query *q, struct query *tmp, size_t n, unsigned bits, size_t *count)
+{
+    for (unsigned shift = 0; shift < bits; shift += 12) {
+        memset(count, 0, 4097 * sizeof(*count));
         for (size_t i = 0; i < n; i++)
-            keys[i] = kind ? s->items[i].phash : s->items[i].dhash;
-        rc = pho_mih__new(&l.idx[kind], keys, (uint32_t)n, &plan, COPY_BITS);
+            count[((q[i].sub >> shift) & 4095) + 1]++;
+        for (size_t d = 0; d < 4096; d++)
+            count[d + 1] += count[d];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(q[i].sub >> shift) & 4095]++] = q[i];
+        memcpy(q, tmp, n * sizeof(*q));
     }
-    size_t nchunks = (n + CHUNK_ITEMS - 1) / CHUNK_ITEMS;
-    for (size_t first = 0; rc == 0 && first < nchunks; first += BLOCK_CHUNKS) {
-        size_t m = PHO_MIN((size_t)BLOCK_CHUNKS, nchunks - first);
-        l.first_chunk = first;
-        pho_parallel_for(m, threads, lookup_chunk, &l);
-        /* In chunk order, so the links (and the groups) never depend on the threads. */
-        for (size_t c = 0; c < m; c++) {
-            if (out[c].oom)
-                rc = PHO_ENOMEM;
-            for (size_t k = 0; rc == 0 && k < out[c].n; k++)
-                consider(s, out[c].v[k][0], out[c].v[k][1]);
-            out[c].n = 0;
-            rc = rc ? rc : s->rc;
-        }
+}
+
+/* Every query of index @kind, table by table; the pairs land in @out (one per slice). */
+static int lookup_kind(const struct pho_group_item *items, size_t n, int kind,
+                       const struct pho_mih_plan *plan, struct pairs *out, size_t nslices,
+                       unsigned threads)
+{
+    size_t cap = n * QUERIES_PER_KIND;
+    uint64_t *keys = pho_reallocarray(NULL, n ? n : 1, sizeof(*keys));
+    struct query *q = pho_reallocarray(NULL, cap ? cap : 1, sizeof(*q));
+    struct query *tmp = pho_reallocarray(NULL, cap ? cap : 1, sizeof(*tmp));
+    size_t *count = pho_calloc(4097, sizeof(*count));
+    struct pho_mih *idx = NULL;
+    int rc = keys && q && tmp && count ? 0 : PHO_ENOMEM;
+    if (rc == 0) {
+        for (size_t i = 0; i < n; i++)
+            keys[i] = kind ? items[i].phash : items[i].dhash;
+        rc = pho_mih__new(&idx, keys, (uint32_t)n, plan, COPY_BITS);
     }
-    for (size_t c = 0; out && c < BLOCK_CHUNKS; c++)
-        pho_free(out[c].v);
-    pho_free(out);
-    pho_mih__free(l.idx[0]);
-    pho_mih__free(l.idx[1]);
+    size_t nq = rc == 0 ? copy_queries(q, items, n, kind) : 0;
+    for (unsigned t = 0; rc == 0 && t < pho_mih__tables(idx); t++) {
+        for (size_t k = 0; k < nq; k++)
+            q[k].sub = pho_mih__substring(idx, t, q[k].hash);
+        sort_queries(q, tmp, nq, pho_mih__substring_bits(idx, t), count);
+        struct copy_lookup l = { idx, t, q, nq, nslices, out };
+        pho_parallel_for(nslices, threads, lookup_slice, &l);
+        for (size_t k = 0; rc == 0 && k < nslices; k++)
+            rc = out[k].oom ? PHO_ENOMEM : 0;
+    }
+    pho_mih__free(idx);
+    pho_free(count);
+    pho_free(tmp);
+    pho_free(q);
     pho_free(keys);
     return rc;
 }
 
+/* A handful of photos: no index pays off, every pair is compared. */
+PHO_GROUP_POPCNT static void copies_all_pairs(struct pairs *out, const struct pho_group_item *items,
+                                              size_t n)
+{
+    for (size_t i = 0; i < n && !out->oom; i++) {
+        const struct pho_group_item *a = &items[i];
+        for (size_t j = 0; j < n; j++) {
+            const struct pho_group_item *b = &items[j];
+            if (j == i)
+                continue;
+            int d = 64;
+            if (j > i)
+                d = PHO_MIN(bits(a->dhash, b->dhash), bits(a->phash, b->phash));
+            for (int k = 0; k < PHO_HASH_CROPS; k++)
+                d = PHO_MIN(d, bits(a->sig->crop_phash[k], b->phash));
+            for (int k = 0; k < 2; k++)
+                d = PHO_MIN(d, bits(a->sig->turned_dhash[k], b->dhash));
+            if (d <= COPY_BITS)
+                push_pair(out, (uint32_t)i, (uint32_t)j);
+        }
+    }
+}
+
+static int search_copies(struct state *s, size_t n)
+{
+    size_t nslices = (size_t)PHO_MAX(s->threads, 1u) * 4;
+    struct pairs *out = pho_calloc(nslices, sizeof(*out));
+    if (!out)
+        return PHO_ENOMEM;
+    struct pho_mih_plan plan;
+    pho_mih__plan(&plan, n, COPY_BITS);
+    int rc = 0;
+    if (!plan.m)
+        copies_all_pairs(&out[0], s->items, n);
+    for (int kind = 0; plan.m && rc == 0 && kind < 2; kind++)
+        rc = lookup_kind(s->items, n, kind, &plan, out, nslices, s->threads);
+    /* All pairs in one array, sorted, each proposed once. */
+    size_t total = 0;
+    for (size_t k = 0; k < nslices; k++) {
+        rc = rc ? rc : out[k].oom ? PHO_ENOMEM : 0;
+        total += out[k].n;
+    }
+    struct pho_group_keyed *all =
+            rc ? NULL : pho_reallocarray(NULL, total ? total : 1, sizeof(*all));
+    if (rc == 0 && !all)
+        rc = PHO_ENOMEM;
+    size_t m = 0;
+    for (size_t k = 0; rc == 0 && k < nslices; k++) {
+        for (size_t i = 0; i < out[k].n; i++)
+            all[m++] = (struct pho_group_keyed){ out[k].v[i], 0 };
+        pho_free(out[k].v);
+        out[k].v = NULL;
+    }
+    if (rc == 0)
+        rc = pho_group__sort_keyed(all, m);
+    for (size_t i = 0; rc == 0 && i < m; i++) {
+        if (i == 0 || all[i].key != all[i - 1].key)
+            consider(s, (uint32_t)(all[i].key >> 32), (uint32_t)all[i].key);
+        rc = s->rc;
+    }
+    flush(s);
+    for (size_t k = 0; k < nslices; k++)
+        pho_free(out[k].v);
+    pho_free(out);
+    pho_free(all);
+    return rc ? rc : s->rc;
+}
+
 /* Bursts and one camera's shots: each dated photo against the later ones within reach. */
-static int search_dated(struct state *s, size_t n)
+PHO_GROUP_POPCNT static int search_dated(struct state *s, size_t n)
 {
     struct pho_group_keyed *order = pho_reallocarray(NULL, n ? n : 1, sizeof(*order));
     if (!order)
@@ -429,12 +560,13 @@ static int search_dated(struct state *s, size_t n)
         }
         rc = s->rc;
     }
+    flush(s);
     pho_free(order);
-    return rc;
+    return rc ? rc : s->rc;
 }
 
 /* Undated photos: each against the next MAX_NEIGHBOURS undated ones. */
-static int search_undated(struct state *s, size_t n)
+PHO_GROUP_POPCNT static int search_undated(struct state *s, size_t n)
 {
     uint32_t *list = pho_reallocarray(NULL, n ? n : 1, sizeof(*list));
     if (!list)
@@ -449,6 +581,7 @@ static int search_undated(struct state *s, size_t n)
             if (candidate(&w, &s->items[list[i]], &s->items[list[j]]))
                 consider(s, list[i], list[j]);
         }
+    flush(s);
     pho_free(list);
     return s->rc;
 }
@@ -558,10 +691,17 @@ int pho_group__auto(struct pho_groups **out, const struct pho_group_item *items,
     for (size_t i = 0; i < n; i++)
         if (!items[i].sig)
             return pho_err_set(err, PHO_EINVAL, "group: photo %zu has no signature", i);
-    struct state s = { .items = items, .cache = pho_group__vcache_new() };
-    int rc = s.cache ? pho_group__uf_init(&s.uf, (uint32_t)n) : PHO_ENOMEM;
+    struct state s = { .items = items, .threads = o->threads ? o->threads : pho_cpu_count() };
+    s.cache = pho_calloc(s.threads, sizeof(*s.cache));
+    s.block = pho_reallocarray(NULL, JUDGE_BLOCK, sizeof(*s.block));
+    s.verdict = pho_reallocarray(NULL, JUDGE_BLOCK, sizeof(*s.verdict));
+    int rc = s.cache && s.block && s.verdict ? 0 : PHO_ENOMEM;
+    for (unsigned t = 0; rc == 0 && t < s.threads; t++)
+        rc = (s.cache[t] = pho_group__vcache_new()) ? 0 : PHO_ENOMEM;
     if (rc == 0)
-        rc = search_copies(&s, n, o->threads ? o->threads : pho_cpu_count());
+        rc = pho_group__uf_init(&s.uf, (uint32_t)n);
+    if (rc == 0)
+        rc = search_copies(&s, n);
     if (rc == 0)
         rc = search_dated(&s, n);
     if (rc == 0)
@@ -573,7 +713,11 @@ int pho_group__auto(struct pho_groups **out, const struct pho_group_item *items,
         (*out)->links = s.nedges;
     }
     pho_group__uf_release(&s.uf);
-    pho_group__vcache_free(s.cache);
+    for (unsigned t = 0; s.cache && t < s.threads; t++)
+        pho_group__vcache_free(s.cache[t]);
+    pho_free(s.cache);
+    pho_free(s.block);
+    pho_free(s.verdict);
     pho_free(s.edges);
     if (rc)
         return pho_err_set(err, rc, "group: out of memory for %zu photos", n);

@@ -19,6 +19,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "group/internal.h"
 #include "group/mih.h"
 
 /* A bucket probe (random access) costs a few sequential key checks. */
@@ -33,7 +34,14 @@ struct pho_mih {
     uint32_t *start[PHO_MIH_MAX_M];
     uint32_t *entry[PHO_MIH_MAX_M];
     uint64_t *key[PHO_MIH_MAX_M];
+    /* The values within the radius of 0 in each substring, in probing order (NULL when
+     * there would be more than MAX_FLIPS: then they are enumerated per query). */
+    uint32_t *flips[PHO_MIH_MAX_M];
+    uint32_t nflips[PHO_MIH_MAX_M];
 };
+
+/* Flip lists up to this long are kept (a 22-bit substring at radius 2 has 254). */
+#define MAX_FLIPS 65536
 
 /* Substring s of an m-way split: the first 64 % m substrings are one bit longer. */
 static void layout(unsigned m, unsigned *bits, unsigned *shift)
@@ -102,8 +110,43 @@ void pho_mih__free(struct pho_mih *x)
         pho_free(x->start[s]);
         pho_free(x->entry[s]);
         pho_free(x->key[s]);
+        pho_free(x->flips[s]);
     }
     pho_free(x);
+}
+
+/* Next larger integer with the same number of set bits (Gosper's hack). */
+static inline uint64_t next_same_weight(uint64_t v)
+{
+    uint64_t c = v & (~v + 1);
+    uint64_t r = v + c;
+    return (((r ^ v) >> 2) / c) | r;
+}
+
+/*
+ * Every value of a @bits-bit substring within @radius of 0, by weight then
+ * value: the probes of one query are its substring XOR each. Made once per
+ * index, so a query never divides (Gosper's hack does, per probe).
+ */
+static uint32_t *flip_list(unsigned bits, unsigned radius, uint32_t *count)
+{
+    double want = ball(bits, radius);
+    *count = 0;
+    if (want > MAX_FLIPS)
+        return NULL;
+    uint32_t *v = pho_reallocarray(NULL, (size_t)want, sizeof(*v));
+    if (!v)
+        return NULL;
+    uint64_t limit = (uint64_t)1 << bits;
+    for (unsigned w = 0; w <= radius && w <= bits; w++) {
+        uint64_t flip = w ? ((uint64_t)1 << w) - 1 : 0;
+        for (; flip < limit; flip = w ? next_same_weight(flip) : limit) {
+            v[(*count)++] = (uint32_t)flip;
+            if (!w)
+                break;
+        }
+    }
+    return v;
 }
 
 int pho_mih__new(struct pho_mih **out, const uint64_t *keys, uint32_t n,
@@ -147,17 +190,11 @@ int pho_mih__new(struct pho_mih **out, const uint64_t *keys, uint32_t n,
         /* start[b] now holds the end of bucket b; shift back to starts. */
         memmove(start + 1, start, buckets * sizeof(*start));
         start[0] = 0;
+        /* Without a list (too long, or no memory) queries enumerate the flips themselves. */
+        x->flips[s] = flip_list(x->bits[s], x->radius, &x->nflips[s]);
     }
     *out = x;
     return 0;
-}
-
-/* Next larger integer with the same number of set bits (Gosper's hack). */
-static inline uint64_t next_same_weight(uint64_t v)
-{
-    uint64_t c = v & (~v + 1);
-    uint64_t r = v + c;
-    return (((r ^ v) >> 2) / c) | r;
 }
 
 /* Buckets probed together, so their memory is fetched in parallel rather than one by one. */
@@ -174,6 +211,26 @@ struct probe {
 };
 
 /* Inlined into each clone of pho_mih__query(), so it gets that clone's popcount. */
+/* One key of a bucket within t of the query: reported unless below `from` or reachable through
+ * an earlier substring (that substring reports it). */
+static inline __attribute__((always_inline)) void maybe_hit(struct probe *p, uint32_t e,
+                                                            uint64_t diff, int d)
+{
+    const struct pho_mih *x = p->x;
+    if (d > x->t || e < p->from)
+        return;
+    for (unsigned s = 0; s < p->s; s++)
+        if ((unsigned)__builtin_popcountll(diff & x->mask[s]) <= x->radius)
+            return;
+    p->fn(p->ud, e, d);
+}
+
+/*
+ * Inlined into each clone of the query functions, so it gets that clone's popcount. Keys are
+ * compared four at a time with one branch (a match is rare): at a million keys a bucket holds
+ * about fifteen, and a branch per key would cost more than the comparisons. Keys go from the
+ * top of the bucket down, the order of the hits a function of the keys alone.
+ */
 static inline __attribute__((always_inline)) void scan_buckets(struct probe *p,
                                                                const uint64_t *buckets, unsigned n)
 {
@@ -190,58 +247,98 @@ static inline __attribute__((always_inline)) void scan_buckets(struct probe *p,
             __builtin_prefetch(&key[hi[k] - 1]);
         }
     }
-    unsigned r = x->radius;
+    const uint64_t q = p->q;
+    const int t = x->t;
     for (unsigned k = 0; k < n; k++) {
-        /* Entries ascend within a bucket: walk down and stop below `from`. */
-        for (uint32_t i = hi[k]; i > lo[k]; i--) {
-            uint32_t e = entry[i - 1];
-            if (e < p->from)
-                break;
-            uint64_t diff = p->q ^ key[i - 1];
-            bool earlier = false;
-            for (unsigned s = 0; s < p->s && !earlier; s++)
-                earlier = (unsigned)__builtin_popcountll(diff & x->mask[s]) <= r;
-            if (earlier)
-                continue;
-            p->compared++;
-            int d = __builtin_popcountll(diff);
-            if (d <= x->t)
-                p->fn(p->ud, e, d);
+        uint32_t i = hi[k], end = lo[k];
+        /* Entries ascend within a bucket: none below `from` once the top one is. */
+        if (i > end && entry[i - 1] < p->from)
+            continue;
+        p->compared += i - end;
+        while (i >= end + 4) {
+            i -= 4;
+            uint64_t d3 = q ^ key[i + 3], d2 = q ^ key[i + 2], d1 = q ^ key[i + 1], d0 = q ^ key[i];
+            int c3 = __builtin_popcountll(d3), c2 = __builtin_popcountll(d2);
+            int c1 = __builtin_popcountll(d1), c0 = __builtin_popcountll(d0);
+            if ((c3 <= t) | (c2 <= t) | (c1 <= t) | (c0 <= t)) {
+                maybe_hit(p, entry[i + 3], d3, c3);
+                maybe_hit(p, entry[i + 2], d2, c2);
+                maybe_hit(p, entry[i + 1], d1, c1);
+                maybe_hit(p, entry[i], d0, c0);
+            }
+        }
+        while (i > end) {
+            i--;
+            uint64_t d = q ^ key[i];
+            maybe_hit(p, entry[i], d, __builtin_popcountll(d));
         }
     }
 }
 
-/*
- * Most of a search's time is popcounts here: with the CPU's own instruction
- * (x86-64 since 2008) where it has one, else the portable baseline; glibc
- * picks the clone when the program loads.
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-        !defined(__SANITIZE_ADDRESS__)
-__attribute__((target_clones("popcnt", "default")))
-#endif
-size_t
-pho_mih__query(const struct pho_mih *x, uint64_t q, uint32_t from, pho_mih_hit_fn fn, void *ud)
+/* Probes the buckets of substring p->s within the radius of p->q's value. */
+static inline __attribute__((always_inline)) void probe_table(struct probe *p)
 {
-    struct probe p = { .x = x, .q = q, .from = from, .fn = fn, .ud = ud };
+    const struct pho_mih *x = p->x;
     uint64_t batch[PROBE_BATCH];
-    for (p.s = 0; p.s < x->m; p.s++) {
-        uint64_t limit = (uint64_t)1 << x->bits[p.s];
-        uint64_t qs = (q >> x->shift[p.s]) & (limit - 1);
-        unsigned n = 0;
-        for (unsigned w = 0; w <= x->radius && w <= x->bits[p.s]; w++) {
-            uint64_t flip = w ? ((uint64_t)1 << w) - 1 : 0;
-            for (; flip < limit; flip = w ? next_same_weight(flip) : limit) {
-                batch[n++] = qs ^ flip;
-                if (n == PROBE_BATCH) {
-                    scan_buckets(&p, batch, n);
-                    n = 0;
-                }
-                if (!w)
-                    break;
+    uint64_t limit = (uint64_t)1 << x->bits[p->s];
+    uint64_t qs = (p->q >> x->shift[p->s]) & (limit - 1);
+    unsigned n = 0;
+    if (x->flips[p->s]) {
+        const uint32_t *f = x->flips[p->s];
+        for (uint32_t k = 0; k < x->nflips[p->s]; k++) {
+            batch[n++] = qs ^ f[k];
+            if (n == PROBE_BATCH) {
+                scan_buckets(p, batch, n);
+                n = 0;
             }
         }
-        scan_buckets(&p, batch, n);
+        scan_buckets(p, batch, n);
+        return;
     }
+    for (unsigned w = 0; w <= x->radius && w <= x->bits[p->s]; w++) {
+        uint64_t flip = w ? ((uint64_t)1 << w) - 1 : 0;
+        for (; flip < limit; flip = w ? next_same_weight(flip) : limit) {
+            batch[n++] = qs ^ flip;
+            if (n == PROBE_BATCH) {
+                scan_buckets(p, batch, n);
+                n = 0;
+            }
+            if (!w)
+                break;
+        }
+    }
+    scan_buckets(p, batch, n);
+}
+
+PHO_GROUP_POPCNT size_t pho_mih__query(const struct pho_mih *x, uint64_t q, uint32_t from,
+                                       pho_mih_hit_fn fn, void *ud)
+{
+    struct probe p = { .x = x, .q = q, .from = from, .fn = fn, .ud = ud };
+    for (p.s = 0; p.s < x->m; p.s++)
+        probe_table(&p);
     return p.compared;
+}
+
+PHO_GROUP_POPCNT size_t pho_mih__query_table(const struct pho_mih *x, unsigned s, uint64_t q,
+                                             uint32_t from, pho_mih_hit_fn fn, void *ud)
+{
+    struct probe p = { .x = x, .s = s, .q = q, .from = from, .fn = fn, .ud = ud };
+    if (s < x->m)
+        probe_table(&p);
+    return p.compared;
+}
+
+unsigned pho_mih__tables(const struct pho_mih *x)
+{
+    return x->m;
+}
+
+unsigned pho_mih__substring_bits(const struct pho_mih *x, unsigned s)
+{
+    return x->bits[s];
+}
+
+uint32_t pho_mih__substring(const struct pho_mih *x, unsigned s, uint64_t q)
+{
+    return (uint32_t)((q & x->mask[s]) >> x->shift[s]);
 }

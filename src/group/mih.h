@@ -42,4 +42,20 @@ typedef void (*pho_mih_hit_fn)(void *ud, uint32_t entry, int dist);
 size_t pho_mih__query(const struct pho_mih *x, uint64_t q, uint32_t from, pho_mih_hit_fn fn,
                       void *ud);
 
+/*
+ * The part of pho_mih__query() that probes substring table @p s: a full query
+ * is the union of its tables' hits, each hit reported by exactly one table.
+ * Many queries run table by table, each table's queries in the order of their
+ * value of that substring (pho_mih__substring()), probe neighbouring buckets
+ * one after another: the tables of a million keys are far larger than the
+ * CPU's caches, and random probes would each wait for memory.
+ */
+size_t pho_mih__query_table(const struct pho_mih *x, unsigned s, uint64_t q, uint32_t from,
+                            pho_mih_hit_fn fn, void *ud);
+
+/* The number of substring tables, the value of substring @p s of @p q, and its width. */
+unsigned pho_mih__tables(const struct pho_mih *x);
+uint32_t pho_mih__substring(const struct pho_mih *x, unsigned s, uint64_t q);
+unsigned pho_mih__substring_bits(const struct pho_mih *x, unsigned s);
+
 #endif /* PHO_GROUP_MIH_H */
