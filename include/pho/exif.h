@@ -78,6 +78,9 @@ struct pho_meta {
     char make[PHO_META_STR];
     char model[PHO_META_STR];
     char lens[PHO_META_STR];
+    /** BodySerialNumber: tells two bodies of one model apart ("" when not written; most phones
+     *  do not). Kept in the catalog for grouping, never shown in reports. */
+    char serial[PHO_META_STR];
     double exposure_time; /**< seconds */
     double fnumber;
     uint32_t iso;

@@ -49,8 +49,11 @@ struct pho_group_item {
     uint64_t dhash, phash;
     /** Auto rule: crop hashes and thumbnail (required; borrowed for the call). */
     const struct pho_hash_sig *sig;
-    /** Auto rule: which camera took it (make, model, serial), 0 when unknown. */
+    /** Auto rule: which camera model took it (make and model), 0 when unknown. */
     uint32_t camera;
+    /** Auto rule: which body of that model (its serial number), 0 when unknown. Two photos
+     *  are from one camera when their models match and their bodies do not differ. */
+    uint32_t body;
 };
 
 /** Which link rule groups the photos. */
@@ -77,6 +80,9 @@ struct pho_group_opts {
     {                                             \
         1, 5, 300.0, 3, 0, PHO_GROUP_RULE_CLASSIC \
     }
+
+/** Whether one camera took both: same model, and not two different known bodies. */
+PHO_API bool pho_group_same_camera(const struct pho_group_item *a, const struct pho_group_item *b);
 
 /** Why the auto rule linked two photos (or would have). */
 enum pho_group_reason {

@@ -106,6 +106,10 @@ static const char *const catalog_migrations[] = {
      * decoded pixels (0, every photo analysed before); docs/catalog.md. */
     "ALTER TABLE photos ADD COLUMN thumb_hashed INTEGER NOT NULL DEFAULT 0\n"
     "    CHECK (thumb_hashed IN (0, 1));\n",
+
+    /* 4 -> 5: the camera body's serial number (docs/catalog.md); '' for rows
+     * from before, which the grouping rule reads as "not known". */
+    "ALTER TABLE photos ADD COLUMN serial TEXT NOT NULL DEFAULT '';\n",
 };
 /* clang-format on */
 
@@ -160,7 +164,8 @@ static const char *const catalog_migrations[] = {
     X(q_megapixels) \
     X(q_score) \
     X(sig) \
-    X(thumb_hashed)
+    X(thumb_hashed) \
+    X(serial)
 /* clang-format on */
 
 #define COL_NAME_FIRST_(c)  #c

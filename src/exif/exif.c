@@ -36,6 +36,7 @@ enum {
     TAG_SUBSEC_TIME = 0x9290,
     TAG_SUBSEC_TIME_ORIGINAL = 0x9291,
     TAG_SUBSEC_TIME_DIGITIZED = 0x9292,
+    TAG_BODY_SERIAL = 0xa431,
     TAG_LENS_MAKE = 0xa433,
     TAG_LENS_MODEL = 0xa434,
     TAG_GPS_LAT_REF = 0x0001,
@@ -314,6 +315,8 @@ void pho_exif_tags_apply(struct pho_meta *m, const struct pho_exif_tags *d)
         get_ascii(d, PHO_EXIF_DIR_0, TAG_MAKE, m->make, sizeof(m->make));
     if (!m->model[0])
         get_ascii(d, PHO_EXIF_DIR_0, TAG_MODEL, m->model, sizeof(m->model));
+    if (!m->serial[0])
+        get_ascii(d, PHO_EXIF_DIR_EXIF, TAG_BODY_SERIAL, m->serial, sizeof(m->serial));
     if (!m->lens[0] && get_ascii(d, PHO_EXIF_DIR_EXIF, TAG_LENS_MODEL, m->lens, sizeof(m->lens))) {
         char lmake[PHO_META_STR];
         /* Prefix the lens maker unless the model already names it. */

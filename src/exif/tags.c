@@ -39,6 +39,7 @@ static const struct {
     { PHO_EXIF_DIR_EXIF, 0x9290 }, /* SubSecTime */
     { PHO_EXIF_DIR_EXIF, 0x9291 }, /* SubSecTimeOriginal */
     { PHO_EXIF_DIR_EXIF, 0x9292 }, /* SubSecTimeDigitized */
+    { PHO_EXIF_DIR_EXIF, 0xa431 }, /* BodySerialNumber */
     { PHO_EXIF_DIR_EXIF, 0xa433 }, /* LensMake */
     { PHO_EXIF_DIR_EXIF, 0xa434 }, /* LensModel */
     { PHO_EXIF_DIR_GPS, 0x0001 },  /* GPSLatitudeRef */

@@ -110,6 +110,11 @@ static double burst_max_gap(void)
     return BURST_FULL_SECONDS * exp2((BURST_BITS - COPY_BITS - 1) / BURST_LOSS + 1e-9);
 }
 
+bool pho_group_same_camera(const struct pho_group_item *a, const struct pho_group_item *b)
+{
+    return a->camera && a->camera == b->camera && (!a->body || !b->body || a->body == b->body);
+}
+
 /* The hash-only part of the judgement: whether (a, b) is a candidate at all. */
 static bool candidate(struct pho_group_why *w, const struct pho_group_item *a,
                       const struct pho_group_item *b)
@@ -121,7 +126,7 @@ static bool candidate(struct pho_group_why *w, const struct pho_group_item *a,
     w->colour = NAN;
     w->bits = variant_bits(a, b);
     w->gap = a->has_time && b->has_time ? fabs(a->time - b->time) : NAN;
-    w->same_camera = a->camera && a->camera == b->camera;
+    w->same_camera = pho_group_same_camera(a, b);
     w->allowed_bits = COPY_BITS;
     w->reason = PHO_GROUP_COPY;
     if (a->has_time && b->has_time) {

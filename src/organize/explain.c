@@ -37,7 +37,7 @@ static void judge_classic(struct pho_group_why *w, const struct pho_group_item *
     w->bits = __builtin_popcountll(a->hash ^ b->hash);
     w->allowed_bits = o->threshold;
     w->gap = a->has_time && b->has_time ? fabs(a->time - b->time) : NAN;
-    w->same_camera = a->camera && a->camera == b->camera;
+    w->same_camera = pho_group_same_camera(a, b);
     bool in_window = o->time_window <= 0 || !(w->gap > o->time_window);
     w->reason = w->bits <= o->threshold && in_window ? PHO_GROUP_COPY : PHO_GROUP_NOT_LINKED;
 }

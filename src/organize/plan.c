@@ -38,23 +38,30 @@ static double capture_seconds(const struct pho_photo *p)
     return (double)p->meta.time.local + p->meta.time.nsec / 1e9;
 }
 
-/*
- * Which camera took the photo: a hash of make and model, 0 when neither is
- * known. Two bodies of one model share it (no serial number is read yet).
- */
-static uint32_t camera_id(const struct pho_meta *m)
+/* FNV-1a of @a, a NUL, then @b; never 0. */
+static uint32_t fnv2(const char *a, const char *b)
 {
-    if (!m->make[0] && !m->model[0])
-        return 0;
-    uint32_t h = 2166136261u; /* FNV-1a */
-    for (const char *s = m->make;; s++) {
+    uint32_t h = 2166136261u;
+    for (const char *s = a;; s++) {
         h = (h ^ (uint8_t)*s) * 16777619u;
         if (!*s)
             break;
     }
-    for (const char *s = m->model; *s; s++)
+    for (const char *s = b; *s; s++)
         h = (h ^ (uint8_t)*s) * 16777619u;
     return h ? h : 1;
+}
+
+/* Which camera model took the photo: make and model, 0 when neither is known. */
+static uint32_t camera_id(const struct pho_meta *m)
+{
+    return m->make[0] || m->model[0] ? fnv2(m->make, m->model) : 0;
+}
+
+/* Which body of that model: its serial number, 0 when the photo does not say. */
+static uint32_t body_id(const struct pho_meta *m)
+{
+    return m->serial[0] ? fnv2(m->model, m->serial) : 0;
 }
 
 void pho_organize__group_item(struct pho_group_item *item, const struct pho_photo *p,
@@ -68,6 +75,7 @@ void pho_organize__group_item(struct pho_group_item *item, const struct pho_phot
     item->phash = p->phash;
     item->sig = &p->sig;
     item->camera = camera_id(&p->meta);
+    item->body = body_id(&p->meta);
 }
 
 static const char *base_name(const char *path)

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 4
+#define CATALOG_VERSION 5
 
 struct fixture {
     char *dir;
@@ -153,6 +153,7 @@ static void photo_extreme(struct pho_photo *p, char *rel)
     fill_str(m->make, sizeof(m->make), sizeof(m->make) - 1, "a\xc3\xa9");
     snprintf(m->model, sizeof(m->model), "O'Brien \"Mk II\"\nline two\ttab; DROP TABLE photos;--");
     m->lens[0] = '\0';
+    fill_str(m->serial, sizeof(m->serial), sizeof(m->serial) - 1, "0320");
     m->exposure_time = 5e-324; /* smallest denormal */
     m->fnumber = DBL_MAX;
     m->iso = UINT32_MAX;
@@ -231,6 +232,7 @@ static void assert_restored(const struct pho_photo *a, const struct pho_photo *b
     assert_string_equal(a->meta.make, b->meta.make);
     assert_string_equal(a->meta.model, b->meta.model);
     assert_string_equal(a->meta.lens, b->meta.lens);
+    assert_string_equal(a->meta.serial, b->meta.serial);
     SAME_D(meta.exposure_time);
     SAME_D(meta.fnumber);
     SAME_I(meta.iso);
@@ -1334,7 +1336,8 @@ static void test_upgrade_from_schema_1(void **state)
     put_ok(cat, &p);
     pho_catalog_close(cat);
     sql_exec(f->db, "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
-                    "ALTER TABLE photos DROP COLUMN thumb_hashed; PRAGMA user_version = 1");
+                    "ALTER TABLE photos DROP COLUMN thumb_hashed; "
+                    "ALTER TABLE photos DROP COLUMN serial; PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
     struct pho_photo q;

@@ -123,6 +123,7 @@ static void test_parse_full_block(void **state)
     tf_rational(t, IFD_EXIF, 0x920a, 1, fl);
     tf_short(t, IFD_EXIF, 0x8827, 400);
     tf_srational(t, IFD_EXIF, 0x9204, -2, 3);
+    tf_ascii(t, IFD_EXIF, 0xa431, "032021001234");
     tf_ascii(t, IFD_EXIF, 0xa433, "Canon");
     tf_ascii(t, IFD_EXIF, 0xa434, "EF24-105mm f/4L IS USM");
     uint32_t lat[] = { 43, 1, 28, 1, 3000, 100 }, lon[] = { 11, 1, 53, 1, 0, 1 }, alt[] = { 25, 2 };
@@ -137,6 +138,7 @@ static void test_parse_full_block(void **state)
     assert_string_equal(m.make, "Canon");
     assert_string_equal(m.model, "Canon EOS 6D");
     assert_string_equal(m.lens, "Canon EF24-105mm f/4L IS USM");
+    assert_string_equal(m.serial, "032021001234");
     assert_int_equal(m.orientation, 6);
     assert_int_equal(m.time.source, PHO_TIME_ORIGINAL);
     assert_int_equal(m.time.local, civil(2019, 6, 6, 7, 29, 51));

@@ -1074,6 +1074,16 @@ static void test_auto_rule(void **state)
     it[1].camera = 10; /* another camera: no */
     assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
     it[1].camera = 9;
+    /* The same model, two bodies (two guests with one phone model): not one camera. A body
+     * known on one side only does not tell them apart. */
+    it[0].body = 21;
+    it[1].body = 22;
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
+    it[1].body = 21;
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_SAME_CAMERA);
+    it[1].body = 0;
+    assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_SAME_CAMERA);
+    it[0].body = 0;
     auto_item(&it[1], &sig[1], flip(h, 30), 5, 0, 52, 9); /* camera turned away */
     assert_int_equal(pair_reason(&it[0], &it[1]), PHO_GROUP_NOT_LINKED);
     /* A mirrored copy, years later: its dHash is the original's mirrored dHash. */
