@@ -17,7 +17,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 check "exiftool read the test data" jq -e 'length > 300' "$TMP/exiftool.json"
 check "info read the test data" jq -e 'length > 300' "$TMP/ours.json"
 jq -r --slurpfile et "$TMP/exiftool.json" -f "$HERE/exiftool-diff.jq" "$TMP/ours.json" \
-    | sort >"$TMP/diff"
+    >"$TMP/diff.raw" 2>"$TMP/diff.err"
+# Said on its own: a comparison that did not run would otherwise read as "no differences".
+is "the comparison ran (jq exit status, first error)" "$? $(head -c 300 "$TMP/diff.err")" "0 "
+sort "$TMP/diff.raw" >"$TMP/diff"
 
 # Known disagreements, each with its reason: "path<TAB>field<TAB>why". Anything
 # else that disagrees fails the test; an exception that no longer occurs too.
