@@ -31,13 +31,19 @@
 #include "pho/quality.h"
 #include "pho/scan.h"
 
+void pho_organize__work_opts(struct pho_image_opts *io, uint64_t max_pixels)
+{
+    *io = (struct pho_image_opts)PHO_IMAGE_OPTS_INIT;
+    io->max_size = WORK_SIZE;
+    io->allow_larger = true;
+    io->max_pixels = max_pixels;
+}
+
 int pho_organize__load_hashed(struct pho_image **img, struct pho_photo *p, uint64_t max_pixels,
                               bool thumbnail_ok, struct pho_err *err)
 {
-    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
-    io.max_size = WORK_SIZE;
-    io.allow_larger = true;
-    io.max_pixels = max_pixels;
+    struct pho_image_opts io;
+    pho_organize__work_opts(&io, max_pixels);
     io.thumbnail_ok = thumbnail_ok;
     *img = NULL;
     int rc = pho_image_load(img, p->path, &io, &p->meta, err);

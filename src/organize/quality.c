@@ -46,10 +46,8 @@ static void measure_one(void *ud, size_t i, unsigned worker)
     if (pho_organize__cancelled(run))
         return;
     struct pho_photo *p = &run->r->photos[c->idx[i]];
-    struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
-    io.max_size = WORK_SIZE;
-    io.allow_larger = true;
-    io.max_pixels = run->o->max_pixels;
+    struct pho_image_opts io;
+    pho_organize__work_opts(&io, run->o->max_pixels);
     struct pho_image *img = NULL;
     struct pho_meta m;
     struct pho_err err = PHO_ERR_INIT;
