@@ -34,6 +34,13 @@ for target in "$BUILD"/fuzz/fuzz_*; do
     fuzz_brisque_yaml) cp -n /usr/share/opencv4/quality/*.yml "$corpus/" 2>/dev/null ;;
     fuzz_manifest) cp -n "$ROOT/models/manifest.json" "$corpus/" ;;
     fuzz_faces_blob) printf '\0\0' >"$corpus/no-faces" ;;
+    fuzz_sidecars)
+        printf '%s' '{"photoTakenTime": {"timestamp": "1562848200"}, "geoData": {"latitude": 48.8, "longitude": 2.3}}' \
+            >"$corpus/takeout.json"
+        printf 'IMG_0001(1).JPG\nIMG_0001.JPG(1).json\n' >"$corpus/dup-names"
+        printf 'PXL_20190711_123000000.NIGHT.VACATION_BEACH.jpg\nPXL_20190711_123000000.NIGHT.VACATION_BEACH.jpg.s.json\n' \
+            >"$corpus/cut-names"
+        printf 'IMG_1234.HEIC\nIMG_O1234.AAE\n' >"$corpus/aae-names" ;;
     esac
     [ -d "$ROOT/fuzz/corpus" ] && cp -rn "$ROOT/fuzz/corpus/." "$corpus/" 2>/dev/null
     echo "fuzz smoke: $name for ${SECONDS_EACH}s over $(ls "$corpus" | wc -l) seeds"

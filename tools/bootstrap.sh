@@ -68,6 +68,8 @@ APT_PACKAGES=(
     libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format
     # tests: the metadata oracle (ExifTool) and the converter users make PNGs with
     libimage-exiftool-perl imagemagick
+    # tests: a camera's JPEG rendered from a DNG (dcraw_emu), a Live Photo's video (ffmpeg)
+    libraw-bin ffmpeg
     # fuzzing: libFuzzer with clang; LibRaw links OpenMP (-fopenmp), which is libomp under clang
     clang-14 libclang-rt-14-dev libomp-14-dev
 )

@@ -35,6 +35,10 @@ enum pho_time_source {
      *  the EXIF has no DateTimeOriginal or DateTimeDigitized. Ranks between
      *  DateTimeDigitized and DateTime (numbered last to keep stored values). */
     PHO_TIME_XMP,
+    /** Google Takeout's photoTakenTime (UTC), from the photo's JSON sidecar, when the
+     *  photo's own metadata has no capture time better than IFD0 DateTime; ranks between
+     *  XMP and DateTime (docs/shots.md). */
+    PHO_TIME_TAKEOUT,
 };
 
 /**
@@ -58,10 +62,11 @@ enum pho_meta_flags {
     PHO_META_ISO = 1u << 2,
     PHO_META_EXPOSURE_BIAS = 1u << 3,
     PHO_META_FOCAL_LENGTH = 1u << 4,
-    PHO_META_GPS = 1u << 5,        /**< gps_lat / gps_lon valid */
-    PHO_META_GPS_ALT = 1u << 6,    /**< gps_alt valid */
-    PHO_META_EXIF = 1u << 7,       /**< an EXIF block was found and parsed */
-    PHO_META_DIMENSIONS = 1u << 8, /**< width / height valid */
+    PHO_META_GPS = 1u << 5,         /**< gps_lat / gps_lon valid */
+    PHO_META_GPS_ALT = 1u << 6,     /**< gps_alt valid */
+    PHO_META_EXIF = 1u << 7,        /**< an EXIF block was found and parsed */
+    PHO_META_DIMENSIONS = 1u << 8,  /**< width / height valid */
+    PHO_META_GPS_TAKEOUT = 1u << 9, /**< the GPS position is Takeout's geoData, not the EXIF's */
 };
 
 #define PHO_META_STR 96
@@ -139,7 +144,18 @@ PHO_API double pho_time_diff(const struct pho_time *a, const struct pho_time *b)
  */
 PHO_API int pho_time_format(char *buf, size_t size, const struct pho_time *t);
 
-/** "DateTimeOriginal", "DateTimeDigitized", "DateTime", "XMP", "file mtime" or "none". */
+/**
+ * Fills from a Google Takeout JSON sidecar (@p json_path) what @p m lacks:
+ * the capture time from photoTakenTime when @p m has none better than IFD0
+ * DateTime, the GPS position from geoData when @p m has none (a geoData of
+ * 0, 0 means unknown). The photo's own metadata always wins.
+ * @return 0 (also when nothing was taken), PHO_ECORRUPT when the file is not
+ * Takeout JSON, PHO_EIO / PHO_ENOTFOUND when it cannot be read.
+ */
+PHO_API int pho_takeout_apply(struct pho_meta *m, const char *json_path, struct pho_err *err);
+
+/** "DateTimeOriginal", "DateTimeDigitized", "DateTime", "XMP", "Takeout", "file mtime" or
+ *  "none". */
 PHO_API const char *pho_time_source_name(enum pho_time_source src);
 
 /** Converts a Unix time to the local wall clock of this machine (for mtime fallbacks). */

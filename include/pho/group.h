@@ -93,6 +93,9 @@ enum pho_group_reason {
                         */
     PHO_GROUP_SAME_CAMERA, /**< same camera seconds apart, verified */
     PHO_GROUP_TURNED,      /**< a mirrored or 90-degree-turned copy (any time), verified */
+    /** An edit or copy of the other by its name (IMG_E1234, -edited, (1)): the organizer
+     *  keeps it with its original whatever the pictures say (docs/shots.md). */
+    PHO_GROUP_EDIT,
 };
 
 /** One link: how a photo joined its group, or how two photos compare. */

@@ -112,12 +112,35 @@ struct pho_organize_opts {
         .faces = PHO_FACES_GROUPS, .face_backend = "auto", .min_face = 0.02f                      \
     }
 
+/** A file that travels with a photo but is not one: a sidecar, a Live Photo's video
+ *  (docs/shots.md). Copied, never read, except Takeout JSON (capture time and place). */
+struct pho_companion {
+    char *path; /**< as scanned; owned */
+    char *rel;  /**< below the source root; owned */
+    uint64_t size;
+    int64_t mtime_ns;
+    int kind;     /**< enum pho_companion_kind (shot.h) */
+    size_t owner; /**< index into result.photos: the file it belongs to */
+};
+
+/** One file a group writes under originals/ (and as best_ for the best shot). */
+struct pho_group_file {
+    size_t member;    /**< which member's shot (index into the group's members) */
+    size_t photo;     /**< index into result.photos, or SIZE_MAX for a companion */
+    size_t companion; /**< index into result.companions, or SIZE_MAX for a photo file */
+    char *name;       /**< its name under originals/ (unique in the group) */
+};
+
 /** One planned group. */
 struct pho_group_plan {
     char dir[32];    /**< "group_0001" */
     size_t *members; /**< indices into result.photos, canonical order */
     char **names;    /**< file name of each member under originals/ (clashes resolved) */
     size_t count;
+    /** Every file of the members' shots: each main file, the other files of its shot and
+     *  their companions, member by member; all named alike when a clash renames a shot. */
+    struct pho_group_file *files;
+    size_t nfiles;
     /** How each member joined the group (auto rule; parallel to members, `via` an index into
      *  result.photos); NULL with the classic rule. */
     struct pho_group_why *links;
@@ -138,6 +161,13 @@ struct pho_kept_file {
 struct pho_organize_result {
     struct pho_photo *photos; /**< every scanned photo, scan order */
     size_t nphotos;
+    /** Per photo: the next file of its shot (main file first, then its RAW and other
+     *  renditions), SIZE_MAX after the last; NULL before the scan is done. */
+    size_t *shot_next;
+    size_t nshots; /**< readable shots: main files neither unreadable nor part of another */
+    /** Sidecars and videos that belong to a photo, sorted by owner then path. */
+    struct pho_companion *companions;
+    size_t ncompanions;
     /** Faces of each photo (parallel to photos); image_w == 0 means not analysed. */
     struct pho_face_list *faces;
     char face_backend[32]; /**< "" when faces were not analysed */
@@ -232,6 +262,10 @@ PHO_API int pho_organize_run(struct pho_organize_result *out, const struct pho_o
                              struct pho_err *err);
 
 PHO_API void pho_organize_result_release(struct pho_organize_result *r);
+
+/** The companions of photo @p photo in @p r (*@p count of them; NULL when none). */
+PHO_API const struct pho_companion *pho_organize_companions(const struct pho_organize_result *r,
+                                                            size_t photo, size_t *count);
 
 /** Short name of a stage ("analyse"). */
 PHO_API const char *pho_stage_name(enum pho_stage stage);

@@ -41,6 +41,18 @@ struct pho_photo {
      *  group needs it. */
     bool hashed_from_thumbnail;
     bool from_catalog; /**< restored from the catalog, not recomputed this run */
+    /** Only its metadata was read (the RAW of a RAW+rendition shot): no hashes, no quality. */
+    bool probed;
+
+    /* Shots (docs/shots.md); indices are into the organizer's result.photos. */
+    /** SIZE_MAX when this file is its shot's main file (the one analysed, grouped and
+     *  ranked), else the index of that main file: this file goes wherever it goes. */
+    size_t part_of;
+    uint8_t shot_role; /**< enum pho_shot_role */
+    /** The photo (a shot's main file) this one is an edit or copy of, SIZE_MAX when none;
+     *  the two always share a group. */
+    size_t edit_of;
+    uint8_t edit_kind; /**< enum pho_edit_kind */
 
     int error; /**< 0, or the PHO_E* status of the step that failed */
     char error_msg[PHO_PHOTO_ERR_MAX];

@@ -62,6 +62,11 @@ struct pho_scan_list {
     struct pho_scan_problem *problems;
     size_t nproblems;
     size_t skipped; /**< non-photo files seen and ignored */
+    /** Files that are not photos but may travel with one (sidecars: .xmp, .aae, .thm,
+     *  .json; a Live Photo's .mov/.mp4), same order rules as items; format_hint is
+     *  PHO_FORMAT_UNKNOWN. pho_shot_assemble() tells which belong to a photo. */
+    struct pho_scan_item *others;
+    size_t nothers;
 };
 
 /**

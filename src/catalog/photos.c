@@ -149,6 +149,7 @@ int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct p
     b_real(&b, COL_q_megapixels, q->megapixels);
     b_real(&b, COL_q_score, q->score);
     b_int(&b, COL_thumb_hashed, p->hashed_from_thumbnail);
+    b_int(&b, COL_probed, p->probed);
     uint8_t sig[SIG_BYTES];
     sig_encode(sig, &p->sig);
     if (b.rc == SQLITE_OK)
@@ -271,6 +272,7 @@ static bool read_photo(struct reader *r, struct pho_photo *p)
     q->megapixels = r_real(r, COL_q_megapixels);
     q->score = r_real(r, COL_q_score);
     p->hashed_from_thumbnail = r_int(r, COL_thumb_hashed, 0, 1);
+    p->probed = r_int(r, COL_probed, 0, 1);
     /* An analysed photo without a signature (a catalog from before it) is analysed again. */
     if (p->analysed) {
         const void *blob = sqlite3_column_type(r->s, COL_sig) == SQLITE_BLOB
@@ -311,6 +313,7 @@ int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo, bool *f
             photo->sig = row.sig;
             photo->quality = row.quality;
             photo->hashed_from_thumbnail = row.hashed_from_thumbnail;
+            photo->probed = row.probed;
             photo->analysed = row.analysed;
             photo->error = row.error;
             memcpy(photo->error_msg, row.error_msg, sizeof(photo->error_msg));

@@ -110,6 +110,11 @@ static const char *const catalog_migrations[] = {
     /* 4 -> 5: the camera body's serial number (docs/catalog.md); '' for rows
      * from before, which the grouping rule reads as "not known". */
     "ALTER TABLE photos ADD COLUMN serial TEXT NOT NULL DEFAULT '';\n",
+
+    /* 5 -> 6: rows of files whose metadata alone was read (the RAW of a RAW+JPEG
+     * shot, docs/shots.md): analysed = 0, error = 0, probed = 1. */
+    "ALTER TABLE photos ADD COLUMN probed INTEGER NOT NULL DEFAULT 0\n"
+    "    CHECK (probed IN (0, 1));\n",
 };
 /* clang-format on */
 
@@ -165,7 +170,8 @@ static const char *const catalog_migrations[] = {
     X(q_score) \
     X(sig) \
     X(thumb_hashed) \
-    X(serial)
+    X(serial) \
+    X(probed)
 /* clang-format on */
 
 #define COL_NAME_FIRST_(c)  #c

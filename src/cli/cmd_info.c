@@ -16,6 +16,7 @@
 #include "pho/json.h"
 #include "pho/parallel.h"
 #include "pho/scan.h"
+#include "pho/shot.h"
 
 /* Long side of the verification decode. Strict mode reads every coefficient
  * whatever the size; a small output keeps the rest of the work cheap. */
@@ -87,6 +88,15 @@ static void examine(void *ud, size_t i, unsigned worker)
     (void)worker;
     it->rc = pho_image_probe(&it->meta, it->path, &r->opts, &it->err);
     it->probed = it->rc == 0;
+    /* What organize uses, info shows: a Takeout sidecar's time and place (docs/shots.md). */
+    char *takeout = NULL;
+    if (it->probed && pho_shot_find_takeout(&takeout, it->path) == 0) {
+        struct pho_err e = PHO_ERR_INIT;
+        if (pho_takeout_apply(&it->meta, takeout, &e) < 0 && !it->meta.note[0])
+            snprintf(it->meta.note, sizeof(it->meta.note), "Takeout sidecar not read: %.120s",
+                     e.msg);
+    }
+    pho_free(takeout);
     if (it->rc || !r->decode)
         return;
     /* Probing again inside load costs little next to decoding, and keeps the
@@ -183,6 +193,8 @@ static void print_text(const struct info_item *it)
         printf("  gps:          %.6f, %.6f", m->gps_lat, m->gps_lon);
         if (m->flags & PHO_META_GPS_ALT)
             printf(" (altitude %.1f m)", m->gps_alt);
+        if (m->flags & PHO_META_GPS_TAKEOUT)
+            printf(" (Takeout)");
         printf("\n");
     }
     if (m->note[0])
@@ -240,6 +252,8 @@ static json_t *item_json(const struct info_item *it)
         json_object_set_new(g, "lon", json_real(m->gps_lon));
         if (m->flags & PHO_META_GPS_ALT)
             json_object_set_new(g, "alt", json_real(m->gps_alt));
+        if (m->flags & PHO_META_GPS_TAKEOUT)
+            json_object_set_new(g, "source", json_string("Takeout"));
         json_object_set_new(o, "gps", g);
     } else {
         json_object_set_new(o, "gps", json_null());

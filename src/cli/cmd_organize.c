@@ -41,6 +41,9 @@ static void usage(FILE *f)
             "  OUTPUT/group_NNNN/best_<name>  the chosen best shot\n"
             "  OUTPUT/group_NNNN/metadata.txt each photo's metadata and scores\n"
             "  OUTPUT/reports/latest.json     the run report (schema: docs/report.md)\n"
+            "A RAW and the camera's JPEG of it are one shot (the JPEG is analysed); a\n"
+            "shot's files, its sidecars (.xmp, .AAE, .THM, Takeout .json) and a Live\n"
+            "Photo's video travel together (docs/shots.md).\n"
             "Photos under SOURCE are only read, never changed, moved or deleted. Running\n"
             "again reuses earlier work (OUTPUT/.photo-organizer/catalog.db) and only\n"
             "analyses new or changed files.\n"
@@ -218,10 +221,14 @@ static void print_plan(const struct pho_organize_result *r)
         printf("%s  %zu photos, best: %s\n", gp->dir, gp->count,
                cli_shown(r->photos[gp->best].rel));
         printf("    why: %s\n", cli_shown(gp->why));
-        for (size_t k = 0; k < gp->count; k++)
-            printf("    originals/%s <- %s%s\n", cli_shown(gp->names[k]),
-                   cli_shown(r->photos[gp->members[k]].rel),
-                   gp->members[k] == gp->best ? "  (best)" : "");
+        for (size_t f = 0; f < gp->nfiles; f++) {
+            const struct pho_group_file *gf = &gp->files[f];
+            bool main = gf->photo == gp->members[gf->member];
+            const char *src = gf->photo != SIZE_MAX ? r->photos[gf->photo].rel
+                                                    : r->companions[gf->companion].rel;
+            printf("    %soriginals/%s <- %s%s\n", main ? "" : "  ", cli_shown(gf->name),
+                   cli_shown(src), main && gf->photo == gp->best ? "  (best)" : "");
+        }
     }
 }
 
@@ -230,12 +237,21 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
     size_t grouped = 0;
     for (size_t g = 0; g < r->ngroups; g++)
         grouped += r->groups[g].count;
-    size_t ok = r->nphotos - r->failed;
+    size_t shots = 0;
+    for (size_t i = 0; i < r->nphotos; i++)
+        shots += r->photos[i].part_of == SIZE_MAX && !r->photos[i].error;
     printf("%s %zu photos: %zu group%s (%zu photos), %zu ungrouped, %zu unreadable; "
            "%.1f s (%.1f photos/s, %zu from the catalog)\n",
            dry_run ? "Planned" : "Organized", r->nphotos, r->ngroups, r->ngroups == 1 ? "" : "s",
-           grouped, ok - grouped, r->failed, r->t_total,
+           grouped, shots - grouped, r->failed, r->t_total,
            r->t_total > 0 ? r->nphotos / r->t_total : 0, r->from_catalog);
+    /* Files that are one shot with another, or travel with a photo: said, not counted. */
+    size_t parts = r->nphotos - shots - r->failed;
+    if (parts || r->ncompanions)
+        printf("Shots: %zu RAW or extra rendition file%s kept with %s photo, %zu sidecar%s and "
+               "video%s travelling with theirs\n",
+               parts, parts == 1 ? "" : "s", parts == 1 ? "its" : "their", r->ncompanions,
+               r->ncompanions == 1 ? "" : "s", r->ncompanions == 1 ? "" : "s");
     if (r->face_backend[0])
         printf("Faces: %s backend on %s, %zu photos analysed (%zu from the catalog)\n",
                r->face_backend, r->face_device, r->faces_analysed + r->faces_from_catalog,

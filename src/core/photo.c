@@ -10,6 +10,8 @@ void pho_photo_init(struct pho_photo *p)
 {
     memset(p, 0, sizeof(*p));
     pho_meta_init(&p->meta);
+    p->part_of = SIZE_MAX;
+    p->edit_of = SIZE_MAX;
 }
 
 void pho_photo_release(struct pho_photo *p)

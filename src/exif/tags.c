@@ -108,12 +108,14 @@ int pho_exif_time_rank(enum pho_time_source src)
         return 2;
     case PHO_TIME_XMP:
         return 3;
-    case PHO_TIME_DATETIME:
+    case PHO_TIME_TAKEOUT:
         return 4;
-    case PHO_TIME_MTIME:
+    case PHO_TIME_DATETIME:
         return 5;
+    case PHO_TIME_MTIME:
+        return 6;
     case PHO_TIME_NONE:
         break;
     }
-    return 6;
+    return 7;
 }

@@ -188,6 +188,8 @@ const char *pho_time_source_name(enum pho_time_source src)
         return "file mtime";
     case PHO_TIME_XMP:
         return "XMP";
+    case PHO_TIME_TAKEOUT:
+        return "Takeout";
     case PHO_TIME_NONE:
         break;
     }

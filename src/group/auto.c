@@ -247,6 +247,7 @@ const char *pho_group_reason_name(enum pho_group_reason reason)
         [PHO_GROUP_UNDATED] = "undated",
         [PHO_GROUP_SAME_CAMERA] = "same camera",
         [PHO_GROUP_TURNED] = "turned",
+        [PHO_GROUP_EDIT] = "edit",
     };
     return (unsigned)reason < PHO_ARRAY_LEN(names) ? names[reason] : "unknown";
 }

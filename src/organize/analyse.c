@@ -61,8 +61,30 @@ int pho_organize__load_hashed(struct pho_image **img, struct pho_photo *p, uint6
     return rc;
 }
 
+/* The RAW of a shot: its metadata is read (its capture time confirms the pair), its pixels
+ * are the rendition's business. */
+static void probe_photo(struct run *run, struct pho_photo *p)
+{
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_image_opts io;
+    pho_organize__work_opts(&io, run->o->max_pixels);
+    int rc = pho_image_probe(&p->meta, p->path, &io, &err);
+    if (rc) {
+        pho_organize__fail(run, p, &err, rc);
+    } else {
+        p->probed = true;
+        p->analysed = false;
+        p->error = 0;
+        p->error_msg[0] = '\0';
+    }
+}
+
 static void analyse_photo(struct run *run, struct pho_photo *p)
 {
+    if (p->part_of != SIZE_MAX) {
+        probe_photo(run, p);
+        return;
+    }
     struct pho_image *img = NULL;
     struct pho_err err = PHO_ERR_INIT;
     /* The classic rule keeps the original's meaning of -t: bits of the photo's own hash. */
@@ -106,7 +128,7 @@ int pho_organize__store(struct run *run, const size_t *idx, size_t count, struct
     for (size_t i = 0; rc == 0 && i < count; i++) {
         const struct pho_photo *p = &run->r->photos[idx[i]];
         /* Photos skipped by a cancellation have neither result nor error yet. */
-        if (p->analysed || p->error)
+        if (p->analysed || p->error || p->probed)
             rc = pho_catalog_put(run->cat, p, err);
     }
     if (rc == 0)

@@ -215,6 +215,8 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     rc = pho_scan_run(&list, opts->source, &so, err);
     if (rc == 0)
         rc = collect(&run, list, opts->source, err);
+    if (rc == 0)
+        rc = pho_organize__shots_collect(&run, list, err);
     out->t_scan = pho_organize__now() - t;
     if (rc)
         goto out;
@@ -239,7 +241,11 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         if (run.cat && (rc = pho_catalog_lookup(run.cat, p, &found, err)) < 0)
             goto out;
         /* Hashed from a thumbnail by an auto-rule run: the classic rule wants the pixels'. */
-        if (found && p->hashed_from_thumbnail && opts->grouping == PHO_GROUP_RULE_CLASSIC)
+        if (found && p->hashed_from_thumbnail && opts->grouping == PHO_GROUP_RULE_CLASSIC &&
+            p->part_of == SIZE_MAX)
+            found = false;
+        /* Only the metadata was read (it was the RAW of a shot): a main file needs it all. */
+        if (found && p->probed && p->part_of == SIZE_MAX)
             found = false;
         if (found) {
             out->from_catalog++;
@@ -252,7 +258,16 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     }
     rc = pho_organize__analyse(&run, ntodo, err);
     for (size_t i = 0; i < ntodo; i++)
-        out->analysed += out->photos[run.todo[i]].analysed || out->photos[run.todo[i]].error;
+        out->analysed += out->photos[run.todo[i]].analysed || out->photos[run.todo[i]].error ||
+                         out->photos[run.todo[i]].probed;
+    if (rc == 0) {
+        /* A RAW whose rendition was taken at another time is a shot of its own. */
+        ntodo = pho_organize__shots_confirm(&run, run.todo);
+        for (size_t i = 0; i < ntodo; i++)
+            out->photos[run.todo[i]].probed = false;
+        rc = pho_organize__analyse(&run, ntodo, err);
+    }
+    pho_organize__shots_takeout(&run);
     for (size_t i = 0; i < out->nphotos; i++)
         out->failed += out->photos[i].error != 0;
     out->t_analyse = pho_organize__now() - t;

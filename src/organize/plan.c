@@ -78,65 +78,183 @@ void pho_organize__group_item(struct pho_group_item *item, const struct pho_phot
     item->body = body_id(&p->meta);
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
+/* ---- edits stay with their originals ---- */
 
-/* "name.jpg" -> "name_2.jpg" for the n-th clash. Caller frees. */
-static char *numbered(const char *name, int n)
+static size_t uf_find(size_t *parent, size_t x)
 {
-    const char *dot = strrchr(name, '.');
-    size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
-    size_t len = strlen(name) + 16;
-    char *s = pho_malloc(len);
-    if (s)
-        snprintf(s, len, "%.*s_%d%s", (int)stem, name, n, name + stem);
-    return s;
-}
-
-/* Folder, members and unique file names of a group; the best shot is chosen later. */
-static int plan_group(struct pho_group_plan *g, const struct pho_photo *photos,
-                      const size_t *members, size_t count, size_t index)
-{
-    snprintf(g->dir, sizeof(g->dir), "group_%04zu", index + 1);
-    g->count = count;
-    g->members = pho_calloc(count, sizeof(*g->members));
-    g->names = pho_calloc(count, sizeof(*g->names));
-    if (!g->members || !g->names)
-        return PHO_ENOMEM;
-    for (size_t k = 0; k < count; k++) {
-        g->members[k] = members[k];
-        bool shortened = false;
-        char *fitted = pho_organize__fit_name(base_name(photos[members[k]].rel), PHO_OUT_NAME_MAX,
-                                              &shortened);
-        if (!fitted)
-            return PHO_ENOMEM;
-        const char *name = fitted;
-        char *unique = pho_strdup(name);
-        /* Same name from different folders: name_2.jpg, name_3.jpg ... in member order. */
-        for (int n = 2; unique; n++) {
-            bool clash = false;
-            for (size_t j = 0; j < k && !clash; j++)
-                clash = strcmp(g->names[j], unique) == 0;
-            if (!clash)
-                break;
-            pho_free(unique);
-            unique = numbered(name, n);
-            if (unique && strlen(unique) > PHO_OUT_NAME_MAX) {
-                char *refit = pho_organize__fit_name(unique, PHO_OUT_NAME_MAX, &shortened);
-                pho_free(unique);
-                unique = refit;
-            }
-        }
-        pho_free(fitted);
-        if (!unique)
-            return PHO_ENOMEM;
-        g->names[k] = unique;
+    while (parent[x] != x) {
+        parent[x] = parent[parent[x]];
+        x = parent[x];
     }
-    g->best = members[0];
-    return 0;
+    return x;
+}
+
+/* Hangs the link tree containing @at from @at: @at gets link @in (to @from), and every link
+ * on the old path from @at to the old root is reversed (a link's signals are symmetric). */
+static void reroot(struct pho_group_why *w, size_t n, size_t at, struct pho_group_why in,
+                   size_t from)
+{
+    size_t prev = from, cur = at;
+    for (size_t guard = 0; cur != SIZE_MAX && guard <= n; guard++) {
+        struct pho_group_why old = w[cur];
+        w[cur] = in;
+        w[cur].via = prev;
+        in = old;
+        prev = cur;
+        cur = old.via;
+    }
+}
+
+struct keyed {
+    double time;
+    size_t item;
+};
+
+static int cmp_keyed(const void *pa, const void *pb)
+{
+    const struct keyed *a = pa, *b = pb;
+    if (a->time != b->time)
+        return a->time < b->time ? -1 : 1;
+    return (a->item > b->item) - (a->item < b->item);
+}
+
+/* The groups again, each component of @parent with at least @min items, in the grouper's
+ * canonical order (members by time, groups by their first member); links follow when @w. */
+static int regroup(struct pho_groups **gs, const struct pho_group_item *items, size_t n,
+                   size_t *parent, struct pho_group_why *w, size_t min)
+{
+    size_t *count = pho_calloc(n ? n : 1, sizeof(*count));
+    struct keyed *keys = pho_calloc(n ? n : 1, sizeof(*keys));
+    struct keyed *firsts = pho_calloc(n ? n : 1, sizeof(*firsts));
+    size_t *start = pho_calloc(n + 1, sizeof(*start));
+    struct pho_groups *out = pho_calloc(1, sizeof(*out));
+    int rc = PHO_ENOMEM;
+    if (!count || !keys || !firsts || !start || !out)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        count[uf_find(parent, i)]++;
+    /* Members of each kept component, sorted; then the components by first member. */
+    size_t at = 0, ngroups = 0;
+    for (size_t root = 0; root < n; root++) {
+        if (count[root] < min)
+            continue;
+        start[root] = at;
+        at += count[root];
+    }
+    size_t total = at;
+    size_t *fill = pho_calloc(n ? n : 1, sizeof(*fill));
+    if (!fill)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        size_t root = uf_find(parent, i);
+        if (count[root] >= min)
+            keys[start[root] + fill[root]++] = (struct keyed){ items[i].time, i };
+    }
+    pho_free(fill);
+    for (size_t root = 0; root < n; root++) {
+        if (count[root] < min)
+            continue;
+        qsort(keys + start[root], count[root], sizeof(*keys), cmp_keyed);
+        firsts[ngroups++] = keys[start[root]]; /* the first member: time, then index */
+    }
+    qsort(firsts, ngroups, sizeof(*firsts), cmp_keyed);
+    out->offsets = pho_calloc(ngroups + 1, sizeof(*out->offsets));
+    out->members = pho_calloc(total ? total : 1, sizeof(*out->members));
+    out->why = w ? pho_calloc(total ? total : 1, sizeof(*out->why)) : NULL;
+    if (!out->offsets || !out->members || (w && !out->why))
+        goto out;
+    size_t m = 0;
+    for (size_t g = 0; g < ngroups; g++) {
+        size_t root = uf_find(parent, firsts[g].item);
+        const struct keyed *k = keys + start[root];
+        if (w) /* the first member is where its group's links start from */
+            reroot(w, n, k[0].item,
+                   (struct pho_group_why){ .via = SIZE_MAX,
+                                           .score = NAN,
+                                           .needed_score = NAN,
+                                           .colour = NAN,
+                                           .gap = NAN },
+                   SIZE_MAX);
+        for (size_t j = 0; j < count[root]; j++) {
+            out->members[m] = k[j].item;
+            if (w)
+                out->why[m] = w[k[j].item];
+            m++;
+        }
+        out->offsets[g + 1] = m;
+    }
+    out->count = ngroups;
+    out->pairs_compared = (*gs)->pairs_compared;
+    out->links = (*gs)->links;
+    out->chains_split = (*gs)->chains_split;
+    pho_groups_free(*gs);
+    *gs = out;
+    out = NULL;
+    rc = 0;
+out:
+    pho_groups_free(out);
+    pho_free(count);
+    pho_free(keys);
+    pho_free(firsts);
+    pho_free(start);
+    return rc;
+}
+
+/* An edit or copy (IMG_E1234, -edited, (1)) always shares its original's group, and
+ * the two form one when together they are enough (docs/shots.md). Leaves @gs as it is
+ * when no edit changes it. */
+static int attach_edits(struct pho_groups **gs, const struct pho_group_item *items, size_t n,
+                        const size_t *map, const struct pho_organize_result *r, size_t min)
+{
+    size_t *item_of = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*item_of));
+    size_t *parent = pho_calloc(n ? n : 1, sizeof(*parent));
+    struct pho_group_why *w = (*gs)->why ? pho_calloc(n ? n : 1, sizeof(*w)) : NULL;
+    int rc = PHO_ENOMEM;
+    if (!item_of || !parent || ((*gs)->why && !w))
+        goto out;
+    for (size_t i = 0; i < r->nphotos; i++)
+        item_of[i] = SIZE_MAX;
+    for (size_t k = 0; k < n; k++) {
+        item_of[map[k]] = k;
+        parent[k] = k;
+        if (w)
+            w[k] = (struct pho_group_why){
+                .via = SIZE_MAX, .score = NAN, .needed_score = NAN, .colour = NAN, .gap = NAN
+            };
+    }
+    const struct pho_groups *g = *gs;
+    for (size_t j = 0; j < g->count; j++) {
+        for (size_t i = g->offsets[j]; i < g->offsets[j + 1]; i++) {
+            size_t a = uf_find(parent, g->members[g->offsets[j]]),
+                   b = uf_find(parent, g->members[i]);
+            parent[b] = a;
+            if (w)
+                w[g->members[i]] = g->why[i];
+        }
+    }
+    bool changed = false;
+    for (size_t k = 0; k < n; k++) {
+        size_t o = r->photos[map[k]].edit_of;
+        if (o == SIZE_MAX || item_of[o] == SIZE_MAX)
+            continue;
+        size_t a = uf_find(parent, item_of[o]), b = uf_find(parent, k);
+        if (a == b)
+            continue;
+        parent[b] = a;
+        changed = true;
+        if (w) {
+            struct pho_group_why e;
+            pho_group_explain(&e, &items[k], &items[item_of[o]]);
+            e.reason = PHO_GROUP_EDIT;
+            reroot(w, n, k, e, item_of[o]);
+        }
+    }
+    rc = changed ? regroup(gs, items, n, parent, w, min) : 0;
+out:
+    pho_free(item_of);
+    pho_free(parent);
+    pho_free(w);
+    return rc;
 }
 
 int pho_organize__plan(struct run *run, struct pho_err *err)
@@ -154,7 +272,7 @@ int pho_organize__plan(struct run *run, struct pho_err *err)
     }
     for (size_t i = 0; i < r->nphotos; i++) {
         const struct pho_photo *p = &r->photos[i];
-        if (!p->analysed)
+        if (!p->analysed || p->part_of != SIZE_MAX) /* a shot is grouped by its main file */
             continue;
         pho_organize__group_item(&items[n], p, run->o->hash);
         map[n++] = i;
@@ -166,6 +284,8 @@ int pho_organize__plan(struct run *run, struct pho_err *err)
     go.min_group_size = PHO_MAX(run->o->min_group_size, 2);
     go.threads = run->threads;
     rc = pho_group_run(&groups, items, n, &go, err);
+    if (rc == 0 && (rc = attach_edits(&groups, items, n, map, r, go.min_group_size)))
+        rc = pho_err_set(err, rc, "organize: out of memory");
     if (rc)
         goto out;
     r->groups = pho_calloc(groups->count ? groups->count : 1, sizeof(*r->groups));
@@ -183,7 +303,7 @@ int pho_organize__plan(struct run *run, struct pho_err *err)
         for (size_t k = 0; k < count; k++)
             members[k] = map[groups->members[first + k]];
         r->ngroups = g + 1;
-        rc = plan_group(&r->groups[g], r->photos, members, count, g);
+        rc = pho_organize__plan_group(&r->groups[g], r, members, count, g);
         pho_free(members);
         if (rc == 0 && groups->why) {
             struct pho_group_why *links = pho_calloc(count, sizeof(*links));

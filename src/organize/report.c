@@ -20,6 +20,7 @@
 #include "pho/hash.h"
 #include "pho/image.h"
 #include "pho/json.h"
+#include "pho/shot.h"
 
 #define REPORT_VERSION 1
 
@@ -104,15 +105,53 @@ static json_t *link_json(const struct pho_organize_result *r, const struct pho_g
     return j;
 }
 
-static json_t *photo_json(const struct pho_photo *p, long group, bool best,
+/* The shot a photo file belongs to, its companions and what it is an edit of
+ * (docs/shots.md); members only where there is something to say. */
+static void shot_json(json_t *o, const struct pho_organize_result *r, size_t i)
+{
+    const struct pho_photo *p = &r->photos[i];
+    if (p->part_of != SIZE_MAX) {
+        pho_json_set_path(o, "shot_of", r->photos[p->part_of].rel);
+        pho_json_set_str(o, "shot_role", pho_shot_role_name(p->shot_role));
+    } else if (r->shot_next && r->shot_next[i] != SIZE_MAX) {
+        json_t *files = json_array();
+        for (size_t f = r->shot_next[i]; f != SIZE_MAX; f = r->shot_next[f]) {
+            json_t *jf = json_object();
+            pho_json_set_path(jf, "path", r->photos[f].rel);
+            pho_json_set_str(jf, "role", pho_shot_role_name(r->photos[f].shot_role));
+            json_array_append_new(files, jf);
+        }
+        json_object_set_new(o, "shot_files", files);
+    }
+    size_t nc;
+    const struct pho_companion *c = pho_organize_companions(r, i, &nc);
+    if (nc) {
+        json_t *arr = json_array();
+        for (size_t k = 0; k < nc; k++) {
+            json_t *jc = json_object();
+            pho_json_set_path(jc, "path", c[k].rel);
+            pho_json_set_str(jc, "kind", pho_companion_kind_name(c[k].kind));
+            json_array_append_new(arr, jc);
+        }
+        json_object_set_new(o, "companions", arr);
+    }
+    if (p->edit_of != SIZE_MAX) {
+        pho_json_set_path(o, "edit_of", r->photos[p->edit_of].rel);
+        pho_json_set_str(o, "edit_kind", pho_edit_kind_name(p->edit_kind));
+    }
+}
+
+static json_t *photo_json(const struct pho_organize_result *r, size_t i, long group, bool best,
                           const struct pho_face_list *fl, const char *embed_model)
 {
+    const struct pho_photo *p = &r->photos[i];
     const struct pho_meta *m = &p->meta;
     json_t *o = json_object();
     char buf[64];
     pho_json_set_path(o, "path", p->rel);
     pho_json_set_path(o, "filename", base_name(p->rel));
     json_object_set_new(o, "filesize", json_integer((json_int_t)p->size));
+    shot_json(o, r, i);
     if (p->error) {
         pho_json_set_str(o, "error", p->error_msg);
         json_object_set_new(o, "group", json_null());
@@ -146,6 +185,8 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
         pho_json_set_real(g, "lon", m->gps_lon);
         if (m->flags & PHO_META_GPS_ALT)
             json_object_set_new(g, "alt", json_real(m->gps_alt));
+        if (m->flags & PHO_META_GPS_TAKEOUT)
+            pho_json_set_str(g, "source", "Takeout");
         json_object_set_new(o, "gps", g);
     } else {
         json_object_set_new(o, "gps", json_null());
@@ -156,6 +197,11 @@ static json_t *photo_json(const struct pho_photo *p, long group, bool best,
     json_object_set_new(o, "dhash", json_string(buf));
     pho_hash_format(buf, p->phash);
     json_object_set_new(o, "phash", json_string(buf));
+    if (p->part_of != SIZE_MAX) { /* a RAW beside its rendition: metadata only */
+        json_object_set_new(o, "group", group >= 0 ? json_integer(group) : json_null());
+        json_object_set_new(o, "is_best", json_boolean(best));
+        return o;
+    }
     json_object_set_new(o, "hashed_from",
                         json_string(p->hashed_from_thumbnail ? "thumbnail" : "pixels"));
     /* Known only for what a group needed: an ungrouped photo's quality shows as unknown even
@@ -184,12 +230,22 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     }
     for (size_t i = 0; i < r->nphotos; i++)
         group_of[i] = -1;
-    size_t grouped = 0;
+    size_t grouped = 0, shots = 0;
     for (size_t g = 0; g < r->ngroups; g++) {
         for (size_t k = 0; k < r->groups[g].count; k++)
             group_of[r->groups[g].members[k]] = (long)g + 1;
         is_best[r->groups[g].best] = true;
         grouped += r->groups[g].count;
+    }
+    /* The other files of a shot share its group and its crown. */
+    for (size_t i = 0; i < r->nphotos; i++) {
+        size_t m = r->photos[i].part_of;
+        if (m != SIZE_MAX) {
+            group_of[i] = group_of[m];
+            is_best[i] = is_best[m];
+        } else if (!r->photos[i].error) {
+            shots++;
+        }
     }
 
     json_t *root = json_object();
@@ -208,7 +264,9 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     pho_json_set_int(counts, "failed", (long long)r->failed);
     pho_json_set_int(counts, "groups", (long long)r->ngroups);
     pho_json_set_int(counts, "grouped_photos", (long long)grouped);
-    pho_json_set_int(counts, "ungrouped_photos", (long long)(r->nphotos - r->failed - grouped));
+    pho_json_set_int(counts, "ungrouped_photos", (long long)(shots - grouped));
+    pho_json_set_int(counts, "shots", (long long)shots);
+    pho_json_set_int(counts, "companions", (long long)r->ncompanions);
     json_object_set_new(root, "counts", counts);
     json_t *faces = json_object();
     pho_json_set_str(faces, "backend", r->face_backend[0] ? r->face_backend : NULL);
@@ -288,6 +346,30 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
             json_object_set_new(jm, "score", real_or_null(p->quality.score));
             if (gp->links)
                 json_object_set_new(jm, "linked", link_json(r, &gp->links[k]));
+            /* Every file the shot put in the group's folder, and where from. */
+            json_t *files = json_array();
+            for (size_t f = 0; f < gp->nfiles; f++) {
+                const struct pho_group_file *gf = &gp->files[f];
+                if (gf->member != k)
+                    continue;
+                json_t *jf = json_object();
+                pho_json_set_path(jf, "filename", gf->name);
+                if (gf->photo != SIZE_MAX) {
+                    pho_json_set_path(jf, "source", r->photos[gf->photo].rel);
+                    pho_json_set_str(jf, "role",
+                                     pho_shot_role_name(r->photos[gf->photo].shot_role));
+                } else {
+                    pho_json_set_path(jf, "source", r->companions[gf->companion].rel);
+                    pho_json_set_str(jf, "role",
+                                     pho_companion_kind_name(r->companions[gf->companion].kind));
+                }
+                json_array_append_new(files, jf);
+            }
+            json_object_set_new(jm, "files", files);
+            if (p->edit_of != SIZE_MAX) {
+                pho_json_set_path(jm, "edit_of", r->photos[p->edit_of].rel);
+                pho_json_set_str(jm, "edit_kind", pho_edit_kind_name(p->edit_kind));
+            }
             json_array_append_new(members, jm);
         }
         json_object_set_new(jg, "photos", members);
@@ -299,7 +381,7 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     json_t *errors = json_array();
     for (size_t i = 0; i < r->nphotos; i++) {
         const struct pho_photo *p = &r->photos[i];
-        json_array_append_new(photos, photo_json(p, group_of[i], is_best[i],
+        json_array_append_new(photos, photo_json(r, i, group_of[i], is_best[i],
                                                  r->faces ? &r->faces[i] : NULL, r->embed_model));
         if (p->error) {
             json_t *je = json_object();
@@ -415,6 +497,18 @@ char *pho_organize__metadata_txt(const struct pho_organize_result *r,
             g->members[k] == g->best ? "  [BEST]" : "");
         rule(&t, '-');
         add(&t, "source: %s\n", pho_text_shown(s1, sizeof(s1), p->rel));
+        for (size_t f = 0; f < g->nfiles; f++) {
+            const struct pho_group_file *gf = &g->files[f];
+            if (gf->member != k || gf->photo == g->members[k])
+                continue;
+            const char *role = gf->photo != SIZE_MAX
+                                       ? pho_shot_role_name(r->photos[gf->photo].shot_role)
+                                       : pho_companion_kind_name(r->companions[gf->companion].kind);
+            add(&t, "with: %s (%s)\n", pho_text_shown(s1, sizeof(s1), gf->name), role);
+        }
+        if (p->edit_of != SIZE_MAX)
+            add(&t, "%s of: %s\n", pho_edit_kind_name(p->edit_kind),
+                pho_text_shown(s1, sizeof(s1), r->photos[p->edit_of].rel));
         if (g->links && g->links[k].via != SIZE_MAX) {
             char why[256];
             add(&t, "joined: %s, with %s\n", pho_group_why_format(why, sizeof(why), &g->links[k]),
@@ -439,7 +533,8 @@ char *pho_organize__metadata_txt(const struct pho_organize_result *r,
         if (m->flags & PHO_META_ISO)
             add(&t, "iso: %u\n", m->iso);
         if (m->flags & PHO_META_GPS)
-            add(&t, "gps: %.6f, %.6f\n", m->gps_lat, m->gps_lon);
+            add(&t, "gps: %.6f, %.6f%s\n", m->gps_lat, m->gps_lon,
+                (m->flags & PHO_META_GPS_TAKEOUT) ? " (Takeout)" : "");
         pho_hash_format(buf, p->dhash);
         add(&t, "dhash: %s\n", buf);
         pho_hash_format(buf, p->phash);

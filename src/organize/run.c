@@ -118,6 +118,9 @@ void pho_organize__groups_clear(struct pho_organize_result *r)
         for (size_t k = 0; k < r->groups[g].count; k++)
             pho_free(r->groups[g].names ? r->groups[g].names[k] : NULL);
         pho_free(r->groups[g].names);
+        for (size_t f = 0; f < r->groups[g].nfiles; f++)
+            pho_free(r->groups[g].files[f].name);
+        pho_free(r->groups[g].files);
         pho_free(r->groups[g].members);
         pho_free(r->groups[g].links);
     }
@@ -141,6 +144,12 @@ void pho_organize_result_release(struct pho_organize_result *r)
     for (size_t i = 0; i < r->nphotos; i++)
         pho_photo_release(&r->photos[i]);
     pho_free(r->photos);
+    pho_free(r->shot_next);
+    for (size_t i = 0; i < r->ncompanions; i++) {
+        pho_free(r->companions[i].path);
+        pho_free(r->companions[i].rel);
+    }
+    pho_free(r->companions);
     pho_organize__groups_clear(r);
     memset(r, 0, sizeof(*r));
 }

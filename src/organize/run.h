@@ -16,6 +16,7 @@
 #include "pho/image.h"
 #include "pho/organize.h"
 #include "pho/quality.h"
+#include "pho/scan.h"
 
 /* Working decode: the smallest JPEG DCT scale with a long side of at least this
  * many pixels serves hashing and quality alike (both reduce further). */
@@ -82,6 +83,20 @@ void pho_organize__work_opts(struct pho_image_opts *io, uint64_t max_pixels);
 /* The grouping item of an analysed photo (plan.c; @p must outlive it). */
 void pho_organize__group_item(struct pho_group_item *item, const struct pho_photo *p,
                               enum pho_hash_kind hash);
+
+/* Shots (shots.c): ties each scanned file to its shot and its companions (after the scan);
+ * splits RAW+rendition pairs whose capture times disagree, writing to @todo the photos that
+ * now need a full analysis and returning how many (after the analysis); fills in capture
+ * times and places from Takeout JSON (before grouping). */
+int pho_organize__shots_collect(struct run *run, const struct pho_scan_list *list,
+                                struct pho_err *err);
+size_t pho_organize__shots_confirm(struct run *run, size_t *todo);
+void pho_organize__shots_takeout(struct run *run);
+
+/* Folder, members and the names of every file of the members' shots (names.c); the best
+ * shot is chosen later. */
+int pho_organize__plan_group(struct pho_group_plan *g, const struct pho_organize_result *r,
+                             const size_t *members, size_t count, size_t index);
 
 /* The stages, in the order organize.c runs them. */
 int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err);

@@ -217,9 +217,16 @@ static int put_wanted(struct run *run, struct outputs *outs, const char *rel, co
     return rc;
 }
 
-/* Copies one source photo unless an identical copy from an earlier run is already there. */
-static int put_copy(struct run *run, struct outputs *outs, const struct pho_photo *p,
-                    const char *rel, struct pho_err *err)
+/* A source file: a photo or a companion. */
+struct source {
+    const char *path;
+    uint64_t size;
+    int64_t mtime_ns;
+};
+
+/* Copies one source file unless an identical copy from an earlier run is already there. */
+static int put_copy(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
+                    struct pho_err *err)
 {
     const struct pho_output_file *old = recorded(outs, rel);
     char *dst = pho_organize__join(run->out_dir, rel);
@@ -276,15 +283,25 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
      * what was written is still committed, so the catalog matches OUT. */
     int frc = 0;
     struct pho_err ferr = PHO_ERR_INIT;
-    for (size_t k = 0; frc == 0 && k < g->count; k++) {
-        const struct pho_photo *p = &r->photos[g->members[k]];
-        snprintf(rel, sizeof(rel), "%s/originals/%s", g->dir, g->names[k]);
-        frc = put_copy(run, outs, p, rel, &ferr);
-        if (frc == 0 && g->members[k] == g->best) {
-            snprintf(rel, sizeof(rel), "%s/best_%s", g->dir, g->names[k]);
-            frc = put_copy(run, outs, p, rel, &ferr);
+    /* Every file of every member's shot; the best shot's files also as best_. */
+    for (size_t f = 0; frc == 0 && f < g->nfiles; f++) {
+        const struct pho_group_file *gf = &g->files[f];
+        struct source src;
+        if (gf->photo != SIZE_MAX) {
+            const struct pho_photo *p = &r->photos[gf->photo];
+            src = (struct source){ p->path, p->size, p->mtime_ns };
+        } else {
+            const struct pho_companion *c = &r->companions[gf->companion];
+            src = (struct source){ c->path, c->size, c->mtime_ns };
         }
-        pho_organize__step_done(run, 1, p->rel);
+        snprintf(rel, sizeof(rel), "%s/originals/%s", g->dir, gf->name);
+        frc = put_copy(run, outs, &src, rel, &ferr);
+        if (frc == 0 && g->members[gf->member] == g->best) {
+            snprintf(rel, sizeof(rel), "%s/best_%s", g->dir, gf->name);
+            frc = put_copy(run, outs, &src, rel, &ferr);
+        }
+        if (f + 1 == g->nfiles || g->files[f + 1].member != gf->member)
+            pho_organize__step_done(run, 1, r->photos[g->members[gf->member]].rel);
     }
     if (frc == 0) {
         char *text = pho_organize__metadata_txt(r, g);

@@ -30,6 +30,10 @@ static const char *const ignored_suffixes[] = {
     "dll", "so",   "log", "nfo", "wav",  "mp3", "m4a", "aac", "flac", "ogg",
 };
 
+/* Non-photo suffixes kept in the list of others: what a photo's companions use
+ * (docs/shots.md). Everything else that is not a photo is only counted. */
+static const char *const companion_suffixes[] = { "xmp", "aae", "thm", "json", "mov", "mp4" };
+
 struct dir_id {
     dev_t dev;
     ino_t ino;
@@ -38,7 +42,7 @@ struct dir_id {
 struct scan {
     const struct pho_scan_opts *o;
     struct pho_scan_list *list;
-    size_t cap_items, cap_problems;
+    size_t cap_items, cap_problems, cap_others;
     struct dir_id *seen;
     size_t nseen, cap_seen;
     struct dir_id exclude;
@@ -75,15 +79,20 @@ static int add_problem(struct scan *s, const char *path, int code, const char *f
     return 0;
 }
 
-static bool suffix_ignored(const char *name)
+static bool suffix_in(const char *name, const char *const *list, size_t n)
 {
     const char *dot = strrchr(name, '.');
     if (!dot)
         return false;
-    for (size_t i = 0; i < PHO_ARRAY_LEN(ignored_suffixes); i++)
-        if (strcasecmp(dot + 1, ignored_suffixes[i]) == 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(dot + 1, list[i]) == 0)
             return true;
     return false;
+}
+
+static bool suffix_ignored(const char *name)
+{
+    return suffix_in(name, ignored_suffixes, PHO_ARRAY_LEN(ignored_suffixes));
 }
 
 /* For names without a photo suffix: read the first bytes and ask the sniffer. */
@@ -116,18 +125,22 @@ static int push_path(struct scan *s, size_t at, const char *name, size_t *new_le
     return 0;
 }
 
-static int add_item(struct scan *s, const struct stat *st, int format)
+/* Appends to @items (a photo, or with @other a possible companion). */
+static int add_entry(struct scan *s, const struct stat *st, int format, bool other)
 {
     struct pho_scan_list *l = s->list;
-    if (l->count == s->cap_items) {
-        size_t cap = s->cap_items ? s->cap_items * 2 : 64;
-        void *p = pho_reallocarray(l->items, cap, sizeof(*l->items));
+    struct pho_scan_item **items = other ? &l->others : &l->items;
+    size_t *count = other ? &l->nothers : &l->count;
+    size_t *cap_items = other ? &s->cap_others : &s->cap_items;
+    if (*count == *cap_items) {
+        size_t cap = *cap_items ? *cap_items * 2 : 64;
+        void *p = pho_reallocarray(*items, cap, sizeof(**items));
         if (!p)
             return PHO_ENOMEM;
-        l->items = p;
-        s->cap_items = cap;
+        *items = p;
+        *cap_items = cap;
     }
-    struct pho_scan_item *it = &l->items[l->count];
+    struct pho_scan_item *it = &(*items)[*count];
     it->path = pho_strdup(s->path);
     if (!it->path)
         return PHO_ENOMEM;
@@ -137,8 +150,13 @@ static int add_item(struct scan *s, const struct stat *st, int format)
     it->mtime = st->st_mtim.tv_sec;
     it->mtime_nsec = (int32_t)st->st_mtim.tv_nsec;
     it->format_hint = format;
-    l->count++;
+    (*count)++;
     return 0;
+}
+
+static int add_item(struct scan *s, const struct stat *st, int format)
+{
+    return add_entry(s, st, format, false);
 }
 
 static size_t dir_hash(dev_t dev, ino_t ino)
@@ -233,6 +251,8 @@ static int visit(struct scan *s, int dirfd, const char *name, size_t path_len, i
         if (suffix_ignored(name) || st.st_size == 0 ||
             (fmt = sniff_at(dirfd, name)) == PHO_FORMAT_UNKNOWN) {
             s->list->skipped++;
+            if (suffix_in(name, companion_suffixes, PHO_ARRAY_LEN(companion_suffixes)))
+                return add_entry(s, &st, PHO_FORMAT_UNKNOWN, true);
             return 0;
         }
     }
@@ -301,6 +321,9 @@ void pho_scan_list_free(struct pho_scan_list *list)
         pho_free(list->items[i].path);
     for (size_t i = 0; i < list->nproblems; i++)
         pho_free(list->problems[i].path);
+    for (size_t i = 0; i < list->nothers; i++)
+        pho_free(list->others[i].path);
+    pho_free(list->others);
     pho_free(list->items);
     pho_free(list->problems);
     pho_free(list);

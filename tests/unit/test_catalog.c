@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 5
+#define CATALOG_VERSION 6
 
 struct fixture {
     char *dir;
@@ -1337,7 +1337,8 @@ static void test_upgrade_from_schema_1(void **state)
     pho_catalog_close(cat);
     sql_exec(f->db, "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
                     "ALTER TABLE photos DROP COLUMN thumb_hashed; "
-                    "ALTER TABLE photos DROP COLUMN serial; PRAGMA user_version = 1");
+                    "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
+                    "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
     struct pho_photo q;
@@ -1360,6 +1361,42 @@ static void test_upgrade_from_schema_1(void **state)
     pho_catalog_close(cat);
 }
 
+/* The RAW of a shot: its metadata alone, stored and restored as such (docs/catalog.md). */
+static void test_probed_row(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_photo p;
+    char rel[] = "IMG_0001.DNG";
+    pho_photo_init(&p);
+    p.rel = rel;
+    p.size = 1234;
+    p.mtime_ns = 5;
+    p.probed = true;
+    p.meta.time.source = PHO_TIME_ORIGINAL;
+    p.meta.time.local = 1559806191;
+    pho_strlcpy(p.meta.model, "Canon EOS 6D", sizeof(p.meta.model));
+    put_ok(cat, &p);
+    struct pho_photo q;
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    assert_true(q.probed);
+    assert_false(q.analysed);
+    assert_int_equal(q.error, 0);
+    assert_int_equal(q.meta.time.local, 1559806191);
+    assert_string_equal(q.meta.model, "Canon EOS 6D");
+    /* Analysed in full later: the same row, no longer probed. */
+    p.probed = false;
+    p.analysed = true;
+    put_ok(cat, &p);
+    probe_for(&q, &p);
+    assert_true(lookup(cat, &q));
+    assert_false(q.probed);
+    assert_true(q.analysed);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM photos"), 1);
+    pho_catalog_close(cat);
+}
+
 int main(void)
 {
     install_sqlite_fault_hook();
@@ -1367,6 +1404,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_faces_round_trip),
         T(test_upgrade_from_schema_1),
+        T(test_probed_row),
         T(test_round_trip_every_field),
         T(test_truncated_strings_on_load),
         T(test_key_semantics),

@@ -452,6 +452,81 @@ static void test_real_odd_cases(void **state)
     }
 }
 
+/* Google Takeout's JSON: its time and place fill what the photo lacks, never more. */
+static void test_takeout(void **state)
+{
+    (void)state;
+    char *dir = make_tempdir();
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/IMG_1.jpg.json", dir);
+    static const char json[] =
+            "{\"title\": \"IMG_1.jpg\", \"photoTakenTime\": {\"timestamp\": \"1562848200\", "
+            "\"formatted\": \"Jul 11, 2019\"}, \"geoData\": {\"latitude\": 48.8584, "
+            "\"longitude\": 2.2945, \"altitude\": 35.0}}";
+    write_file(path, json, strlen(json));
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_meta m;
+    char buf[64];
+
+    /* Nothing of its own (or only a file time, or IFD0 DateTime): Takeout's, in UTC. */
+    static const enum pho_time_source weaker[] = { PHO_TIME_NONE, PHO_TIME_MTIME,
+                                                   PHO_TIME_DATETIME };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(weaker); i++) {
+        pho_meta_init(&m);
+        m.time.source = weaker[i];
+        m.time.local = 1;
+        assert_int_equal(pho_takeout_apply(&m, path, &err), 0);
+        assert_int_equal(m.time.source, PHO_TIME_TAKEOUT);
+        pho_time_format(buf, sizeof(buf), &m.time);
+        assert_string_equal(buf, "2019-07-11T12:30:00+00:00");
+        assert_true(m.flags & PHO_META_GPS);
+        assert_true(m.flags & PHO_META_GPS_TAKEOUT);
+        assert_float_equal(m.gps_lat, 48.8584, 1e-9);
+        assert_float_equal(m.gps_alt, 35.0, 1e-9);
+    }
+    assert_string_equal(pho_time_source_name(PHO_TIME_TAKEOUT), "Takeout");
+
+    /* The photo's own capture time and position win. */
+    static const enum pho_time_source better[] = { PHO_TIME_ORIGINAL, PHO_TIME_DIGITIZED,
+                                                   PHO_TIME_XMP };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(better); i++) {
+        pho_meta_init(&m);
+        m.time.source = better[i];
+        m.time.local = 7;
+        m.flags = PHO_META_GPS;
+        m.gps_lat = 1;
+        assert_int_equal(pho_takeout_apply(&m, path, &err), 0);
+        assert_int_equal(m.time.source, better[i]);
+        assert_int_equal(m.time.local, 7);
+        assert_float_equal(m.gps_lat, 1, 0);
+        assert_false(m.flags & PHO_META_GPS_TAKEOUT);
+    }
+
+    /* 0, 0 is "unknown"; a timestamp of 0 likewise; numbers as numbers are read too. */
+    static const char unknown[] = "{\"photoTakenTime\": {\"timestamp\": 0}, \"geoData\": "
+                                  "{\"latitude\": 0.0, \"longitude\": 0.0}, \"geoDataExif\": "
+                                  "{\"latitude\": -33.5, \"longitude\": 151.25}}";
+    write_file(path, unknown, strlen(unknown));
+    pho_meta_init(&m);
+    assert_int_equal(pho_takeout_apply(&m, path, &err), 0);
+    assert_int_equal(m.time.source, PHO_TIME_NONE);
+    assert_float_equal(m.gps_lat, -33.5, 1e-9); /* geoDataExif when geoData is empty */
+    assert_false(m.flags & PHO_META_GPS_ALT);
+
+    /* Not Takeout's: said, nothing taken. */
+    static const char *const bad[] = { "[1, 2]", "{\"photoTakenTime\": ", "" };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(bad); i++) {
+        write_file(path, bad[i], strlen(bad[i]));
+        pho_meta_init(&m);
+        assert_int_equal(pho_takeout_apply(&m, path, &err), PHO_ECORRUPT);
+        assert_int_equal(m.time.source, PHO_TIME_NONE);
+    }
+    snprintf(path, sizeof(path), "%s/missing.json", dir);
+    assert_int_equal(pho_takeout_apply(&m, path, &err), PHO_ENOTFOUND);
+    rm_rf(dir);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_parse_full_block),
         cmocka_unit_test(test_time_fallbacks),
         cmocka_unit_test(test_xmp_dates),
+        cmocka_unit_test(test_takeout),
         cmocka_unit_test(test_hostile_values_are_dropped),
         cmocka_unit_test(test_garbage_blocks),
         cmocka_unit_test(test_real_cameras),

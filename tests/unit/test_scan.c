@@ -11,6 +11,7 @@
 #include "../lib/testlib.h"
 #include "pho/image.h"
 #include "pho/scan.h"
+#include "pho/shot.h"
 
 static const uint8_t jpeg_head[] = { 0xff, 0xd8, 0xff, 0xe0, 0, 16, 'J', 'F', 'I', 'F', 0 };
 
@@ -179,10 +180,123 @@ static void test_testdata_tree(void **state)
     assert_true(l->count >= nlab);
 }
 
+/* Index of the item or other named @rel, SIZE_MAX when absent. */
+static size_t find_rel(const struct pho_scan_item *items, size_t n, const char *rel)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(items[i].rel, rel))
+            return i;
+    return SIZE_MAX;
+}
+
+/* Every convention of docs/shots.md, from names alone. */
+static void test_shots_and_companions(void **state)
+{
+    (void)state;
+    char *root = make_tempdir();
+    static const char *const photos[] = {
+        "IMG_0001.DNG",     "IMG_0001.JPG",
+        "img_0002.cr2",     "IMG_0002.HEIC",
+        "IMG_0003.CR2",     "IMG_1234.HEIC",
+        "IMG_E1234.HEIC",   "beach.jpg",
+        "beach-edited.jpg", "beach(1).jpg",
+        "cat (2).jpg",      "cat.jpg",
+        "sub/IMG_0001.JPG", "Screenshot_2019-05-01-12-00-00-123_com.example.longname.jpg",
+        "PXL_0042.jpg",     "solo.png",
+        "solo.jpg",
+    };
+    static const char *const others[] = {
+        "IMG_0001.xmp",     /* Lightroom: the shot's */
+        "IMG_0001.DNG.xmp", /* darktable: the RAW's */
+        "IMG_0003.CR2.xmp", /* a RAW alone */
+        "IMG_1234.AAE",
+        "IMG_O1234.AAE",
+        "IMG_1234.MOV",
+        "IMG_E1234.MOV",
+        "beach.jpg.json",    /* Takeout */
+        "beach.jpg(1).json", /* Takeout's name for beach(1).jpg */
+        "PXL_0042.jpg.supplemental-metadata.json",
+        "Screenshot_2019-05-01-12-00-00-123_com.example.l.json", /* cut to 51 */
+        "IMG_0003.THM",
+        "IMG_0003.MOV", /* a RAW's namesake video is not a Live Photo */
+        "orphan.xmp",
+        "nothing.jpg.json",
+        "IMG_0002.HEIC.xmp",
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(photos); i++)
+        put(root, photos[i], jpeg_head, sizeof(jpeg_head));
+    for (size_t i = 0; i < PHO_ARRAY_LEN(others); i++)
+        put(root, others[i], "x", 1);
+    struct pho_scan_list *l = NULL;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_scan_run(&l, root, NULL, &err), 0);
+    assert_int_equal(l->count, PHO_ARRAY_LEN(photos));
+    assert_int_equal(l->nothers, PHO_ARRAY_LEN(others));
+    struct pho_shot_map *m = NULL;
+    assert_int_equal(pho_shot_assemble(&m, l, &err), 0);
+#define IT(name) find_rel(l->items, l->count, name)
+#define OT(name) find_rel(l->others, l->nothers, name)
+    /* RAW + JPEG, RAW + HEIC (any case): the rendition is analysed. */
+    assert_int_equal(m->part_of[IT("IMG_0001.DNG")], IT("IMG_0001.JPG"));
+    assert_int_equal(m->role[IT("IMG_0001.DNG")], PHO_SHOT_RAW);
+    assert_int_equal(m->part_of[IT("IMG_0001.JPG")], SIZE_MAX);
+    assert_int_equal(m->part_of[IT("img_0002.cr2")], IT("IMG_0002.HEIC"));
+    /* Another folder's namesake and a lone RAW stay on their own; so do a PNG and a JPEG. */
+    assert_int_equal(m->part_of[IT("sub/IMG_0001.JPG")], SIZE_MAX);
+    assert_int_equal(m->part_of[IT("IMG_0003.CR2")], SIZE_MAX);
+    assert_int_equal(m->part_of[IT("solo.png")], SIZE_MAX);
+    assert_int_equal(m->part_of[IT("solo.jpg")], SIZE_MAX);
+    /* Sidecars. */
+    assert_int_equal(m->owner[OT("IMG_0001.xmp")], IT("IMG_0001.JPG"));
+    assert_int_equal(m->kind[OT("IMG_0001.xmp")], PHO_COMPANION_XMP);
+    assert_int_equal(m->owner[OT("IMG_0001.DNG.xmp")], IT("IMG_0001.DNG"));
+    assert_int_equal(m->kind[OT("IMG_0001.DNG.xmp")], PHO_COMPANION_XMP_FULL);
+    assert_int_equal(m->owner[OT("IMG_0003.CR2.xmp")], IT("IMG_0003.CR2"));
+    assert_int_equal(m->owner[OT("IMG_0002.HEIC.xmp")], IT("IMG_0002.HEIC"));
+    assert_int_equal(m->owner[OT("IMG_1234.AAE")], IT("IMG_1234.HEIC"));
+    assert_int_equal(m->owner[OT("IMG_O1234.AAE")], IT("IMG_1234.HEIC"));
+    assert_int_equal(m->kind[OT("IMG_O1234.AAE")], PHO_COMPANION_AAE);
+    assert_int_equal(m->owner[OT("IMG_1234.MOV")], IT("IMG_1234.HEIC"));
+    assert_int_equal(m->kind[OT("IMG_1234.MOV")], PHO_COMPANION_VIDEO);
+    assert_int_equal(m->owner[OT("IMG_E1234.MOV")], IT("IMG_E1234.HEIC"));
+    assert_int_equal(m->owner[OT("IMG_0003.THM")], IT("IMG_0003.CR2"));
+    assert_int_equal(m->owner[OT("IMG_0003.MOV")], SIZE_MAX);
+    assert_int_equal(m->owner[OT("beach.jpg.json")], IT("beach.jpg"));
+    assert_int_equal(m->kind[OT("beach.jpg.json")], PHO_COMPANION_TAKEOUT);
+    assert_int_equal(m->owner[OT("beach.jpg(1).json")], IT("beach(1).jpg"));
+    assert_int_equal(m->owner[OT("PXL_0042.jpg.supplemental-metadata.json")], IT("PXL_0042.jpg"));
+    assert_int_equal(m->owner[OT("Screenshot_2019-05-01-12-00-00-123_com.example.l.json")],
+                     IT("Screenshot_2019-05-01-12-00-00-123_com.example.longname.jpg"));
+    assert_int_equal(m->owner[OT("orphan.xmp")], SIZE_MAX);
+    assert_int_equal(m->owner[OT("nothing.jpg.json")], SIZE_MAX);
+    /* Edits and copies know their original. */
+    assert_int_equal(m->edit_of[IT("IMG_E1234.HEIC")], IT("IMG_1234.HEIC"));
+    assert_int_equal(m->edit_kind[IT("IMG_E1234.HEIC")], PHO_EDIT_IOS);
+    assert_int_equal(m->edit_of[IT("beach-edited.jpg")], IT("beach.jpg"));
+    assert_int_equal(m->edit_kind[IT("beach-edited.jpg")], PHO_EDIT_EDITED);
+    assert_int_equal(m->edit_of[IT("beach(1).jpg")], IT("beach.jpg"));
+    assert_int_equal(m->edit_kind[IT("beach(1).jpg")], PHO_EDIT_DUPLICATE);
+    assert_int_equal(m->edit_of[IT("cat (2).jpg")], IT("cat.jpg"));
+    assert_int_equal(m->edit_of[IT("beach.jpg")], SIZE_MAX);
+    assert_int_equal(m->edit_of[IT("IMG_1234.HEIC")], SIZE_MAX);
+#undef IT
+#undef OT
+    /* The one-file question info asks. */
+    assert_int_equal(pho_shot_companion_kind("IMG_1.JPG", "img_1.jpg.json"), PHO_COMPANION_TAKEOUT);
+    assert_int_equal(pho_shot_companion_kind("IMG_1.JPG", "IMG_1.xmp"), PHO_COMPANION_XMP);
+    assert_int_equal(pho_shot_companion_kind("IMG_1.JPG", "IMG_2.xmp"), PHO_COMPANION_NONE);
+    pho_shot_map_free(m);
+    pho_shot_map_free(NULL);
+    pho_scan_list_free(l);
+    rm_rf(root);
+    free(root);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_filters_and_loops),
+        cmocka_unit_test(test_shots_and_companions),
         cmocka_unit_test(test_single_file_and_missing_root),
         cmocka_unit_test(test_symlinked_folder_visited_once),
         T_TEST(test_testdata_tree),
