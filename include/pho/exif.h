@@ -86,6 +86,9 @@ struct pho_meta {
     /** BodySerialNumber: tells two bodies of one model apart ("" when not written; most phones
      *  do not). Kept in the catalog for grouping, never shown in reports. */
     char serial[PHO_META_STR];
+    /** Apple's content identifier (maker note tag 0x0011): the same in a Live Photo's
+     *  still and its video ("" when not written). Kept in the catalog, never shown. */
+    char content_id[64];
     double exposure_time; /**< seconds */
     double fnumber;
     uint32_t iso;

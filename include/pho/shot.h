@@ -97,6 +97,17 @@ PHO_API enum pho_companion_kind pho_shot_companion_kind(const char *photo, const
  */
 PHO_API int pho_shot_find_takeout(char **out, const char *photo_path);
 
+/**
+ * Apple's content identifier of a Live Photo's video (QuickTime metadata
+ * com.apple.quicktime.content.identifier), "" when it has none. A still's is
+ * pho_meta.content_id; when both carry one and they differ, the two are not
+ * one Live Photo.
+ * @return 0, PHO_ENOTFOUND, or PHO_ECORRUPT when the file is not a video
+ * libavformat can read.
+ */
+PHO_API int pho_shot_video_content_id(char *out, size_t size, const char *path,
+                                      struct pho_err *err);
+
 /** Short names: "raw", "xmp", "takeout", "ios-edit", ... */
 PHO_API const char *pho_shot_role_name(enum pho_shot_role role);
 PHO_API const char *pho_companion_kind_name(enum pho_companion_kind kind);

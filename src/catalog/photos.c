@@ -128,6 +128,7 @@ int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct p
     B_STR(&b, COL_model, m->model);
     B_STR(&b, COL_lens, m->lens);
     B_STR(&b, COL_serial, m->serial);
+    B_STR(&b, COL_content_id, m->content_id);
     b_real(&b, COL_exposure_time, m->exposure_time);
     b_real(&b, COL_fnumber, m->fnumber);
     b_int(&b, COL_iso, m->iso);
@@ -251,6 +252,7 @@ static bool read_photo(struct reader *r, struct pho_photo *p)
     R_STR(r, COL_model, m->model);
     R_STR(r, COL_lens, m->lens);
     R_STR(r, COL_serial, m->serial);
+    R_STR(r, COL_content_id, m->content_id);
     m->exposure_time = r_real(r, COL_exposure_time);
     m->fnumber = r_real(r, COL_fnumber);
     m->iso = (uint32_t)r_int(r, COL_iso, 0, UINT32_MAX);

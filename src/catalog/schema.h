@@ -112,9 +112,11 @@ static const char *const catalog_migrations[] = {
     "ALTER TABLE photos ADD COLUMN serial TEXT NOT NULL DEFAULT '';\n",
 
     /* 5 -> 6: rows of files whose metadata alone was read (the RAW of a RAW+JPEG
-     * shot, docs/shots.md): analysed = 0, error = 0, probed = 1. */
+     * shot, docs/shots.md): analysed = 0, error = 0, probed = 1; and Apple's content
+     * identifier, which ties a Live Photo's still to its video ('' when none). */
     "ALTER TABLE photos ADD COLUMN probed INTEGER NOT NULL DEFAULT 0\n"
-    "    CHECK (probed IN (0, 1));\n",
+    "    CHECK (probed IN (0, 1));\n"
+    "ALTER TABLE photos ADD COLUMN content_id TEXT NOT NULL DEFAULT '';\n",
 };
 /* clang-format on */
 
@@ -171,7 +173,8 @@ static const char *const catalog_migrations[] = {
     X(sig) \
     X(thumb_hashed) \
     X(serial) \
-    X(probed)
+    X(probed) \
+    X(content_id)
 /* clang-format on */
 
 #define COL_NAME_FIRST_(c)  #c

@@ -343,6 +343,53 @@ void pho_exif_tags_apply(struct pho_meta *m, const struct pho_exif_tags *d)
     read_gps(m, d);
 }
 
+/* Apple's maker note: "Apple iOS\0", a version, the byte order, then one IFD whose
+ * offsets count from the note's start (ExifTool's Apple tags). Tag 0x0011 is the content
+ * identifier that ties a Live Photo's still to its video. Read here from the note's bytes:
+ * libexif 0.6.24's Apple reader returns the wrong bytes for values stored out of line. */
+#define APPLE_CONTENT_ID 0x0011
+
+static void read_apple(struct pho_meta *m, ExifData *d)
+{
+    if (m->content_id[0] || strncmp(m->make, "Apple", 5) != 0 || !d->ifd[EXIF_IFD_EXIF])
+        return;
+    const ExifEntry *e = exif_content_get_entry(d->ifd[EXIF_IFD_EXIF], EXIF_TAG_MAKER_NOTE);
+    static const char magic[10] = "Apple iOS";
+    if (!e || !e->data || e->size < 16 || memcmp(e->data, magic, sizeof(magic)) != 0)
+        return;
+    const unsigned char *n = e->data;
+    size_t size = e->size;
+    ExifByteOrder o;
+    if (n[12] == 'M' && n[13] == 'M')
+        o = EXIF_BYTE_ORDER_MOTOROLA;
+    else if (n[12] == 'I' && n[13] == 'I')
+        o = EXIF_BYTE_ORDER_INTEL;
+    else
+        return;
+    unsigned count = exif_get_short(n + 14, o);
+    for (size_t i = 0; i < count && 16 + 12 * (i + 1) <= size; i++) {
+        const unsigned char *en = n + 16 + 12 * i;
+        if (exif_get_short(en, o) != APPLE_CONTENT_ID)
+            continue;
+        if (exif_get_short(en + 2, o) != EXIF_FORMAT_ASCII)
+            return;
+        uint32_t len = exif_get_long(en + 4, o), at = exif_get_long(en + 8, o);
+        const unsigned char *v = len <= 4 ? en + 8 : at <= size && len <= size - at ? n + at : NULL;
+        if (!v || len == 0 || len >= sizeof(m->content_id))
+            return;
+        char id[sizeof(m->content_id)];
+        size_t k = 0;
+        for (; k < len && v[k]; k++) {
+            if (v[k] <= ' ' || v[k] > '~') /* a UUID: printable ASCII, else not one */
+                return;
+            id[k] = (char)v[k];
+        }
+        id[k] = '\0';
+        pho_strlcpy(m->content_id, id, sizeof(m->content_id));
+        return;
+    }
+}
+
 /* Copies what libexif found in one directory into the tag set. */
 static void collect(struct pho_exif_tags *t, ExifData *d, ExifIfd ifd, enum pho_exif_dir dir)
 {
@@ -407,6 +454,7 @@ int pho_exif_parse(struct pho_meta *m, const void *data, size_t len, struct pho_
     collect(tags, d, EXIF_IFD_GPS, PHO_EXIF_DIR_GPS);
     m->flags |= PHO_META_EXIF;
     pho_exif_tags_apply(m, tags);
+    read_apple(m, d);
 
 out:
     if (d)

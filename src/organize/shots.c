@@ -3,7 +3,8 @@
  * Shots (docs/shots.md): after the scan, the files of one capture are tied to
  * the file that is analysed, and sidecars to the file they describe
  * (collect); after the analysis, a RAW+rendition pair whose capture times
- * disagree is two shots after all (confirm); then Takeout JSON fills in the
+ * disagree is two shots after all, and a video whose content identifier is
+ * not its still's is not its Live Photo's (confirm); then Takeout JSON fills in the
  * capture time and place a photo lacks (takeout). The catalog keeps each
  * file's own metadata; the Takeout overlay is applied on every run.
  */
@@ -124,6 +125,37 @@ static bool has_capture_time(const struct pho_meta *m)
  * (the camera writes both; a rendition exported later carries the same EXIF time). */
 #define SHOT_MAX_GAP 1.0
 
+/* A Live Photo's video whose content identifier is not its still's is another capture's:
+ * it no longer travels with the still (it stays in the source). */
+static void confirm_videos(struct pho_organize_result *r)
+{
+    size_t dropped = 0;
+    for (size_t k = 0; k < r->ncompanions; k++) {
+        struct pho_companion *c = &r->companions[k];
+        const struct pho_photo *p = &r->photos[c->owner];
+        if (c->kind != PHO_COMPANION_VIDEO || !p->meta.content_id[0])
+            continue;
+        char id[sizeof(p->meta.content_id)];
+        struct pho_err e = PHO_ERR_INIT;
+        if (pho_shot_video_content_id(id, sizeof(id), c->path, &e) < 0 || !id[0] ||
+            !strcmp(id, p->meta.content_id))
+            continue;
+        pho_log(PHO_LOG_INFO, "shots", "%s is not the video of %s (another content identifier)",
+                c->rel, p->rel);
+        c->owner = SIZE_MAX;
+        dropped++;
+    }
+    if (!dropped)
+        return;
+    /* Owners of SIZE_MAX sort last. */
+    qsort(r->companions, r->ncompanions, sizeof(*r->companions), cmp_companion);
+    for (size_t k = r->ncompanions - dropped; k < r->ncompanions; k++) {
+        pho_free(r->companions[k].path);
+        pho_free(r->companions[k].rel);
+    }
+    r->ncompanions -= dropped;
+}
+
 size_t pho_organize__shots_confirm(struct run *run, size_t *todo)
 {
     struct pho_organize_result *r = run->r;
@@ -151,6 +183,7 @@ size_t pho_organize__shots_confirm(struct run *run, size_t *todo)
     }
     if (changed)
         link_shots(r);
+    confirm_videos(r);
     return n;
 }
 

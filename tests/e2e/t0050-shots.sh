@@ -62,9 +62,22 @@ set_time "$TMP/apart/IMG_0200.JPG" "2019:06:06 08:01:00"
 # A Live Photo and its edit (the Photos app's IMG_E name).
 cp "$TD/formats/heic/IMG_5195.HEIC" "$SRC/live/IMG_5195.HEIC"
 cp "$TD/formats/heic/IMG_5195.HEIC" "$SRC/live/IMG_E5195.HEIC"
-ffmpeg -loglevel error -f lavfi -i testsrc=duration=1:size=160x120:rate=10 -pix_fmt yuv420p \
-    "$SRC/live/IMG_5195.MOV"
+movie() { # movie OUT.MOV [CONTENT_ID]: a second of video, with Apple's identifier if given
+    ffmpeg -loglevel error -f lavfi -i testsrc=duration=1:size=160x120:rate=10 -pix_fmt yuv420p \
+        ${2:+-metadata "com.apple.quicktime.content.identifier=$2" -movflags use_metadata_tags} "$1"
+}
+# The HEIC's maker note holds 570F1469-…; its video says the same.
+movie "$SRC/live/IMG_5195.MOV" 570F1469-09C7-4E50-9875-05F21D5BD166
 echo "adjustments" >"$SRC/live/IMG_5195.AAE"
+# Two stills with content identifiers (tests/e2e/make-live-still.py): one beside its own
+# video, one beside another capture's video of the same name.
+still="$(dirname "$0")/make-live-still.py"
+for k in 0 1; do
+    python3 "$still" "$TD/bursts/IMG_20191112_111022.jpg" "$SRC/live/IMG_700$k.JPG" \
+        "AAAAAAAA-0000-4000-8000-00000000000$k" "2021:05:01 10:00:0$k"
+done
+movie "$SRC/live/IMG_7000.MOV" AAAAAAAA-0000-4000-8000-000000000000
+movie "$SRC/live/IMG_7001.MOV" BBBBBBBB-0000-4000-8000-000000000001
 
 # Takeout: EXIF dates and GPS removed, the time and place in a shortened JSON name; an
 # "-edited" version that no longer looks like it (mirrored, cropped, grey) stays with it.
@@ -136,6 +149,13 @@ L=$(dir_of live/IMG_5195.HEIC)
 check "Live Photo: its MOV travels with the still" cmp -s "$OUT/$L/originals/IMG_5195.MOV" "$SRC/live/IMG_5195.MOV"
 check "Live Photo: the best still's MOV is a best_ file too" test -f "$OUT/$L/best_IMG_5195.MOV"
 check "Live Photo: its AAE travels with the still" test -f "$OUT/$L/originals/IMG_5195.AAE"
+S=$(dir_of live/IMG_7000.JPG)
+check "Live Photo with its own content identifier: the MOV travels" \
+    cmp -s "$OUT/$S/originals/IMG_7000.MOV" "$SRC/live/IMG_7000.MOV"
+check "a MOV of another capture (content identifiers differ) stays behind" \
+    test ! -e "$OUT/$S/originals/IMG_7001.MOV"
+is "... and is no companion in the report" \
+    "$(jq -c '.photos[] | select(.path == "live/IMG_7001.JPG") | .companions' "$R")" null
 is "iOS edit named as the edit of its original" \
     "$(jq -r '.photos[] | select(.path == "live/IMG_E5195.HEIC") | "\(.edit_kind) of \(.edit_of)"' "$R")" \
     "ios-edit of live/IMG_5195.HEIC"

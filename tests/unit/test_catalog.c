@@ -154,6 +154,7 @@ static void photo_extreme(struct pho_photo *p, char *rel)
     snprintf(m->model, sizeof(m->model), "O'Brien \"Mk II\"\nline two\ttab; DROP TABLE photos;--");
     m->lens[0] = '\0';
     fill_str(m->serial, sizeof(m->serial), sizeof(m->serial) - 1, "0320");
+    fill_str(m->content_id, sizeof(m->content_id), sizeof(m->content_id) - 1, "UUID");
     m->exposure_time = 5e-324; /* smallest denormal */
     m->fnumber = DBL_MAX;
     m->iso = UINT32_MAX;
@@ -233,6 +234,7 @@ static void assert_restored(const struct pho_photo *a, const struct pho_photo *b
     assert_string_equal(a->meta.model, b->meta.model);
     assert_string_equal(a->meta.lens, b->meta.lens);
     assert_string_equal(a->meta.serial, b->meta.serial);
+    assert_string_equal(a->meta.content_id, b->meta.content_id);
     SAME_D(meta.exposure_time);
     SAME_D(meta.fnumber);
     SAME_I(meta.iso);
@@ -1338,6 +1340,7 @@ static void test_upgrade_from_schema_1(void **state)
     sql_exec(f->db, "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
                     "ALTER TABLE photos DROP COLUMN thumb_hashed; "
                     "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
+                    "ALTER TABLE photos DROP COLUMN content_id; "
                     "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
@@ -1376,6 +1379,8 @@ static void test_probed_row(void **state)
     p.meta.time.source = PHO_TIME_ORIGINAL;
     p.meta.time.local = 1559806191;
     pho_strlcpy(p.meta.model, "Canon EOS 6D", sizeof(p.meta.model));
+    pho_strlcpy(p.meta.content_id, "6F1C1E3A-0B5C-4F1E-9D7A-2C8B5E4D3A21",
+                sizeof(p.meta.content_id));
     put_ok(cat, &p);
     struct pho_photo q;
     probe_for(&q, &p);
@@ -1385,6 +1390,7 @@ static void test_probed_row(void **state)
     assert_int_equal(q.error, 0);
     assert_int_equal(q.meta.time.local, 1559806191);
     assert_string_equal(q.meta.model, "Canon EOS 6D");
+    assert_string_equal(q.meta.content_id, "6F1C1E3A-0B5C-4F1E-9D7A-2C8B5E4D3A21");
     /* Analysed in full later: the same row, no longer probed. */
     p.probed = false;
     p.analysed = true;

@@ -434,6 +434,12 @@ static void test_real_odd_cases(void **state)
     assert_int_equal(pho_image_probe(&m, td("formats/heic/IMG_5195.HEIC"), NULL, &err), 0);
     assert_true(m.time.has_offset);
     assert_int_equal(m.time.offset_min, -300);
+    /* Apple's content identifier (maker note 0x0011; ExifTool 12.57 calls it MediaGroupUUID). */
+    assert_string_equal(m.content_id, "570F1469-09C7-4E50-9875-05F21D5BD166");
+    assert_int_equal(pho_image_probe(&m, td("formats/heic/iphone_7.heic"), NULL, &err), 0);
+    assert_string_equal(m.content_id, ""); /* an Apple maker note without one */
+    assert_int_equal(pho_image_probe(&m, td("exif/cameras/Canon_40D.jpg"), NULL, &err), 0);
+    assert_string_equal(m.content_id, "");
 
     /* The GPS walk: every shot has a position in Arezzo and its own time. */
     static const char *const walk[] = { "DSCN0010", "DSCN0012", "DSCN0021", "DSCN0025", "DSCN0027",
