@@ -58,8 +58,12 @@ static void hash_one(void *ud, size_t i, unsigned worker)
     pho_image_free(img);
 }
 
-static double organize(const char *src, const char *out, unsigned threads, bool dry, size_t *n,
-                       size_t *groups)
+/* The write stage of the last run: seconds, and the bytes of the group files it made. */
+static double last_write_s;
+static uint64_t last_write_bytes;
+
+static double organize_as(const char *src, const char *out, unsigned threads, bool dry,
+                          enum pho_link_mode link, size_t *n, size_t *groups)
 {
     struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
     o.source = src;
@@ -67,6 +71,7 @@ static double organize(const char *src, const char *out, unsigned threads, bool 
     o.threads = threads;
     o.dry_run = dry;
     o.faces = PHO_FACES_NONE;
+    o.link = link;
     struct pho_organize_result r;
     struct pho_err err = PHO_ERR_INIT;
     double t0 = bench_now();
@@ -76,8 +81,25 @@ static double organize(const char *src, const char *out, unsigned threads, bool 
         fprintf(stderr, "bench-organize: %s\n", err.msg);
     *n = r.nphotos;
     *groups = r.ngroups;
+    last_write_s = r.t_write;
+    last_write_bytes = 0;
+    for (size_t g = 0; g < r.ngroups; g++) {
+        const struct pho_group_plan *gp = &r.groups[g];
+        for (size_t f = 0; f < gp->nfiles; f++) {
+            const struct pho_group_file *gf = &gp->files[f];
+            uint64_t size = gf->photo != SIZE_MAX ? r.photos[gf->photo].size
+                                                  : r.companions[gf->companion].size;
+            last_write_bytes += size * (gp->members[gf->member] == gp->best ? 2 : 1);
+        }
+    }
     pho_organize_result_release(&r);
     return dt;
+}
+
+static double organize(const char *src, const char *out, unsigned threads, bool dry, size_t *n,
+                       size_t *groups)
+{
+    return organize_as(src, out, threads, dry, PHO_LINK_COPY, n, groups);
 }
 
 int main(int argc, char **argv)
@@ -169,6 +191,20 @@ int main(int argc, char **argv)
     double tr = organize(lib, out, t, false, &n, &g);
     printf("  %-44s %7.1f photos/s  (%zu in %.2f s)\n", "re-run (catalog, nothing changed)", n / tr,
            n, tr);
+    /* The write stage alone (the result's t_write), per --link mode, each into a fresh OUT. */
+    static const enum pho_link_mode modes[] = { PHO_LINK_COPY, PHO_LINK_AUTO, PHO_LINK_HARDLINK,
+                                                PHO_LINK_SYMLINK };
+    for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+        char dir[4400];
+        snprintf(dir, sizeof(dir), "%s/out-%s", work, pho_link_mode_name(modes[m]));
+        organize_as(lib, dir, t, false, modes[m], &n, &g);
+        char label[64];
+        snprintf(label, sizeof(label), "write stage, --link %s", pho_link_mode_name(modes[m]));
+        printf("  %-44s %7.3f s      (%.0f MB of group files, %.0f MB/s)\n", label, last_write_s,
+               last_write_bytes / 1e6,
+               last_write_s > 0 ? last_write_bytes / 1e6 / last_write_s : 0);
+        bench_remove("bench-organize", dir);
+    }
     pho_scan_list_free(list);
 
     if (memory_n && nsmall) {

@@ -112,16 +112,27 @@ PHO_API int pho_catalog_faces_get(struct pho_catalog *cat, const char *rel, uint
                                   int64_t mtime_ns, const char *config, struct pho_face_list *out,
                                   bool *found, struct pho_err *err);
 
-/** An output file the organizer wrote: path below OUT, size and SHA-256 (hex). */
+/** Room for an output's mode name, NUL included. */
+#define PHO_OUTPUT_MODE_MAX 16
+
+/** An output file the organizer wrote: path below OUT, size, SHA-256 (hex) of its content,
+ *  or for a link of the link's identity (docs/catalog.md), and how it was made. */
 struct pho_output_file {
     char *rel;
     uint64_t size;
     char sha256[65];
+    char mode[PHO_OUTPUT_MODE_MAX]; /**< "copy", "reflink", "hardlink", "symlink" */
 };
 
 /** Records (or updates) one output file. */
 PHO_API int pho_catalog_output_put(struct pho_catalog *cat, const char *rel, uint64_t size,
                                    const char *sha256_hex, struct pho_err *err);
+
+/** Records (or updates) one output file made in @p mode ("copy", "reflink", "hardlink",
+ *  "symlink"; pho_catalog_output_put() records "copy"). */
+PHO_API int pho_catalog_output_put_mode(struct pho_catalog *cat, const char *rel, uint64_t size,
+                                        const char *sha256_hex, const char *mode,
+                                        struct pho_err *err);
 
 /** Forgets one output file (after it was removed). */
 PHO_API int pho_catalog_output_forget(struct pho_catalog *cat, const char *rel,

@@ -70,6 +70,25 @@ enum pho_faces_mode {
     PHO_FACES_NONE,       /**< none: best shots by image quality only */
 };
 
+/** How the files under group_NNNN/originals/ and best_* are made (docs/output.md). */
+enum pho_link_mode {
+    /** A reflink (copy-on-write clone: shares the blocks, so editing the output never changes
+     *  the source) where the filesystem can, else a copy. The default. */
+    PHO_LINK_AUTO = 0,
+    PHO_LINK_COPY,    /**< a copy of the bytes (the original tool's behaviour) */
+    PHO_LINK_REFLINK, /**< a reflink; a filesystem that cannot is an error */
+    /** A hard link: no space used, but an editor that saves in place changes the source. */
+    PHO_LINK_HARDLINK,
+    /** A symbolic link (relative when it can be): as above, and it breaks when the
+     *  library moves. */
+    PHO_LINK_SYMLINK,
+};
+
+/** "auto", "copy", "reflink", "hardlink", "symlink". */
+PHO_API const char *pho_link_mode_name(enum pho_link_mode mode);
+/** Parses a name from pho_link_mode_name(). @return 0 or PHO_EINVAL. */
+PHO_API int pho_link_mode_parse(enum pho_link_mode *out, const char *name);
+
 struct pho_organize_opts {
     int version;
     const char *source;
@@ -89,6 +108,8 @@ struct pho_organize_opts {
     bool ml_quality; /**< BRISQUE (the learned quality model); default on */
     bool include_hidden;
     bool follow_symlinks;
+    /** How group files are made in OUT (default auto: reflink, else copy). */
+    enum pho_link_mode link;
     /* Faces */
     enum pho_faces_mode faces;
     const char *face_backend; /**< "auto" (default) or a backend name */
@@ -186,6 +207,8 @@ struct pho_organize_result {
     struct pho_kept_file *kept; /**< the user's files in OUT that were kept (docs/catalog.md) */
     size_t nkept;
     size_t files_written, files_unchanged, files_removed;
+    /** Of files_written: made as reflinks, hard links, symbolic links (the rest copied). */
+    size_t files_reflinked, files_hardlinked, files_symlinked;
     bool interrupted;
     double t_scan, t_analyse, t_group, t_faces, t_write, t_total;
     char report_path[4096]; /**< "" on a dry run */
@@ -209,6 +232,7 @@ enum pho_setting {
     PHO_SET_MIN_FACE = 1 << 13,
     PHO_SET_GPU = 1 << 14,
     PHO_SET_GROUPING = 1 << 15,
+    PHO_SET_LINK = 1 << 16,
 };
 
 /** The settings of the last run recorded in an output folder (what --resume continues). */

@@ -114,7 +114,15 @@ static bool sha256_normalise(char out[65], const char *hex)
 int pho_catalog_output_put(struct pho_catalog *cat, const char *rel, uint64_t size,
                            const char *sha256_hex, struct pho_err *err)
 {
+    return pho_catalog_output_put_mode(cat, rel, size, sha256_hex, "copy", err);
+}
+
+int pho_catalog_output_put_mode(struct pho_catalog *cat, const char *rel, uint64_t size,
+                                const char *sha256_hex, const char *mode, struct pho_err *err)
+{
     char sha[65];
+    if (!mode || !*mode || strlen(mode) >= PHO_OUTPUT_MODE_MAX)
+        return pho_err_set(err, PHO_EINVAL, "catalog: output mode must be a short name");
     if (!rel || !*rel)
         return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
     if (!sha256_normalise(sha, sha256_hex))
@@ -128,6 +136,8 @@ int pho_catalog_output_put(struct pho_catalog *cat, const char *rel, uint64_t si
         src = sqlite3_bind_int64(s, 2, pho_catalog__u64_bits(size));
     if (src == SQLITE_OK)
         src = pho_catalog__bind_text(s, 3, sha, 64);
+    if (src == SQLITE_OK)
+        src = pho_catalog__bind_text(s, 4, mode, strlen(mode));
     if (src != SQLITE_OK) {
         rc = pho_catalog__fail(cat->db, src, err, "cannot record an output file");
         sqlite3_reset(s);
@@ -189,6 +199,9 @@ int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **fi
         if (sha)
             pho_catalog__copy_bounded(f->sha256, sizeof(f->sha256), (const char *)sha,
                                       (size_t)sqlite3_column_bytes(s, 2));
+        const unsigned char *mode = sqlite3_column_text(s, 3);
+        pho_catalog__copy_bounded(f->mode, sizeof(f->mode), mode ? (const char *)mode : "copy",
+                                  mode ? (size_t)sqlite3_column_bytes(s, 3) : 4);
     }
     if (rc == 0 && src != SQLITE_DONE)
         rc = pho_catalog__fail(cat->db, src, err, "cannot list the output files");

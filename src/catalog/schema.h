@@ -117,6 +117,10 @@ static const char *const catalog_migrations[] = {
     "ALTER TABLE photos ADD COLUMN probed INTEGER NOT NULL DEFAULT 0\n"
     "    CHECK (probed IN (0, 1));\n"
     "ALTER TABLE photos ADD COLUMN content_id TEXT NOT NULL DEFAULT '';\n",
+
+    /* 6 -> 7: how each output was made (--link, docs/catalog.md): 'copy' for every
+     * output of the runs before, which all copied. */
+    "ALTER TABLE outputs ADD COLUMN mode TEXT NOT NULL DEFAULT 'copy';\n",
 };
 /* clang-format on */
 
@@ -233,11 +237,11 @@ static const char *const catalog_sql[ST_COUNT] = {
     [ST_RUN_FINISH] = "UPDATE runs SET finished_at = CAST(strftime('%s', 'now') AS INTEGER) "
                       "WHERE id = ?1",
     [ST_RUN_LAST] = "SELECT settings, finished_at IS NOT NULL FROM runs ORDER BY id DESC LIMIT 1",
-    [ST_OUTPUT_PUT] = "INSERT INTO outputs (rel, size, sha256) VALUES (?1, ?2, ?3) "
+    [ST_OUTPUT_PUT] = "INSERT INTO outputs (rel, size, sha256, mode) VALUES (?1, ?2, ?3, ?4) "
                       "ON CONFLICT (rel) DO UPDATE SET size = excluded.size, "
-                      "sha256 = excluded.sha256",
+                      "sha256 = excluded.sha256, mode = excluded.mode",
     [ST_OUTPUT_FORGET] = "DELETE FROM outputs WHERE rel = ?1",
-    [ST_OUTPUT_LIST] = "SELECT rel, size, sha256 FROM outputs ORDER BY rel",
+    [ST_OUTPUT_LIST] = "SELECT rel, size, sha256, mode FROM outputs ORDER BY rel",
     [ST_FACES_PUT] = "INSERT OR REPLACE INTO faces (rel, size, mtime_ns, config, image_w, "
                      "image_h, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_FACES_GET] = "SELECT image_w, image_h, count, data FROM faces "

@@ -52,6 +52,14 @@ static void usage(FILE *f)
             "  -s, --source DIR        the photo library (searched recursively; only read)\n"
             "  -o, --output DIR        where groups, reports and the catalog go (created if\n"
             "                          needed; may lie inside SOURCE, it is then skipped)\n"
+            "      --link MODE         how group files are made in OUTPUT (docs/output.md):\n"
+            "                          auto (default): a reflink (copy-on-write clone: no\n"
+            "                          space used, and editing it never changes the source)\n"
+            "                          where the filesystem can, else a copy; copy; reflink\n"
+            "                          (an error where it cannot); hardlink or symlink (no\n"
+            "                          space used; BUT an editor that saves in place through\n"
+            "                          a link changes your original photo, and a symlink\n"
+            "                          breaks when the library moves)\n"
             "\n"
             "Grouping (docs/grouping.md). With none of -t, --time-window, --hash, the\n"
             "default rule needs no tuning: copies (re-encoded, resized, cropped, converted,\n"
@@ -256,9 +264,14 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
         printf("Faces: %s backend on %s, %zu photos analysed (%zu from the catalog)\n",
                r->face_backend, r->face_device, r->faces_analysed + r->faces_from_catalog,
                r->faces_from_catalog);
-    if (!dry_run)
-        printf("Files: %zu written, %zu unchanged, %zu removed. Report: %s\n", r->files_written,
-               r->files_unchanged, r->files_removed, r->report_path);
+    if (!dry_run) {
+        char how[160] = "";
+        if (r->files_reflinked || r->files_hardlinked || r->files_symlinked)
+            snprintf(how, sizeof(how), " (%zu reflinked, %zu hard links, %zu symbolic links)",
+                     r->files_reflinked, r->files_hardlinked, r->files_symlinked);
+        printf("Files: %zu written%s, %zu unchanged, %zu removed. Report: %s\n", r->files_written,
+               how, r->files_unchanged, r->files_removed, r->report_path);
+    }
 }
 
 int cmd_organize(int argc, char **argv)
@@ -266,6 +279,7 @@ int cmd_organize(int argc, char **argv)
     enum {
         OPT_WINDOW = 256,
         OPT_GROUPING,
+        OPT_LINK,
         OPT_MIN,
         OPT_HASH,
         OPT_DRY,
@@ -291,6 +305,7 @@ int cmd_organize(int argc, char **argv)
         { "output", required_argument, NULL, 'o' },
         { "threshold", required_argument, NULL, 't' },
         { "grouping", required_argument, NULL, OPT_GROUPING },
+        { "link", required_argument, NULL, OPT_LINK },
         { "time-window", required_argument, NULL, OPT_WINDOW },
         { "min-group-size", required_argument, NULL, OPT_MIN },
         { "hash", required_argument, NULL, OPT_HASH },
@@ -374,6 +389,14 @@ int cmd_organize(int argc, char **argv)
                 return cli_usage_error("organize", "--grouping takes auto or classic, got '%s'",
                                        optarg);
             set |= PHO_SET_GROUPING;
+            break;
+        case OPT_LINK:
+            if (pho_link_mode_parse(&o.link, optarg) < 0)
+                return cli_usage_error("organize",
+                                       "--link takes auto, copy, reflink, hardlink or symlink, "
+                                       "got '%s'",
+                                       optarg);
+            set |= PHO_SET_LINK;
             break;
         case OPT_HASH:
             if (pho_hash_kind_parse(&o.hash, optarg) < 0)

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
+#include <linux/fs.h>
 
 #include "core/file.h"
 #include "organize/internal.h"
@@ -132,10 +134,90 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
-/* fsync, close and rename the temporary into place; removes it on failure. */
-static int commit_temp(int fd, char *tmp, const char *dst, struct pho_err *err)
+/* Hands a finished temporary to @stage (which then owns @tmp); false on OOM. */
+static bool batch_push(struct pho_batch *stage, char *tmp, const char *dst)
+{
+    if (stage->n == stage->cap) {
+        size_t cap = stage->cap ? stage->cap * 2 : 16;
+        struct pho_batched *v = pho_reallocarray(stage->v, cap, sizeof(*v));
+        if (!v)
+            return false;
+        stage->v = v;
+        stage->cap = cap;
+    }
+    struct pho_batched *e = &stage->v[stage->n];
+    memset(e, 0, sizeof(*e));
+    e->dst = pho_strdup(dst);
+    if (!e->dst)
+        return false;
+    e->tmp = tmp;
+    stage->n++;
+    return true;
+}
+
+/* Makes a link (@make: link or symlink, from @what) under a fresh temporary name beside @dst
+ * (*@tmp, caller frees). @return 0, PHO_ENOMEM, or PHO_EIO with *@e = errno. */
+static int link_at_temp(char **tmp, int *e, const char *dst, const char *tag,
+                        int (*make)(const char *, const char *), const char *what)
+{
+    size_t n = strlen(dst) + 48;
+    *tmp = pho_malloc(n);
+    if (!*tmp)
+        return PHO_ENOMEM;
+    const char *slash = strrchr(dst, '/');
+    int dir_len = slash ? (int)(slash - dst) + 1 : 0;
+    for (int attempt = 0;; attempt++) {
+        snprintf(*tmp, n, "%.*s%s%s.%d.%d", dir_len, dst, PHO_TMP_PREFIX, tag, (int)getpid(),
+                 attempt);
+        if (make(what, *tmp) == 0)
+            return 0;
+        if (errno != EEXIST || attempt > 100) {
+            *e = errno;
+            return PHO_EIO;
+        }
+    }
+}
+
+/* A link made under the temporary name *@tmp: staged (*@tmp then belongs to @stage and is set
+ * to NULL), or renamed over @dst and its folder flushed; removed on failure. */
+static int place_temp_link(char **tmp, const char *dst, struct pho_batch *stage,
+                           struct pho_err *err)
+{
+    if (stage) {
+        if (!batch_push(stage, *tmp, dst)) {
+            unlink(*tmp);
+            return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        }
+        *tmp = NULL;
+        return 0;
+    }
+    if (rename(*tmp, dst) < 0) {
+        int e = errno;
+        unlink(*tmp);
+        return pho_err_set(err, PHO_EIO, "output: cannot rename into %s: %s", dst, strerror(e));
+    }
+    fsync_dir_of(dst);
+    return 0;
+}
+
+/* A temporary whose data is written: with @stage, closed and staged (put in place later by
+ * pho_organize__batch_commit); else fsync'ed, closed and renamed into place. Removes it on
+ * failure; takes @tmp. */
+static int commit_temp(int fd, char *tmp, const char *dst, struct pho_batch *stage,
+                       struct pho_err *err)
 {
     int rc = 0;
+    if (stage) {
+        if (close(fd) < 0)
+            rc = pho_err_set(err, PHO_EIO, "output: cannot close %s: %s", dst, strerror(errno));
+        else if (!batch_push(stage, tmp, dst))
+            rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        if (rc) {
+            unlink(tmp);
+            pho_free(tmp);
+        }
+        return rc;
+    }
     if (fsync(fd) < 0)
         rc = pho_err_set(err, PHO_EIO, "output: cannot flush %s: %s", dst, strerror(errno));
     if (close(fd) < 0 && rc == 0)
@@ -173,7 +255,7 @@ char *pho_organize__fit_name(const char *name, size_t max, bool *shortened)
 }
 
 int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *info,
-                       struct pho_err *err)
+                       struct pho_batch *stage, struct pho_err *err)
 {
     char *tmp = NULL;
     GChecksum *ck = NULL;
@@ -217,7 +299,7 @@ int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *i
     fchmod(out, st.st_mode & 0777);
     struct timespec times[2] = { st.st_atim, st.st_mtim };
     futimens(out, times);
-    rc = commit_temp(out, tmp, dst, err);
+    rc = commit_temp(out, tmp, dst, stage, err);
     out = -1;
     tmp = NULL;
     if (rc == 0 && info) {
@@ -237,8 +319,192 @@ out:
     return rc;
 }
 
+/* Hashes @fd from its start into @info (size and SHA-256). */
+static int hash_fd(int fd, struct pho_copy_info *info, const char *path, struct pho_err *err)
+{
+    char *buf = pho_malloc(1 << 20);
+    if (!buf)
+        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+    uint64_t total = 0, off = 0;
+    int rc = 0;
+    for (;;) {
+        ssize_t r = pho_file__pread_full(fd, buf, 1 << 20, off);
+        if (r < 0) {
+            rc = pho_err_set(err, PHO_EIO, "output: read error in %s: %s", path, strerror(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        g_checksum_update(ck, (const guchar *)buf, r);
+        total += (uint64_t)r;
+        off += (uint64_t)r;
+    }
+    if (rc == 0) {
+        info->size = total;
+        hex(info->sha256, ck);
+    }
+    g_checksum_free(ck);
+    pho_free(buf);
+    return rc;
+}
+
+int pho_organize__reflink(const char *src, const char *dst, struct pho_copy_info *info,
+                          struct pho_batch *stage, struct pho_err *err)
+{
+    int in = -1;
+    struct stat st;
+    int rc = pho_file__open_regular(&in, &st, src, "output: source", err);
+    if (rc)
+        return rc;
+    char *tmp = NULL;
+    int out = open_temp(dst, &tmp, err);
+    if (out < 0) {
+        close(in);
+        return out;
+    }
+    if (ioctl(out, FICLONE, in) < 0) {
+        int e = errno;
+        close(out);
+        unlink(tmp);
+        pho_free(tmp);
+        close(in);
+        /* What a filesystem without clones answers (and EXDEV across filesystems). */
+        bool unsupported = e == EOPNOTSUPP || e == ENOTTY || e == EXDEV || e == EINVAL ||
+                           e == ENOSYS || e == EPERM;
+        return pho_err_set(err, unsupported ? PHO_EUNSUPPORTED : PHO_EIO,
+                           "output: cannot reflink %s into %s: %s%s", src, dst, strerror(e),
+                           unsupported ? " (this filesystem cannot clone files, or the source "
+                                         "is on another one; use --link auto or copy)"
+                                       : "");
+    }
+    fchmod(out, st.st_mode & 0777);
+    struct timespec times[2] = { st.st_atim, st.st_mtim };
+    futimens(out, times);
+    /* The catalog keeps the content's hash, as for a copy: read from the source, whose
+     * blocks the clone shares. */
+    rc = info ? hash_fd(in, info, src, err) : 0;
+    close(in);
+    if (rc) {
+        close(out);
+        unlink(tmp);
+        pho_free(tmp);
+        return rc;
+    }
+    return commit_temp(out, tmp, dst, stage, err);
+}
+
+/* "hardlink:<device>:<inode>" of @st: what a hard link is, whatever its content. */
+static void link_identity(char *out, size_t size, const struct stat *st)
+{
+    snprintf(out, size, "hardlink:%llu:%llu", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino);
+}
+
+static void sha_of_string(char out[65], const char *s)
+{
+    char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, s, -1);
+    pho_strlcpy(out, sum ? sum : "", 65);
+    g_free(sum);
+}
+
+int pho_organize__hardlink(const char *src, const char *dst, struct pho_copy_info *info,
+                           struct pho_batch *stage, struct pho_err *err)
+{
+    struct stat st;
+    if (lstat(src, &st) < 0 || !S_ISREG(st.st_mode))
+        return pho_err_set(err, PHO_EIO, "output: source %s is not a regular file", src);
+    char *tmp = NULL;
+    int e = 0;
+    int rc = link_at_temp(&tmp, &e, dst, "hard", link, src);
+    if (rc == PHO_EIO)
+        rc = pho_err_set(err, e == EXDEV ? PHO_EUNSUPPORTED : PHO_EIO,
+                         "output: cannot hard-link %s as %s: %s%s", src, dst, strerror(e),
+                         e == EXDEV ? " (hard links need the source and the output folder "
+                                      "on one filesystem; use --link copy or auto)"
+                                    : "");
+    else if (rc)
+        rc = pho_err_set(err, rc, "output: out of memory");
+    if (rc)
+        goto out;
+    rc = place_temp_link(&tmp, dst, stage, err);
+    if (rc)
+        goto out;
+    if (info) {
+        char id[96];
+        link_identity(id, sizeof(id), &st);
+        info->size = (uint64_t)st.st_size;
+        sha_of_string(info->sha256, id);
+    }
+out:
+    pho_free(tmp);
+    return rc;
+}
+
+static int make_symlink(const char *target, const char *link, struct pho_batch *stage,
+                        struct pho_err *err);
+
+/* "symlink:<target>": what a symbolic link is. */
+static void symlink_fingerprint(char out[65], const char *target)
+{
+    size_t n = strlen(target) + 16;
+    char *s = pho_malloc(n);
+    if (!s) {
+        out[0] = '\0';
+        return;
+    }
+    snprintf(s, n, "symlink:%s", target);
+    sha_of_string(out, s);
+    pho_free(s);
+}
+
+int pho_organize__symlink_to(const char *target, const char *dst, struct pho_copy_info *info,
+                             struct pho_batch *stage, struct pho_err *err)
+{
+    int rc = make_symlink(target, dst, stage, err);
+    if (rc == 0 && info) {
+        info->size = strlen(target);
+        symlink_fingerprint(info->sha256, target);
+    }
+    return rc;
+}
+
+int pho_organize__fingerprint(const char *path, int kind, char out[65], uint64_t *size,
+                              struct pho_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) < 0)
+        return pho_err_set(err, errno == ENOENT ? PHO_ENOTFOUND : PHO_EIO, "output: %s: %s", path,
+                           strerror(errno));
+    if (kind == PHO_LINK_SYMLINK) {
+        if (!S_ISLNK(st.st_mode))
+            return pho_err_set(err, PHO_EINVAL, "output: %s is not a symbolic link", path);
+        char target[4096];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+        if (n < 0)
+            return pho_err_set(err, PHO_EIO, "output: %s: %s", path, strerror(errno));
+        target[n] = '\0';
+        symlink_fingerprint(out, target);
+        if (size)
+            *size = (uint64_t)n;
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode))
+        return pho_err_set(err, PHO_EINVAL, "output: %s is not a regular file", path);
+    if (kind == PHO_LINK_HARDLINK) {
+        char id[96];
+        link_identity(id, sizeof(id), &st);
+        sha_of_string(out, id);
+        if (size)
+            *size = (uint64_t)st.st_size;
+        return 0;
+    }
+    return pho_organize__sha256_file(path, out, size, err);
+}
+
 int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
-                               struct pho_copy_info *info, struct pho_err *err)
+                               struct pho_copy_info *info, struct pho_batch *stage,
+                               struct pho_err *err)
 {
     char *tmp = NULL;
     int fd = open_temp(dst, &tmp, err);
@@ -252,7 +518,7 @@ int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
         return pho_err_set(err, PHO_EIO, "output: cannot write %s: %s", dst, strerror(e));
     }
     fchmod(fd, 0644);
-    int rc = commit_temp(fd, tmp, dst, err);
+    int rc = commit_temp(fd, tmp, dst, stage, err);
     if (rc == 0 && info) {
         GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
         g_checksum_update(ck, data, (gssize)len);
@@ -263,33 +529,83 @@ int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
     return rc;
 }
 
-int pho_organize__symlink(const char *target, const char *link, struct pho_err *err)
+static int make_symlink(const char *target, const char *link, struct pho_batch *stage,
+                        struct pho_err *err)
 {
-    size_t n = strlen(link) + 32;
-    char *tmp = pho_malloc(n);
-    if (!tmp)
-        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    const char *slash = strrchr(link, '/');
-    int dir_len = slash ? (int)(slash - link) + 1 : 0;
-    int rc = 0;
-    for (int attempt = 0;; attempt++) {
-        snprintf(tmp, n, "%.*s%slink.%d.%d", dir_len, link, PHO_TMP_PREFIX, (int)getpid(), attempt);
-        if (symlink(target, tmp) == 0)
-            break;
-        if (errno != EEXIST || attempt > 100) {
-            rc = pho_err_set(err, PHO_EIO, "output: cannot create link %s: %s", link,
-                             strerror(errno));
-            goto out;
-        }
-    }
-    if (rename(tmp, link) < 0) {
-        rc = pho_err_set(err, PHO_EIO, "output: cannot replace %s: %s", link, strerror(errno));
-        unlink(tmp);
+    char *tmp = NULL;
+    int e = 0;
+    int rc = link_at_temp(&tmp, &e, link, "link", symlink, target);
+    if (rc == PHO_EIO)
+        rc = pho_err_set(err, PHO_EIO, "output: cannot create link %s: %s", link, strerror(e));
+    else if (rc)
+        rc = pho_err_set(err, rc, "output: out of memory");
+    if (rc)
         goto out;
-    }
-    fsync_dir_of(link);
+    rc = place_temp_link(&tmp, link, stage, err);
 out:
     pho_free(tmp);
+    return rc;
+}
+
+int pho_organize__symlink(const char *target, const char *link, struct pho_err *err)
+{
+    return make_symlink(target, link, NULL, err);
+}
+
+void pho_organize__batch_discard(struct pho_batch *stage)
+{
+    for (size_t i = 0; i < stage->n; i++) {
+        if (stage->v[i].tmp)
+            unlink(stage->v[i].tmp);
+        pho_free(stage->v[i].tmp);
+        pho_free(stage->v[i].dst);
+        pho_free(stage->v[i].rel);
+    }
+    pho_free(stage->v);
+    memset(stage, 0, sizeof(*stage));
+}
+
+int pho_organize__batch_commit(struct pho_batch *stage, const char *out_dir, struct pho_err *err)
+{
+    if (stage->n == 0)
+        return 0;
+    /* Every staged file's data on disk first, in one pass over the filesystem: a rename
+     * that survives a power loss never names an empty or partial file. */
+    int fd = open(out_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || syncfs(fd) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return pho_err_set(err, PHO_EIO, "output: cannot flush %s: %s", out_dir, strerror(e));
+    }
+    close(fd);
+    int rc = 0;
+    for (size_t i = 0; i < stage->n && rc == 0; i++) {
+        struct pho_batched *e = &stage->v[i];
+        if (rename(e->tmp, e->dst) < 0) {
+            rc = pho_err_set(err, PHO_EIO, "output: cannot rename into %s: %s", e->dst,
+                             strerror(errno));
+            break;
+        }
+        pho_free(e->tmp);
+        e->tmp = NULL;
+        e->placed = true;
+    }
+    /* Then each folder that gained names, once. */
+    for (size_t i = 0; i < stage->n; i++) {
+        if (!stage->v[i].placed)
+            continue;
+        const char *slash = strrchr(stage->v[i].dst, '/');
+        size_t len = slash ? (size_t)(slash - stage->v[i].dst) : 0;
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++) {
+            const char *sj = strrchr(stage->v[j].dst, '/');
+            seen = stage->v[j].placed && sj && (size_t)(sj - stage->v[j].dst) == len &&
+                   !strncmp(stage->v[j].dst, stage->v[i].dst, len);
+        }
+        if (!seen)
+            fsync_dir_of(stage->v[i].dst);
+    }
     return rc;
 }
 
@@ -297,38 +613,17 @@ int pho_organize__sha256_file(const char *path, char out[65], uint64_t *size, st
 {
     int fd;
     struct stat st;
-    int orc = pho_file__open_regular(&fd, &st, path, "output", err);
-    if (orc)
-        return orc;
-    char *buf = pho_malloc(1 << 20);
-    if (!buf) {
-        close(fd);
-        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    }
-    GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-    uint64_t total = 0;
-    int rc = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf, 1 << 20);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = pho_err_set(err, PHO_EIO, "output: read error in %s: %s", path, strerror(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        g_checksum_update(ck, (const guchar *)buf, r);
-        total += (uint64_t)r;
-    }
-    if (rc == 0) {
-        hex(out, ck);
-        if (size)
-            *size = total;
-    }
-    g_checksum_free(ck);
-    pho_free(buf);
+    int rc = pho_file__open_regular(&fd, &st, path, "output", err);
+    if (rc)
+        return rc;
+    struct pho_copy_info info;
+    rc = hash_fd(fd, &info, path, err);
     close(fd);
+    if (rc == 0) {
+        pho_strlcpy(out, info.sha256, 65);
+        if (size)
+            *size = info.size;
+    }
     return rc;
 }
 

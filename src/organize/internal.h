@@ -36,16 +36,60 @@ struct pho_copy_info {
     char sha256[65];
 };
 
+/* Files written to temporary names beside their targets and put in place together: one
+ * syncfs for all their data, then the renames, then one fsync per folder (write.c, per
+ * group). Each entry can carry what the catalog is to record once it is in place. */
+struct pho_batched {
+    char *tmp, *dst; /* owned; tmp NULL once renamed */
+    bool placed;
+    char *rel;                 /* the caller's: the output's path below OUT (owned) */
+    struct pho_copy_info info; /* the caller's: what to record */
+    int kind;                  /* the caller's: enum pho_link_mode it was made as */
+};
+struct pho_batch {
+    struct pho_batched *v;
+    size_t n, cap;
+};
+
+/* Puts every staged file in place (syncfs, renames, folder fsyncs); on a failed rename the
+ * rest stay temporaries (entries not placed). @out_dir: any folder on OUT's filesystem. */
+int pho_organize__batch_commit(struct pho_batch *stage, const char *out_dir, struct pho_err *err);
+/* Removes the temporaries not placed and frees the stage. */
+void pho_organize__batch_discard(struct pho_batch *stage);
+
 /*
  * Copies @src to @dst: temporary file beside dst, data and mode copied, mtime
- * preserved (like cp -p), fsync, rename, fsync of the folder. Fills @info.
+ * preserved (like cp -p); then with @stage staged, else fsync, rename, fsync of the
+ * folder. Fills @info. Every maker below takes @stage the same way.
  */
 int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *info,
-                       struct pho_err *err);
+                       struct pho_batch *stage, struct pho_err *err);
 
 /* Writes @len bytes to @dst the same atomic way. Fills @info when not NULL. */
 int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
-                               struct pho_copy_info *info, struct pho_err *err);
+                               struct pho_copy_info *info, struct pho_batch *stage,
+                               struct pho_err *err);
+
+/* Makes @dst a reflink (FICLONE) of @src, atomically; PHO_EUNSUPPORTED when the filesystem
+ * cannot. @info: the content's size and hash, read from the source. */
+int pho_organize__reflink(const char *src, const char *dst, struct pho_copy_info *info,
+                          struct pho_batch *stage, struct pho_err *err);
+
+/* Makes @dst a hard link to @src, atomically; PHO_EUNSUPPORTED across filesystems. @info: the
+ * source's size and the link's fingerprint (pho_organize__fingerprint). */
+int pho_organize__hardlink(const char *src, const char *dst, struct pho_copy_info *info,
+                           struct pho_batch *stage, struct pho_err *err);
+
+/* pho_organize__symlink() that also fills @info with the link's fingerprint. */
+int pho_organize__symlink_to(const char *target, const char *dst, struct pho_copy_info *info,
+                             struct pho_batch *stage, struct pho_err *err);
+
+/* What the catalog keeps of an output made as @kind (enum pho_link_mode): the content's
+ * SHA-256 for a copy or reflink; for a hard link the SHA-256 of "hardlink:<dev>:<ino>" (the
+ * file's identity, so the user's replacement or an unrelated file never matches); for a
+ * symbolic link that of "symlink:<target>". Never opens a link for writing. */
+int pho_organize__fingerprint(const char *path, int kind, char out[65], uint64_t *size,
+                              struct pho_err *err);
 
 /* Points @link at @target (relative), replacing any previous link atomically. */
 int pho_organize__symlink(const char *target, const char *link, struct pho_err *err);

@@ -279,6 +279,11 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     pho_json_set_int(run, "files_written", (long long)r->files_written);
     pho_json_set_int(run, "files_unchanged", (long long)r->files_unchanged);
     pho_json_set_int(run, "files_removed", (long long)r->files_removed);
+    json_t *made = json_object();
+    pho_json_set_int(made, "reflink", (long long)r->files_reflinked);
+    pho_json_set_int(made, "hardlink", (long long)r->files_hardlinked);
+    pho_json_set_int(made, "symlink", (long long)r->files_symlinked);
+    json_object_set_new(run, "files_linked", made);
     pho_json_set_bool(run, "interrupted", r->interrupted);
     json_object_set_new(run, "faces_computed", json_integer((json_int_t)r->faces_analysed));
     json_object_set_new(run, "faces_from_catalog", json_integer((json_int_t)r->faces_from_catalog));

@@ -37,6 +37,7 @@ struct run {
     int64_t run_id;
     int lock_fd; /* the output folder's lock (lock.c), -1 when not held */
     struct pho_organize__identity identity; /* of the face engine that ran (faces.c) */
+    bool no_reflink; /* --link auto found the output's filesystem cannot clone: copies */
 };
 
 /* Monotonic seconds. */

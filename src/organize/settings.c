@@ -52,6 +52,7 @@ char *pho_organize_settings_json(const struct pho_organize_opts *o)
     pho_json_set_real(j, "min_face", o->min_face);
     pho_json_set_bool(j, "gpu", o->gpu);
     pho_json_set_int(j, "gpu_device", o->gpu_device);
+    pho_json_set_str(j, "link", pho_link_mode_name(o->link));
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     char *out = s ? pho_strdup(s) : NULL;
@@ -120,6 +121,11 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
         o->threads = (unsigned)json_integer_value(v);
         rec->present |= PHO_SET_THREADS;
     }
+    /* Runs from before --link made copies. */
+    if (!json_is_string(v = json_object_get(j, "link")) ||
+        pho_link_mode_parse(&o->link, json_string_value(v)) < 0)
+        o->link = PHO_LINK_COPY;
+    rec->present |= PHO_SET_LINK;
     if (json_is_string(v = json_object_get(j, "faces"))) {
         const char *m = json_string_value(v);
         o->faces = !strcmp(m, "all")    ? PHO_FACES_ALL
@@ -235,6 +241,8 @@ void pho_organize_record_apply(struct pho_organize_opts *o, const struct pho_org
         o->face_backend = r->face_backend;
     if (take & PHO_SET_MIN_FACE)
         o->min_face = r->min_face;
+    if (take & PHO_SET_LINK)
+        o->link = r->link;
     if (take & PHO_SET_GPU) {
         o->gpu = r->gpu;
         o->gpu_device = r->gpu_device;
@@ -275,5 +283,28 @@ json_t *pho_organize__settings_report(const struct pho_organize_opts *o)
     json_object_set_new(s, "gpu", json_boolean(o->gpu));
     json_object_set_new(s, "gpu_device", json_integer(o->gpu_device));
     json_object_set_new(s, "min_face", json_real(o->min_face > 0 ? o->min_face : 0.02));
+    json_object_set_new(s, "link", json_string(pho_link_mode_name(o->link)));
     return s;
+}
+
+static const char *const link_modes[] = {
+    [PHO_LINK_AUTO] = "auto",       [PHO_LINK_COPY] = "copy",
+    [PHO_LINK_REFLINK] = "reflink", [PHO_LINK_HARDLINK] = "hardlink",
+    [PHO_LINK_SYMLINK] = "symlink",
+};
+
+const char *pho_link_mode_name(enum pho_link_mode mode)
+{
+    return (unsigned)mode < PHO_ARRAY_LEN(link_modes) ? link_modes[mode] : "auto";
+}
+
+int pho_link_mode_parse(enum pho_link_mode *out, const char *name)
+{
+    for (size_t i = 0; name && i < PHO_ARRAY_LEN(link_modes); i++) {
+        if (!strcmp(name, link_modes[i])) {
+            *out = (enum pho_link_mode)i;
+            return 0;
+        }
+    }
+    return PHO_EINVAL;
 }

@@ -34,6 +34,7 @@ struct outputs {
     size_t count;
     char **planned; /* this run's files, sorted */
     size_t nplanned, cap;
+    struct pho_batch *stage; /* the group being written: files put in place together */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -91,30 +92,134 @@ static bool same_content(const char *path, const char *text, size_t len)
     return same && off == len;
 }
 
-/* What a file that is about to be written must equal to count as ours already. */
+/* What a file that is about to be written must be to count as ours already. */
 struct want {
-    const char *src;  /* a copy of this file, or */
+    const char *src;  /* a copy or link of this file, or */
     const char *text; /* this text */
     size_t len;
+    enum pho_link_mode mode; /* how a source is made (text: always written) */
+    const char *target;      /* PHO_LINK_SYMLINK: the link's text */
+    struct stat src_st;      /* the source, as found (hard links: its identity) */
 };
 
-/* @dst_sum: the SHA-256 of the file at @dst, or NULL when it could not be read. */
-static bool holds_wanted(const char *dst, const char *dst_sum, const struct want *w)
+static bool same_inode(const struct stat *a, const struct stat *b)
 {
-    if (w->text)
-        return same_content(dst, w->text, w->len);
-    char src_sum[65];
-    uint64_t n;
-    return dst_sum && pho_organize__sha256_file(w->src, src_sum, &n, NULL) == 0 &&
-           !strcmp(dst_sum, src_sum);
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-/* Writes what @w says to @dst atomically. */
-static int write_wanted(const char *dst, const struct want *w, struct pho_copy_info *info,
-                        struct pho_err *err)
+/* Whether the symbolic link @path says exactly @target. */
+static bool link_says(const char *path, const char *target)
 {
-    return w->text ? pho_organize__write_atomic(dst, w->text, w->len, info, err)
-                   : pho_organize__copy(w->src, dst, info, err);
+    char buf[4096];
+    ssize_t n = readlink(path, buf, sizeof(buf) - 1);
+    if (n < 0)
+        return false;
+    buf[n] = '\0';
+    return !strcmp(buf, target);
+}
+
+/* Whether @dst (lstat @st) already is what @w would make. @dst_sum: the SHA-256 of a regular
+ * file at @dst, or NULL when it was not read. Never follows a link to read through it. */
+static bool holds_wanted(const char *dst, const struct stat *st, const char *dst_sum,
+                         const struct want *w)
+{
+    if (w->text)
+        return S_ISREG(st->st_mode) && same_content(dst, w->text, w->len);
+    if (w->mode == PHO_LINK_SYMLINK)
+        return S_ISLNK(st->st_mode) && link_says(dst, w->target);
+    if (!S_ISREG(st->st_mode))
+        return false;
+    if (w->mode == PHO_LINK_HARDLINK)
+        return same_inode(st, &w->src_st);
+    /* A copy (or reflink) is its own file: a hard link to the source is not one. */
+    char src_sum[65];
+    uint64_t n;
+    return !same_inode(st, &w->src_st) && dst_sum &&
+           pho_organize__sha256_file(w->src, src_sum, &n, NULL) == 0 && !strcmp(dst_sum, src_sum);
+}
+
+/* The output kind a catalog mode name stands for. */
+static enum pho_link_mode recorded_kind(const struct pho_output_file *f)
+{
+    enum pho_link_mode m = PHO_LINK_COPY;
+    return pho_link_mode_parse(&m, f->mode) == 0 ? m : PHO_LINK_COPY;
+}
+
+/* Whether the output @f recorded is still as this program made it (so it may be replaced or
+ * removed): its fingerprint of the recorded kind matches. */
+static bool still_ours(const char *path, const struct pho_output_file *f)
+{
+    char sum[65];
+    uint64_t size = 0;
+    return pho_organize__fingerprint(path, recorded_kind(f), sum, &size, NULL) == 0 &&
+           size == f->size && !strcmp(sum, f->sha256);
+}
+
+/* The relative path from the folder of @from to @to (both absolute, canonical). Caller
+ * frees; NULL on OOM. */
+static char *relative_to(const char *from, const char *to)
+{
+    const char *slash = strrchr(from, '/');
+    size_t dir_len = slash ? (size_t)(slash - from) : 0;
+    /* The longest common folder prefix. */
+    size_t common = 0;
+    for (size_t i = 0; i <= dir_len && to[i]; i++) {
+        if (from[i] != to[i])
+            break;
+        if (i == dir_len || from[i] == '/')
+            common = i;
+    }
+    if (common == dir_len && to[dir_len] != '/')
+        common = 0;
+    size_t ups = 0;
+    for (size_t i = common; i < dir_len; i++)
+        ups += from[i] == '/';
+    const char *rest = to + common + (to[common] == '/');
+    size_t n = ups * 3 + strlen(rest) + 1;
+    char *s = pho_malloc(n);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (size_t i = 0; i < ups; i++)
+        pho_strlcpy(s + 3 * i, "../", n - 3 * i);
+    pho_strlcpy(s + 3 * ups, rest, n - 3 * ups);
+    return s;
+}
+
+/* Makes @dst as @w says, atomically; *@made: how (auto settles on reflink or copy). */
+static int write_wanted(struct run *run, const char *dst, const struct want *w,
+                        struct pho_copy_info *info, enum pho_link_mode *made,
+                        struct pho_batch *stage, struct pho_err *err)
+{
+    *made = PHO_LINK_COPY;
+    if (w->text)
+        return pho_organize__write_atomic(dst, w->text, w->len, info, stage, err);
+    switch (w->mode) {
+    case PHO_LINK_HARDLINK:
+        *made = PHO_LINK_HARDLINK;
+        return pho_organize__hardlink(w->src, dst, info, stage, err);
+    case PHO_LINK_SYMLINK:
+        *made = PHO_LINK_SYMLINK;
+        return pho_organize__symlink_to(w->target, dst, info, stage, err);
+    case PHO_LINK_REFLINK:
+        *made = PHO_LINK_REFLINK;
+        return pho_organize__reflink(w->src, dst, info, stage, err);
+    case PHO_LINK_AUTO:
+        if (!run->no_reflink) {
+            int rc = pho_organize__reflink(w->src, dst, info, stage, err);
+            if (rc != PHO_EUNSUPPORTED) {
+                *made = PHO_LINK_REFLINK;
+                return rc;
+            }
+            /* This filesystem cannot: copies from now on, without asking again. */
+            pho_err_clear(err);
+            run->no_reflink = true;
+        }
+        break;
+    case PHO_LINK_COPY:
+        break;
+    }
+    return pho_organize__copy(w->src, dst, info, stage, err);
 }
 
 /* "dir/best_x.jpg" -> "dir/best_x.photo-organizer.jpg" (n = 1), "...photo-organizer-2.jpg". */
@@ -156,18 +261,18 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
         if (lstat(dst, &st) < 0 && errno == ENOENT)
             return dst;
         const struct pho_output_file *old = recorded(outs, used);
-        /* The file's hash, read once: for comparing a copy with its source
-         * and for telling our unchanged file from an edited one. */
+        /* A regular file's content hash, read once, when a copy is compared with its source. */
         char sum[65];
         uint64_t size = 0;
-        bool hashed = S_ISREG(st.st_mode) && (old || !w->text) &&
+        bool copyish = !w->text && w->mode != PHO_LINK_HARDLINK && w->mode != PHO_LINK_SYMLINK;
+        bool hashed = S_ISREG(st.st_mode) && copyish && !same_inode(&st, &w->src_st) &&
                       pho_organize__sha256_file(dst, sum, &size, NULL) == 0;
-        if (S_ISREG(st.st_mode) && holds_wanted(dst, hashed ? sum : NULL, w)) {
+        if (holds_wanted(dst, &st, hashed ? sum : NULL, w)) {
             *same = true;
             return dst;
         }
-        if (old && hashed && size == old->size && !strcmp(sum, old->sha256))
-            return dst; /* ours, as written: may be replaced */
+        if (old && still_ours(dst, old))
+            return dst; /* ours, as made: may be replaced (also by another kind of output) */
         if (n == 0) {
             /* Kept: not written by us, or changed since. No longer ours. */
             if (old && pho_catalog_output_forget(run->cat, used, err) < 0) {
@@ -177,6 +282,12 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
             char ours[4096];
             beside_name(ours, sizeof(ours), rel, 1);
             pho_organize__kept(run->r, rel, ours);
+            /* The user's now: not a stale output of ours to warn about again. */
+            if (add_planned(outs, rel) != 0) {
+                pho_free(dst);
+                pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+                return NULL;
+            }
             pho_log(PHO_LOG_WARN, "output",
                     "%s was not written by photo-organizer or was changed since: kept as it is; "
                     "this run's version is written beside it",
@@ -190,6 +301,21 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
 
 /* Writes @w at @rel, or beside the user's file there (claim), unless what it
  * holds is already right; records ours in the catalog. */
+/* A file this run made is in place: the catalog records it, the counts say how. */
+static int record_made(struct run *run, const char *rel, const struct pho_copy_info *info,
+                       enum pho_link_mode kind, struct pho_err *err)
+{
+    int rc = pho_catalog_output_put_mode(run->cat, rel, info->size, info->sha256,
+                                         pho_link_mode_name(kind), err);
+    if (rc == 0) {
+        run->r->files_written++;
+        run->r->files_reflinked += kind == PHO_LINK_REFLINK;
+        run->r->files_hardlinked += kind == PHO_LINK_HARDLINK;
+        run->r->files_symlinked += kind == PHO_LINK_SYMLINK;
+    }
+    return rc;
+}
+
 static int put_wanted(struct run *run, struct outputs *outs, const char *rel, const struct want *w,
                       struct pho_err *err)
 {
@@ -201,19 +327,45 @@ static int put_wanted(struct run *run, struct outputs *outs, const char *rel, co
     int rc = add_planned(outs, used) == 0 ? 0
                                           : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     struct pho_copy_info info;
+    enum pho_link_mode kind = w->text ? PHO_LINK_COPY : w->mode;
     if (rc == 0 && identical) {
         run->r->files_unchanged++;
-        if (!recorded(outs, used) &&
-            pho_organize__sha256_file(dst, info.sha256, &info.size, err) == 0)
-            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
+        /* A copy and a reflink look alike: what the catalog says stands. */
+        const struct pho_output_file *old = recorded(outs, used);
+        if (old && (kind == PHO_LINK_AUTO || kind == PHO_LINK_COPY || kind == PHO_LINK_REFLINK) &&
+            (recorded_kind(old) == PHO_LINK_COPY || recorded_kind(old) == PHO_LINK_REFLINK))
+            kind = recorded_kind(old);
+        else if (kind == PHO_LINK_AUTO)
+            kind = PHO_LINK_COPY;
+        if ((!old || recorded_kind(old) != kind) &&
+            pho_organize__fingerprint(dst, kind, info.sha256, &info.size, err) == 0)
+            rc = pho_catalog_output_put_mode(run->cat, used, info.size, info.sha256,
+                                             pho_link_mode_name(kind), err);
     } else if (rc == 0) {
-        rc = write_wanted(dst, w, &info, err);
-        if (rc == 0)
-            rc = pho_catalog_output_put(run->cat, used, info.size, info.sha256, err);
-        if (rc == 0)
-            run->r->files_written++;
+        rc = write_wanted(run, dst, w, &info, &kind, outs->stage, err);
+        if (rc == 0 && outs->stage) {
+            /* Recorded once it is in place (record_placed). */
+            struct pho_batched *e = &outs->stage->v[outs->stage->n - 1];
+            e->info = info;
+            e->kind = kind;
+            if (!(e->rel = pho_strdup(used)))
+                rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        } else if (rc == 0) {
+            rc = record_made(run, used, &info, kind, err);
+        }
     }
     pho_free(dst);
+    return rc;
+}
+
+/* Records the staged files that are in place, as record_made does. */
+static int record_placed(struct run *run, const struct pho_batch *stage, struct pho_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < stage->n; i++)
+        if (stage->v[i].placed && stage->v[i].rel)
+            rc = record_made(run, stage->v[i].rel, &stage->v[i].info,
+                             (enum pho_link_mode)stage->v[i].kind, err);
     return rc;
 }
 
@@ -224,17 +376,30 @@ struct source {
     int64_t mtime_ns;
 };
 
-/* Copies one source file unless an identical copy from an earlier run is already there. */
-static int put_copy(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
+/* put_copy's body: the checks that need no hashing (a link already in place, a copy of the
+ * same size and time), then put_wanted. */
+static int put_file(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
+                    const char *dst, const struct pho_output_file *old, const struct want *w,
                     struct pho_err *err)
 {
-    const struct pho_output_file *old = recorded(outs, rel);
-    char *dst = pho_organize__join(run->out_dir, rel);
-    if (!dst)
-        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     struct stat st;
-    if (old && old->size == p->size && lstat(dst, &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size == p->size && st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
+    bool there = lstat(dst, &st) == 0;
+    bool link_done =
+            there && old &&
+            ((w->mode == PHO_LINK_HARDLINK && S_ISREG(st.st_mode) && same_inode(&st, &w->src_st)) ||
+             (w->mode == PHO_LINK_SYMLINK && S_ISLNK(st.st_mode) && link_says(dst, w->target)));
+    if (link_done && recorded_kind(old) == w->mode) {
+        run->r->files_unchanged++;
+        return add_planned(outs, rel) == 0 ? 0
+                                           : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    }
+    bool copyish =
+            w->mode == PHO_LINK_AUTO || w->mode == PHO_LINK_COPY || w->mode == PHO_LINK_REFLINK;
+    bool old_copyish =
+            old && (recorded_kind(old) == PHO_LINK_COPY || recorded_kind(old) == PHO_LINK_REFLINK);
+    if (copyish && old_copyish && old->size == p->size && there && S_ISREG(st.st_mode) &&
+        !same_inode(&st, &w->src_st) && (uint64_t)st.st_size == p->size &&
+        st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
         /* Size and time agree. That is enough on an ordinary run; --force-fresh
          * promises to redo everything, so there the copy is compared with its
          * source by content (an edit can keep both size and mtime). */
@@ -244,22 +409,48 @@ static int put_copy(struct run *run, struct outputs *outs, const struct source *
                     (pho_organize__sha256_file(p->path, want, &n, NULL) == 0 &&
                      pho_organize__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
         if (same) {
-            pho_free(dst);
             run->r->files_unchanged++;
             return add_planned(outs, rel) == 0
                            ? 0
                            : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
         }
     }
+    return put_wanted(run, outs, rel, w, err);
+}
+
+/* Copies one source file unless an identical copy from an earlier run is already there. */
+static int put_copy(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
+                    struct pho_err *err)
+{
+    const struct pho_output_file *old = recorded(outs, rel);
+    struct want w = { .src = p->path, .mode = run->o->link };
+    if (stat(p->path, &w.src_st) < 0)
+        return pho_err_set(err, PHO_EIO, "output: source %s: %s", p->path, strerror(errno));
+    char *dst = pho_organize__join(run->out_dir, rel);
+    char *real = NULL, *target = NULL;
+    if (dst && w.mode == PHO_LINK_SYMLINK) {
+        /* Relative, so OUT and the library can move together. */
+        real = realpath(p->path, NULL);
+        target = real ? relative_to(dst, real) : NULL;
+        w.target = target;
+    }
+    if (!dst || (w.mode == PHO_LINK_SYMLINK && !target)) {
+        free(real);
+        pho_free(target);
+        pho_free(dst);
+        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    }
+    int rc = put_file(run, outs, p, rel, dst, old, &w, err);
+    free(real);
+    pho_free(target);
     pho_free(dst);
-    struct want w = { .src = p->path };
-    return put_wanted(run, outs, rel, &w, err);
+    return rc;
 }
 
 static int put_text(struct run *run, struct outputs *outs, const char *text, const char *rel,
                     struct pho_err *err)
 {
-    struct want w = { .text = text, .len = strlen(text) };
+    struct want w = { .text = text, .len = strlen(text), .mode = PHO_LINK_COPY };
     return put_wanted(run, outs, rel, &w, err);
 }
 
@@ -280,9 +471,12 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
     if (rc)
         return rc;
     /* A file that cannot be written ends this group's writing, not the run;
-     * what was written is still committed, so the catalog matches OUT. */
+     * what was written is still committed, so the catalog matches OUT. The group's files
+     * are written to temporaries and put in place together (pho_organize__batch_commit). */
     int frc = 0;
     struct pho_err ferr = PHO_ERR_INIT;
+    struct pho_batch stage = { 0 };
+    outs->stage = &stage;
     /* Every file of every member's shot; the best shot's files also as best_. */
     for (size_t f = 0; frc == 0 && f < g->nfiles; f++) {
         const struct pho_group_file *gf = &g->files[f];
@@ -310,6 +504,15 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
                    : pho_err_set(&ferr, PHO_ENOMEM, "output: out of memory");
         pho_free(text);
     }
+    outs->stage = NULL;
+    /* What was made goes in place even when a later file failed: it is complete. */
+    int src = pho_organize__batch_commit(&stage, run->out_dir, frc ? NULL : &ferr);
+    if (src && !frc)
+        frc = src;
+    rc = record_placed(run, &stage, err);
+    pho_organize__batch_discard(&stage);
+    if (rc)
+        return rc; /* the catalog is unusable: the run ends, the transaction is dropped */
     rc = pho_catalog_commit(run->cat, err);
     if (rc == 0 && frc) {
         pho_err_set(err, frc, "%s", ferr.msg);
@@ -335,11 +538,11 @@ static int remove_stale(struct run *run, struct outputs *outs, struct pho_err *e
             rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
             break;
         }
-        char sum[65];
-        uint64_t size;
-        int src = pho_organize__sha256_file(path, sum, &size, NULL);
-        if (src == PHO_ENOTFOUND || (src == 0 && size == f->size && !strcmp(sum, f->sha256))) {
-            if (src == 0 && unlink(path) == 0)
+        struct stat st;
+        bool gone = lstat(path, &st) < 0 && errno == ENOENT;
+        if (gone || still_ours(path, f)) {
+            /* unlink removes a link itself, never what it points at */
+            if (!gone && unlink(path) == 0)
                 run->r->files_removed++;
             rc = pho_catalog_output_forget(run->cat, f->rel, err);
             /* Empty group folders go too; rmdir refuses non-empty ones. */
@@ -349,7 +552,7 @@ static int remove_stale(struct run *run, struct outputs *outs, struct pho_err *e
                 if (rmdir(path) < 0)
                     break;
             }
-        } else if (src == 0) {
+        } else {
             pho_log(PHO_LOG_WARN, "output",
                     "%s was changed after an earlier run wrote it; it is no longer part of the "
                     "result but is kept",
@@ -435,7 +638,7 @@ int pho_organize__write_report(struct run *run, struct pho_err *err)
     if (rc == 0 && (!path || !text))
         rc = pho_err_set(err, PHO_ENOMEM, "report: out of memory");
     if (rc == 0)
-        rc = pho_organize__write_atomic(path, text, strlen(text), NULL, err);
+        rc = pho_organize__write_atomic(path, text, strlen(text), NULL, NULL, err);
     char *latest = rc == 0 ? pho_organize__join(dir, "latest.json") : NULL;
     if (rc == 0)
         rc = latest ? pho_organize__symlink(name, latest, err)

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 6
+#define CATALOG_VERSION 7
 
 struct fixture {
     char *dir;
@@ -541,7 +541,9 @@ static void test_outputs(void **state)
     assert_int_equal(pho_catalog_output_put(cat, "group_0002/x.jpg", 10, sha_b, &err), 0);
     assert_int_equal(pho_catalog_output_put(cat, "a", UINT64_MAX, sha_a, &err), 0);
     assert_int_equal(pho_catalog_output_put(cat, "B", 0, sha_b, &err), 0);
-    assert_int_equal(pho_catalog_output_put(cat, "a/\xc3\xa9.jpg", 3, sha_b, &err), 0);
+    assert_int_equal(pho_catalog_output_put_mode(cat, "a/\xc3\xa9.jpg", 3, sha_b, "hardlink", &err),
+                     0);
+    assert_int_equal(pho_catalog_output_put_mode(cat, "z", 3, sha_b, "", &err), PHO_EINVAL);
     /* Recording a path again updates it. */
     assert_int_equal(pho_catalog_output_put(cat, "group_0002/x.jpg", 11, sha_a, &err), 0);
     assert_int_equal(pho_catalog_output_forget(cat, "B", &err), 0);
@@ -558,6 +560,8 @@ static void test_outputs(void **state)
     assert_string_equal(files[1].rel, "a/\xc3\xa9.jpg");
     assert_int_equal(files[1].size, 3);
     assert_string_equal(files[1].sha256, sha_b);
+    assert_string_equal(files[1].mode, "hardlink");
+    assert_string_equal(files[0].mode, "copy");
     assert_string_equal(files[2].rel, "group_0002/x.jpg");
     assert_int_equal(files[2].size, 11);
     assert_string_equal(files[2].sha256, files[0].sha256);
@@ -599,16 +603,16 @@ static void test_newer_schema_refused(void **state)
 {
     struct fixture *f = *state;
     pho_catalog_close(open_ok(f->db));
-    sql_exec(f->db, "PRAGMA user_version = 7; CREATE TABLE widgets (id INTEGER PRIMARY KEY)");
+    sql_exec(f->db, "PRAGMA user_version = 99; CREATE TABLE widgets (id INTEGER PRIMARY KEY)");
     struct pho_catalog *cat = (struct pho_catalog *)f;
     struct pho_err err = PHO_ERR_INIT;
     assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
     assert_null(cat);
     assert_module_msg(&err);
-    assert_non_null(strstr(err.msg, "newer photo-organizer (schema 7"));
+    assert_non_null(strstr(err.msg, "newer photo-organizer (schema 99"));
     assert_non_null(strstr(err.msg, "--force-fresh"));
     /* Left exactly as it was. */
-    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 7);
+    assert_int_equal(sql_int(f->db, "PRAGMA user_version"), 99);
     assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name = 'widgets'"),
                      1);
 
@@ -1337,11 +1341,12 @@ static void test_upgrade_from_schema_1(void **state)
     photo_extreme(&p, rel);
     put_ok(cat, &p);
     pho_catalog_close(cat);
-    sql_exec(f->db, "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
-                    "ALTER TABLE photos DROP COLUMN thumb_hashed; "
-                    "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
-                    "ALTER TABLE photos DROP COLUMN content_id; "
-                    "PRAGMA user_version = 1");
+    sql_exec(f->db,
+             "DROP TABLE faces; ALTER TABLE photos DROP COLUMN sig; "
+             "ALTER TABLE photos DROP COLUMN thumb_hashed; "
+             "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
+             "ALTER TABLE photos DROP COLUMN content_id; ALTER TABLE outputs DROP COLUMN mode; "
+             "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
     struct pho_photo q;
