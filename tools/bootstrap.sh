@@ -62,7 +62,7 @@ APT_PACKAGES=(
     meson ninja-build pkg-config gcc g++ ca-certificates
     # libraries (dependency() in meson.build)
     libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libxml2-dev zlib1g-dev
-    libsqlite3-dev libjansson-dev libavformat-dev libavutil-dev
+    libsqlite3-dev libjansson-dev libavformat-dev libavutil-dev libssl-dev
     libdlib-dev libdlib-data libblas-dev liblapack-dev opencv-data
     # tests: cmocka, model tooling, command-line checks
     libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format
