@@ -185,7 +185,9 @@ struct pho_organize_result {
     /** Per photo: the next file of its shot (main file first, then its RAW and other
      *  renditions), SIZE_MAX after the last; NULL before the scan is done. */
     size_t *shot_next;
-    size_t nshots; /**< readable shots: main files neither unreadable nor part of another */
+    /** Readable shots: main files neither unreadable nor part of another (set once the
+     *  groups are final). */
+    size_t nshots;
     /** Sidecars and videos that belong to a photo, sorted by owner then path. */
     struct pho_companion *companions;
     size_t ncompanions;

@@ -245,9 +245,7 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
     size_t grouped = 0;
     for (size_t g = 0; g < r->ngroups; g++)
         grouped += r->groups[g].count;
-    size_t shots = 0;
-    for (size_t i = 0; i < r->nphotos; i++)
-        shots += r->photos[i].part_of == SIZE_MAX && !r->photos[i].error;
+    size_t shots = r->nshots;
     printf("%s %zu photos: %zu group%s (%zu photos), %zu ungrouped, %zu unreadable; "
            "%.1f s (%.1f photos/s, %zu from the catalog)\n",
            dry_run ? "Planned" : "Organized", r->nphotos, r->ngroups, r->ngroups == 1 ? "" : "s",

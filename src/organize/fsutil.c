@@ -427,9 +427,12 @@ static void link_identity(char *out, size_t size, const struct stat *st)
 
 static void sha_of_string(char out[65], const char *s)
 {
-    char *sum = g_compute_checksum_for_string(G_CHECKSUM_SHA256, s, -1);
-    pho_strlcpy(out, sum ? sum : "", 65);
-    g_free(sum);
+    EVP_MD_CTX *c = sha_new();
+    out[0] = '\0';
+    if (c) {
+        EVP_DigestUpdate(c, s, strlen(s));
+        sha_hex(out, c);
+    }
 }
 
 int pho_organize__hardlink(const char *src, const char *dst, struct pho_copy_info *info,

@@ -297,6 +297,8 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     }
     if (rc)
         goto out;
+    for (size_t i = 0; i < out->nphotos; i++)
+        out->nshots += out->photos[i].part_of == SIZE_MAX && !out->photos[i].error;
 
     /* Faces of the photos whose best shot depends on them, then the choice. */
     t = pho_organize__now();

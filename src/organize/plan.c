@@ -27,7 +27,7 @@
 #include "pho/quality.h"
 #include "pho/scan.h"
 
-static bool has_capture_time(const struct pho_meta *m)
+bool pho_organize__has_capture_time(const struct pho_meta *m)
 {
     /* A file's mtime says when it was copied, not when it was taken. */
     return m->time.source != PHO_TIME_NONE && m->time.source != PHO_TIME_MTIME;
@@ -69,7 +69,7 @@ void pho_organize__group_item(struct pho_group_item *item, const struct pho_phot
 {
     memset(item, 0, sizeof(*item));
     item->hash = hash == PHO_HASH_PHASH ? p->phash : p->dhash;
-    item->has_time = has_capture_time(&p->meta);
+    item->has_time = pho_organize__has_capture_time(&p->meta);
     item->time = capture_seconds(p);
     item->dhash = p->dhash;
     item->phash = p->phash;
@@ -206,6 +206,11 @@ out:
 static int attach_edits(struct pho_groups **gs, const struct pho_group_item *items, size_t n,
                         const size_t *map, const struct pho_organize_result *r, size_t min)
 {
+    bool any = false;
+    for (size_t k = 0; k < n && !any; k++)
+        any = r->photos[map[k]].edit_of != SIZE_MAX;
+    if (!any)
+        return 0;
     size_t *item_of = pho_calloc(r->nphotos ? r->nphotos : 1, sizeof(*item_of));
     size_t *parent = pho_calloc(n ? n : 1, sizeof(*parent));
     struct pho_group_why *w = (*gs)->why ? pho_calloc(n ? n : 1, sizeof(*w)) : NULL;

@@ -230,7 +230,7 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     }
     for (size_t i = 0; i < r->nphotos; i++)
         group_of[i] = -1;
-    size_t grouped = 0, shots = 0;
+    size_t grouped = 0;
     for (size_t g = 0; g < r->ngroups; g++) {
         for (size_t k = 0; k < r->groups[g].count; k++)
             group_of[r->groups[g].members[k]] = (long)g + 1;
@@ -243,8 +243,6 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
         if (m != SIZE_MAX) {
             group_of[i] = group_of[m];
             is_best[i] = is_best[m];
-        } else if (!r->photos[i].error) {
-            shots++;
         }
     }
 
@@ -264,8 +262,8 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     pho_json_set_int(counts, "failed", (long long)r->failed);
     pho_json_set_int(counts, "groups", (long long)r->ngroups);
     pho_json_set_int(counts, "grouped_photos", (long long)grouped);
-    pho_json_set_int(counts, "ungrouped_photos", (long long)(shots - grouped));
-    pho_json_set_int(counts, "shots", (long long)shots);
+    pho_json_set_int(counts, "ungrouped_photos", (long long)(r->nshots - grouped));
+    pho_json_set_int(counts, "shots", (long long)r->nshots);
     pho_json_set_int(counts, "companions", (long long)r->ncompanions);
     json_object_set_new(root, "counts", counts);
     json_t *faces = json_object();

@@ -81,6 +81,9 @@ void pho_organize__groups_clear(struct pho_organize_result *r);
 /* The working decode's options: JPEG DCT scaling to a long side of WORK_SIZE..2*WORK_SIZE-1. */
 void pho_organize__work_opts(struct pho_image_opts *io, uint64_t max_pixels);
 
+/* Whether @m has a capture time (a file's mtime says when it was copied, not taken). */
+bool pho_organize__has_capture_time(const struct pho_meta *m);
+
 /* The grouping item of an analysed photo (plan.c; @p must outlive it). */
 void pho_organize__group_item(struct pho_group_item *item, const struct pho_photo *p,
                               enum pho_hash_kind hash);

@@ -41,9 +41,6 @@ static void link_shots(struct pho_organize_result *r)
         last[i] = last[m];
         last[m] = i;
     }
-    r->nshots = 0;
-    for (size_t i = 0; i < r->nphotos; i++)
-        r->nshots += r->photos[i].part_of == SIZE_MAX && !r->photos[i].error;
 }
 
 int pho_organize__shots_collect(struct run *run, const struct pho_scan_list *list,
@@ -116,11 +113,6 @@ const struct pho_companion *pho_organize_companions(const struct pho_organize_re
     return *count ? &r->companions[lo] : NULL;
 }
 
-static bool has_capture_time(const struct pho_meta *m)
-{
-    return m->time.source != PHO_TIME_NONE && m->time.source != PHO_TIME_MTIME;
-}
-
 /* A RAW and its rendition are one capture when their clocks agree within a second
  * (the camera writes both; a rendition exported later carries the same EXIF time). */
 #define SHOT_MAX_GAP 1.0
@@ -166,8 +158,8 @@ size_t pho_organize__shots_confirm(struct run *run, size_t *todo)
         if (p->part_of == SIZE_MAX)
             continue;
         const struct pho_photo *m = &r->photos[p->part_of];
-        bool apart = !m->error && !p->error && has_capture_time(&m->meta) &&
-                     has_capture_time(&p->meta) &&
+        bool apart = !m->error && !p->error && pho_organize__has_capture_time(&m->meta) &&
+                     pho_organize__has_capture_time(&p->meta) &&
                      fabs(pho_time_diff(&m->meta.time, &p->meta.time)) > SHOT_MAX_GAP;
         /* The rendition unreadable: the RAW is what is left of the shot. */
         bool orphan = m->error && !p->error;

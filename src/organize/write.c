@@ -138,6 +138,12 @@ static bool holds_wanted(const char *dst, const struct stat *st, const char *dst
            pho_organize__sha256_file(w->src, src_sum, &n, NULL) == 0 && !strcmp(dst_sum, src_sum);
 }
 
+/* A copy or a reflink (what auto makes): a file of its own, alike to every reader. */
+static bool is_copy_kind(enum pho_link_mode m)
+{
+    return m == PHO_LINK_AUTO || m == PHO_LINK_COPY || m == PHO_LINK_REFLINK;
+}
+
 /* The output kind a catalog mode name stands for. */
 static enum pho_link_mode recorded_kind(const struct pho_output_file *f)
 {
@@ -264,8 +270,8 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
         /* A regular file's content hash, read once, when a copy is compared with its source. */
         char sum[65];
         uint64_t size = 0;
-        bool copyish = !w->text && w->mode != PHO_LINK_HARDLINK && w->mode != PHO_LINK_SYMLINK;
-        bool hashed = S_ISREG(st.st_mode) && copyish && !same_inode(&st, &w->src_st) &&
+        bool hashed = S_ISREG(st.st_mode) && !w->text && is_copy_kind(w->mode) &&
+                      !same_inode(&st, &w->src_st) &&
                       pho_organize__sha256_file(dst, sum, &size, NULL) == 0;
         if (holds_wanted(dst, &st, hashed ? sum : NULL, w)) {
             *same = true;
@@ -299,8 +305,6 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
     return NULL;
 }
 
-/* Writes @w at @rel, or beside the user's file there (claim), unless what it
- * holds is already right; records ours in the catalog. */
 /* A file this run made is in place: the catalog records it, the counts say how. */
 static int record_made(struct run *run, const char *rel, const struct pho_copy_info *info,
                        enum pho_link_mode kind, struct pho_err *err)
@@ -316,6 +320,9 @@ static int record_made(struct run *run, const char *rel, const struct pho_copy_i
     return rc;
 }
 
+/* Makes @w at @rel, or beside the user's file there (claim), unless what it holds is
+ * already right; records ours in the catalog (at once, or once the group's batch is in
+ * place). */
 static int put_wanted(struct run *run, struct outputs *outs, const char *rel, const struct want *w,
                       struct pho_err *err)
 {
@@ -332,8 +339,7 @@ static int put_wanted(struct run *run, struct outputs *outs, const char *rel, co
         run->r->files_unchanged++;
         /* A copy and a reflink look alike: what the catalog says stands. */
         const struct pho_output_file *old = recorded(outs, used);
-        if (old && (kind == PHO_LINK_AUTO || kind == PHO_LINK_COPY || kind == PHO_LINK_REFLINK) &&
-            (recorded_kind(old) == PHO_LINK_COPY || recorded_kind(old) == PHO_LINK_REFLINK))
+        if (old && is_copy_kind(kind) && is_copy_kind(recorded_kind(old)))
             kind = recorded_kind(old);
         else if (kind == PHO_LINK_AUTO)
             kind = PHO_LINK_COPY;
@@ -393,13 +399,9 @@ static int put_file(struct run *run, struct outputs *outs, const struct source *
         return add_planned(outs, rel) == 0 ? 0
                                            : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     }
-    bool copyish =
-            w->mode == PHO_LINK_AUTO || w->mode == PHO_LINK_COPY || w->mode == PHO_LINK_REFLINK;
-    bool old_copyish =
-            old && (recorded_kind(old) == PHO_LINK_COPY || recorded_kind(old) == PHO_LINK_REFLINK);
-    if (copyish && old_copyish && old->size == p->size && there && S_ISREG(st.st_mode) &&
-        !same_inode(&st, &w->src_st) && (uint64_t)st.st_size == p->size &&
-        st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
+    if (is_copy_kind(w->mode) && old && is_copy_kind(recorded_kind(old)) && old->size == p->size &&
+        there && S_ISREG(st.st_mode) && !same_inode(&st, &w->src_st) &&
+        (uint64_t)st.st_size == p->size && st.st_mtim.tv_sec == p->mtime_ns / 1000000000) {
         /* Size and time agree. That is enough on an ordinary run; --force-fresh
          * promises to redo everything, so there the copy is compared with its
          * source by content (an edit can keep both size and mtime). */
@@ -418,7 +420,7 @@ static int put_file(struct run *run, struct outputs *outs, const struct source *
     return put_wanted(run, outs, rel, w, err);
 }
 
-/* Copies one source file unless an identical copy from an earlier run is already there. */
+/* Makes one source file at @rel as --link says, unless an earlier run's is already right. */
 static int put_copy(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
                     struct pho_err *err)
 {
