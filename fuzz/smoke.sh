@@ -41,6 +41,11 @@ for target in "$BUILD"/fuzz/fuzz_*; do
         printf 'PXL_20190711_123000000.NIGHT.VACATION_BEACH.jpg\nPXL_20190711_123000000.NIGHT.VACATION_BEACH.jpg.s.json\n' \
             >"$corpus/cut-names"
         printf 'IMG_1234.HEIC\nIMG_O1234.AAE\n' >"$corpus/aae-names" ;;
+    fuzz_xmp)
+        # Sidecars of the kinds users have: Lightroom's, darktable's, digiKam's, empty RDF.
+        [ -d "$TD" ] && find "$TD" -type f -iname '*.xmp' -exec cp -n {} "$corpus/" \;
+        printf '%s' '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/" xmp:Rating="3"><dc:subject><rdf:Bag><rdf:li>best</rdf:li></rdf:Bag></dc:subject><dc:title><rdf:Alt><rdf:li xml:lang="x-default">t</rdf:li></rdf:Alt></dc:title></rdf:Description></rdf:RDF></x:xmpmeta>' \
+            >"$corpus/lightroom.xmp" ;;
     esac
     [ -d "$ROOT/fuzz/corpus" ] && cp -rn "$ROOT/fuzz/corpus/." "$corpus/" 2>/dev/null
     echo "fuzz smoke: $name for ${SECONDS_EACH}s over $(ls "$corpus" | wc -l) seeds"

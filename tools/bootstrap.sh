@@ -62,7 +62,7 @@ APT_PACKAGES=(
     meson ninja-build pkg-config gcc g++ ca-certificates
     # libraries (dependency() in meson.build)
     libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libxml2-dev zlib1g-dev
-    libsqlite3-dev libjansson-dev libavformat-dev libavutil-dev libssl-dev
+    libsqlite3-dev libjansson-dev libavformat-dev libavutil-dev libssl-dev libexiv2-dev
     libdlib-dev libdlib-data libblas-dev liblapack-dev opencv-data
     # tests: cmocka, model tooling, command-line checks
     libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format
@@ -70,6 +70,8 @@ APT_PACKAGES=(
     libimage-exiftool-perl imagemagick
     # tests: a camera's JPEG rendered from a DNG (dcraw_emu), a Live Photo's video (ffmpeg)
     libraw-bin ffmpeg
+    # tests: XMP sidecars read back by an independent reader, and checked as XML
+    exiv2 libxml2-utils
     # fuzzing: libFuzzer with clang; LibRaw links OpenMP (-fopenmp), which is libomp under clang
     clang-14 libclang-rt-14-dev libomp-14-dev
 )

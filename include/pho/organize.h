@@ -89,6 +89,44 @@ PHO_API const char *pho_link_mode_name(enum pho_link_mode mode);
 /** Parses a name from pho_link_mode_name(). @return 0 or PHO_EINVAL. */
 PHO_API int pho_link_mode_parse(enum pho_link_mode *out, const char *name);
 
+/** How an XMP sidecar is named (docs/xmp.md). */
+enum pho_xmp_style {
+    /** IMG_0001.xmp, one per shot: Lightroom Classic, Capture One, Bridge. The default. */
+    PHO_XMP_STYLE_NAME = 0,
+    /** IMG_0001.CR2.xmp, one per file: darktable, digiKam. */
+    PHO_XMP_STYLE_NAME_EXT,
+};
+
+/** "name" or "name.ext". */
+PHO_API const char *pho_xmp_style_name(enum pho_xmp_style style);
+/** Parses a style by its name or a tool's ("lightroom", "capture-one", "bridge": name;
+ *  "darktable", "digikam": name.ext). @return 0 or PHO_EINVAL. */
+PHO_API int pho_xmp_style_parse(enum pho_xmp_style *out, const char *name);
+
+/** The colour label of a best shot (xmp:Label, the names every tool reads). */
+enum pho_xmp_label {
+    PHO_XMP_LABEL_NONE = 0,
+    PHO_XMP_LABEL_RED,
+    PHO_XMP_LABEL_YELLOW,
+    PHO_XMP_LABEL_GREEN,
+    PHO_XMP_LABEL_BLUE,
+    PHO_XMP_LABEL_PURPLE,
+};
+/** "none", "Red", "Yellow", "Green", "Blue", "Purple". */
+PHO_API const char *pho_xmp_label_name(enum pho_xmp_label label);
+/** Parses a label name, any case. @return 0 or PHO_EINVAL. */
+PHO_API int pho_xmp_label_parse(enum pho_xmp_label *out, const char *name);
+
+/** XMP sidecars: the decisions, for the tools photographers cull in (docs/xmp.md). */
+struct pho_xmp_opts {
+    bool in_output;      /**< --xmp: beside the group's files in OUT */
+    bool beside_sources; /**< beside the source photos (an existing sidecar is merged) */
+    enum pho_xmp_style style;
+    int rating_best;          /**< xmp:Rating of the best shot: default 5 */
+    int rating_others;        /**< of the other members: -1 (rejected) .. 5, default 1 */
+    enum pho_xmp_label label; /**< of the best shot, default Green (the others get none) */
+};
+
 struct pho_organize_opts {
     int version;
     const char *source;
@@ -110,6 +148,11 @@ struct pho_organize_opts {
     bool follow_symlinks;
     /** How group files are made in OUT (default auto: reflink, else copy). */
     enum pho_link_mode link;
+    /** Sidecars with the decisions (default: none). */
+    struct pho_xmp_opts xmp;
+    /** Write the decisions only (report, sidecars): no group folders, nothing removed. With
+     *  neither sidecar place asked for, sidecars go to OUT/xmp/ (the library's folders). */
+    bool tag_only;
     /* Faces */
     enum pho_faces_mode faces;
     const char *face_backend; /**< "auto" (default) or a backend name */
@@ -130,7 +173,11 @@ struct pho_organize_opts {
     {                                                                                             \
         .version = 1, .grouping = PHO_GROUP_RULE_AUTO, .threshold = 5, .time_window = 300.0,      \
         .min_group_size = 2, .hash = PHO_HASH_DHASH, .ml_quality = true, .follow_symlinks = true, \
-        .faces = PHO_FACES_GROUPS, .face_backend = "auto", .min_face = 0.02f                      \
+        .faces = PHO_FACES_GROUPS, .face_backend = "auto", .min_face = 0.02f, .xmp = {            \
+            .rating_best = 5,                                                                     \
+            .rating_others = 1,                                                                   \
+            .label = PHO_XMP_LABEL_GREEN                                                          \
+        }                                                                                         \
     }
 
 /** A file that travels with a photo but is not one: a sidecar, a Live Photo's video
@@ -179,6 +226,14 @@ struct pho_kept_file {
     char *ours; /**< where this run's version went */
 };
 
+/** A sidecar that was not written, and why (not valid XMP, not a regular file, not
+ *  writable). */
+struct pho_sidecar_issue {
+    char *path;     /**< below SOURCE, or below OUT when @p in_output */
+    bool in_output; /**< the user's sidecar in OUT (else the one beside a source) */
+    char *why;
+};
+
 struct pho_organize_result {
     struct pho_photo *photos; /**< every scanned photo, scan order */
     size_t nphotos;
@@ -211,6 +266,12 @@ struct pho_organize_result {
     size_t files_written, files_unchanged, files_removed;
     /** Of files_written: made as reflinks, hard links, symbolic links (the rest copied). */
     size_t files_reflinked, files_hardlinked, files_symlinked;
+    /** XMP sidecars written (new or changed), already right, merged into a sidecar that was
+     *  there (the user's or another tool's), and their first contents kept as backups. */
+    size_t sidecars_written, sidecars_unchanged, sidecars_merged, sidecars_backed_up;
+    /** Sidecars that could not be written, and why (the run went on). */
+    struct pho_sidecar_issue *sidecar_issues;
+    size_t nsidecar_issues;
     bool interrupted;
     double t_scan, t_analyse, t_group, t_faces, t_write, t_total;
     char report_path[4096]; /**< "" on a dry run */
@@ -235,6 +296,12 @@ enum pho_setting {
     PHO_SET_GPU = 1 << 14,
     PHO_SET_GROUPING = 1 << 15,
     PHO_SET_LINK = 1 << 16,
+    PHO_SET_XMP = 1 << 17, /**< --xmp */
+    PHO_SET_XMP_SOURCES = 1 << 18,
+    PHO_SET_XMP_STYLE = 1 << 19,
+    PHO_SET_XMP_RATING = 1 << 20,
+    PHO_SET_XMP_LABEL = 1 << 21,
+    PHO_SET_TAG_ONLY = 1 << 22,
 };
 
 /** The settings of the last run recorded in an output folder (what --resume continues). */

@@ -61,6 +61,26 @@ static void usage(FILE *f)
             "                          a link changes your original photo, and a symlink\n"
             "                          breaks when the library moves)\n"
             "\n"
+            "Decisions for photo editors (XMP sidecars, docs/xmp.md): each grouped photo's\n"
+            "sidecar gets a rating (best shot 5), a colour label (best: Green), keywords\n"
+            "photo-organizer|group_NNNN and photo-organizer|best, and the reason for the\n"
+            "choice; Lightroom, Capture One, darktable and digiKam read them. A sidecar\n"
+            "already there is merged into, never replaced: your keywords, ratings and\n"
+            "edits stay, and its first content is kept in NAME.xmp.photo-organizer-backup.\n"
+            "      --xmp               write sidecars beside the group files in OUTPUT\n"
+            "      --xmp-beside-sources  write them beside your photos in SOURCE (the photos\n"
+            "                          themselves are never changed)\n"
+            "      --xmp-style STYLE   name (default: IMG_1.xmp, one per shot; Lightroom,\n"
+            "                          Capture One) or name.ext (IMG_1.CR2.xmp, one per file;\n"
+            "                          darktable, digiKam); tool names work too\n"
+            "      --xmp-rating-others N  rating of the other photos of a group: -1\n"
+            "                          (rejected) to 5 (default 1)\n"
+            "      --xmp-label COLOR   label of the best shot: Red, Yellow, Green (default),\n"
+            "                          Blue, Purple or none\n"
+            "      --tag-only          write the decisions only: report and sidecars, no\n"
+            "                          group folders (sidecars go to OUTPUT/xmp/<folder>/\n"
+            "                          unless --xmp-beside-sources); nothing is removed\n"
+            "\n"
             "Grouping (docs/grouping.md). With none of -t, --time-window, --hash, the\n"
             "default rule needs no tuning: copies (re-encoded, resized, cropped, converted,\n"
             "metadata stripped) join their original whenever taken, shots seconds apart\n"
@@ -269,6 +289,12 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
                      r->files_reflinked, r->files_hardlinked, r->files_symlinked);
         printf("Files: %zu written%s, %zu unchanged, %zu removed. Report: %s\n", r->files_written,
                how, r->files_unchanged, r->files_removed, r->report_path);
+        size_t sidecars = r->sidecars_written + r->sidecars_unchanged;
+        if (sidecars || r->nsidecar_issues)
+            printf("Sidecars: %zu written (%zu merged into existing ones, %zu backed up), %zu "
+                   "unchanged, %zu left alone\n",
+                   r->sidecars_written, r->sidecars_merged, r->sidecars_backed_up,
+                   r->sidecars_unchanged, r->nsidecar_issues);
     }
 }
 
@@ -297,6 +323,12 @@ int cmd_organize(int argc, char **argv)
         OPT_GPU,
         OPT_GPU_DEVICE,
         OPT_BATCH,
+        OPT_XMP,
+        OPT_XMP_SOURCES,
+        OPT_XMP_STYLE,
+        OPT_XMP_RATING,
+        OPT_XMP_LABEL,
+        OPT_TAG_ONLY,
     };
     static const struct option longopts[] = {
         { "source", required_argument, NULL, 's' },
@@ -324,6 +356,12 @@ int cmd_organize(int argc, char **argv)
         { "gpu", no_argument, NULL, OPT_GPU },
         { "gpu-device", required_argument, NULL, OPT_GPU_DEVICE },
         { "batch-size", required_argument, NULL, OPT_BATCH },
+        { "xmp", no_argument, NULL, OPT_XMP },
+        { "xmp-beside-sources", no_argument, NULL, OPT_XMP_SOURCES },
+        { "xmp-style", required_argument, NULL, OPT_XMP_STYLE },
+        { "xmp-rating-others", required_argument, NULL, OPT_XMP_RATING },
+        { "xmp-label", required_argument, NULL, OPT_XMP_LABEL },
+        { "tag-only", no_argument, NULL, OPT_TAG_ONLY },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -497,6 +535,45 @@ int cmd_organize(int argc, char **argv)
             if (!cli_parse_uint("--batch-size", optarg, 256, &v) || v == 0)
                 return cli_usage_error("organize", "--batch-size takes 1..256");
             o.batch_size = (unsigned)v;
+            break;
+        case OPT_XMP:
+            o.xmp.in_output = true;
+            set |= PHO_SET_XMP;
+            break;
+        case OPT_XMP_SOURCES:
+            o.xmp.beside_sources = true;
+            set |= PHO_SET_XMP_SOURCES;
+            break;
+        case OPT_XMP_STYLE:
+            if (pho_xmp_style_parse(&o.xmp.style, optarg) < 0)
+                return cli_usage_error("organize",
+                                       "--xmp-style takes name (lightroom, capture-one) or "
+                                       "name.ext (darktable, digikam), got '%s'",
+                                       optarg);
+            set |= PHO_SET_XMP_STYLE;
+            break;
+        case OPT_XMP_RATING: {
+            char *end = NULL;
+            long n = strtol(optarg, &end, 10);
+            if (!*optarg || *end || n < -1 || n > 5)
+                return cli_usage_error("organize",
+                                       "--xmp-rating-others takes -1 (rejected) to 5, got '%s'",
+                                       optarg);
+            o.xmp.rating_others = (int)n;
+            set |= PHO_SET_XMP_RATING;
+            break;
+        }
+        case OPT_XMP_LABEL:
+            if (pho_xmp_label_parse(&o.xmp.label, optarg) < 0)
+                return cli_usage_error("organize",
+                                       "--xmp-label takes Red, Yellow, Green, Blue, Purple or "
+                                       "none, got '%s'",
+                                       optarg);
+            set |= PHO_SET_XMP_LABEL;
+            break;
+        case OPT_TAG_ONLY:
+            o.tag_only = true;
+            set |= PHO_SET_TAG_ONLY;
             break;
         case 'v':
             verbosity = 2;

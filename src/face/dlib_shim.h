@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to src/face: the C face of dlib (HOG frontal face detector and the
- * 68-point shape predictor). dlib is C++; dlib_shim.cpp is the one C++ file
- * of the project and exports only these functions. No C++ exception crosses
+ * 68-point shape predictor). dlib is C++; dlib_shim.cpp is its one user
+ * and exports only these functions. No C++ exception crosses
  * this boundary: failures come back as a status and a message in @why.
  *
  * Coordinates are pixels of the image given, with the origin at the top-left

@@ -100,6 +100,48 @@ int pho_organize__sha256_file(const char *path, char out[65], uint64_t *size, st
 /* Lists a user's file kept in OUT and where this run's version went (organize.c). */
 void pho_organize__kept(struct pho_organize_result *r, const char *path, const char *ours);
 
+/* Lists a sidecar that was not written, and why (organize.c). */
+void pho_organize__sidecar_issue(struct pho_organize_result *r, const char *path, bool in_output,
+                                 const char *why);
+
+/* What a sidecar says of one photo (sidecar.c). */
+struct pho_organize__decision {
+    const char *group;  /* "group_0007" */
+    const char *role;   /* "best", "member" or "edit" */
+    const char *best;   /* the best shot's file name in the group */
+    const char *reason; /* why it was chosen */
+    size_t group_size;
+    int rating;
+    enum pho_xmp_label label; /* NONE: none of ours */
+};
+
+/* The decision for member @m of @g, as @x asks. */
+void pho_organize__decision(struct pho_organize__decision *d, const struct pho_organize_result *r,
+                            const struct pho_group_plan *g, size_t m, const struct pho_xmp_opts *x);
+
+/* How a merge went: flags. */
+enum {
+    PHO_SIDECAR_MERGED = 1 << 0,       /* there was XMP of someone else's to keep */
+    PHO_SIDECAR_NEEDS_BACKUP = 1 << 1, /* first time ours goes into it: keep its content */
+    PHO_SIDECAR_KEPT_RATING = 1 << 2,  /* the user's rating differs from ours: theirs stays */
+    PHO_SIDECAR_KEPT_LABEL = 1 << 3,
+};
+
+/* The sidecar @old (@old_len bytes; 0: none yet) with @d merged in: xmp:Rating, xmp:Label,
+ * dc:subject and lr:hierarchicalSubject keywords, the phorg: fields; everything else kept.
+ * @d NULL takes ours out. *@out (caller frees with pho_free) and *@flags. PHO_ECORRUPT when
+ * @old is not XMP. */
+int pho_organize__sidecar_merge(char **out, size_t *out_len, unsigned *flags, const char *old,
+                                size_t old_len, const struct pho_organize__decision *d,
+                                struct pho_err *err);
+
+/* The sidecar name of a file called @name ("IMG_1.CR2" -> "IMG_1.xmp" or "IMG_1.CR2.xmp"),
+ * or NULL on OOM. */
+char *pho_organize__sidecar_name(const char *name, enum pho_xmp_style style);
+
+/* Where the first content of a sidecar photo-organizer merged into is kept. */
+#define PHO_SIDECAR_BACKUP_SUFFIX ".photo-organizer-backup"
+
 /* Takes the exclusive lock of @out_dir for this run (lock.c): PHO_EBUSY when
  * another run holds it, unless @wait, which waits for it (PHO_EINTR when a
  * signal ends the wait). Release with pho_organize__unlock(*@fd). */

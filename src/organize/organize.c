@@ -42,6 +42,9 @@ static int check_opts(const struct pho_organize_opts *o, struct pho_err *err)
         return pho_err_set(err, PHO_EINVAL, "organize: time window must be 0 or more seconds");
     if (o->hash != PHO_HASH_DHASH && o->hash != PHO_HASH_PHASH)
         return pho_err_set(err, PHO_EINVAL, "organize: unknown hash kind");
+    if (o->xmp.rating_best < -1 || o->xmp.rating_best > 5 || o->xmp.rating_others < -1 ||
+        o->xmp.rating_others > 5)
+        return pho_err_set(err, PHO_EINVAL, "organize: XMP ratings are -1 (rejected) to 5");
     return 0;
 }
 

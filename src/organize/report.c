@@ -282,6 +282,13 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     pho_json_set_int(made, "hardlink", (long long)r->files_hardlinked);
     pho_json_set_int(made, "symlink", (long long)r->files_symlinked);
     json_object_set_new(run, "files_linked", made);
+    json_t *side = json_object();
+    pho_json_set_int(side, "written", (long long)r->sidecars_written);
+    pho_json_set_int(side, "merged", (long long)r->sidecars_merged);
+    pho_json_set_int(side, "backed_up", (long long)r->sidecars_backed_up);
+    pho_json_set_int(side, "unchanged", (long long)r->sidecars_unchanged);
+    pho_json_set_int(side, "left_alone", (long long)r->nsidecar_issues);
+    json_object_set_new(run, "sidecars", side);
     pho_json_set_bool(run, "interrupted", r->interrupted);
     json_object_set_new(run, "faces_computed", json_integer((json_int_t)r->faces_analysed));
     json_object_set_new(run, "faces_from_catalog", json_integer((json_int_t)r->faces_from_catalog));
@@ -416,6 +423,17 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
             json_array_append_new(kept, jk);
         }
         json_object_set_new(root, "user_files_kept", kept);
+    }
+    if (r->nsidecar_issues) {
+        json_t *left = json_array();
+        for (size_t i = 0; i < r->nsidecar_issues; i++) {
+            json_t *je = json_object();
+            pho_json_set_path(je, "path", r->sidecar_issues[i].path);
+            pho_json_set_str(je, "in", r->sidecar_issues[i].in_output ? "output" : "source");
+            pho_json_set_str(je, "why", r->sidecar_issues[i].why);
+            json_array_append_new(left, je);
+        }
+        json_object_set_new(root, "sidecars_left_alone", left);
     }
 
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));

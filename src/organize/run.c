@@ -112,6 +112,25 @@ void pho_organize__kept(struct pho_organize_result *r, const char *path, const c
     }
 }
 
+void pho_organize__sidecar_issue(struct pho_organize_result *r, const char *path, bool in_output,
+                                 const char *why)
+{
+    struct pho_sidecar_issue *v =
+            pho_reallocarray(r->sidecar_issues, r->nsidecar_issues + 1, sizeof(*v));
+    if (!v)
+        return; /* the warning was logged; only the report's list is shorter */
+    r->sidecar_issues = v;
+    v[r->nsidecar_issues].path = pho_strdup(path);
+    v[r->nsidecar_issues].why = pho_strdup(why);
+    v[r->nsidecar_issues].in_output = in_output;
+    if (v[r->nsidecar_issues].path && v[r->nsidecar_issues].why)
+        r->nsidecar_issues++;
+    else {
+        pho_free(v[r->nsidecar_issues].path);
+        pho_free(v[r->nsidecar_issues].why);
+    }
+}
+
 void pho_organize__groups_clear(struct pho_organize_result *r)
 {
     for (size_t g = 0; g < r->ngroups; g++) {
@@ -138,6 +157,11 @@ void pho_organize_result_release(struct pho_organize_result *r)
         pho_free(r->kept[i].ours);
     }
     pho_free(r->kept);
+    for (size_t i = 0; i < r->nsidecar_issues; i++) {
+        pho_free(r->sidecar_issues[i].path);
+        pho_free(r->sidecar_issues[i].why);
+    }
+    pho_free(r->sidecar_issues);
     for (size_t i = 0; r->faces && i < r->nphotos; i++)
         pho_face_list_release(&r->faces[i]);
     pho_free(r->faces);

@@ -53,6 +53,12 @@ char *pho_organize_settings_json(const struct pho_organize_opts *o)
     pho_json_set_bool(j, "gpu", o->gpu);
     pho_json_set_int(j, "gpu_device", o->gpu_device);
     pho_json_set_str(j, "link", pho_link_mode_name(o->link));
+    pho_json_set_bool(j, "xmp", o->xmp.in_output);
+    pho_json_set_bool(j, "xmp_beside_sources", o->xmp.beside_sources);
+    pho_json_set_str(j, "xmp_style", pho_xmp_style_name(o->xmp.style));
+    pho_json_set_int(j, "xmp_rating_others", o->xmp.rating_others);
+    pho_json_set_str(j, "xmp_label", pho_xmp_label_name(o->xmp.label));
+    pho_json_set_bool(j, "tag_only", o->tag_only);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     char *out = s ? pho_strdup(s) : NULL;
@@ -126,6 +132,28 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
         pho_link_mode_parse(&o->link, json_string_value(v)) < 0)
         o->link = PHO_LINK_COPY;
     rec->present |= PHO_SET_LINK;
+    if (json_is_boolean(v = json_object_get(j, "xmp"))) {
+        o->xmp.in_output = json_is_true(v);
+        rec->present |= PHO_SET_XMP;
+    }
+    if (json_is_boolean(v = json_object_get(j, "xmp_beside_sources"))) {
+        o->xmp.beside_sources = json_is_true(v);
+        rec->present |= PHO_SET_XMP_SOURCES;
+    }
+    if (json_is_string(v = json_object_get(j, "xmp_style")) &&
+        pho_xmp_style_parse(&o->xmp.style, json_string_value(v)) == 0)
+        rec->present |= PHO_SET_XMP_STYLE;
+    if (json_is_integer(v = json_object_get(j, "xmp_rating_others"))) {
+        o->xmp.rating_others = (int)json_integer_value(v);
+        rec->present |= PHO_SET_XMP_RATING;
+    }
+    if (json_is_string(v = json_object_get(j, "xmp_label")) &&
+        pho_xmp_label_parse(&o->xmp.label, json_string_value(v)) == 0)
+        rec->present |= PHO_SET_XMP_LABEL;
+    if (json_is_boolean(v = json_object_get(j, "tag_only"))) {
+        o->tag_only = json_is_true(v);
+        rec->present |= PHO_SET_TAG_ONLY;
+    }
     if (json_is_string(v = json_object_get(j, "faces"))) {
         const char *m = json_string_value(v);
         o->faces = !strcmp(m, "all")    ? PHO_FACES_ALL
@@ -243,6 +271,18 @@ void pho_organize_record_apply(struct pho_organize_opts *o, const struct pho_org
         o->min_face = r->min_face;
     if (take & PHO_SET_LINK)
         o->link = r->link;
+    if (take & PHO_SET_XMP)
+        o->xmp.in_output = r->xmp.in_output;
+    if (take & PHO_SET_XMP_SOURCES)
+        o->xmp.beside_sources = r->xmp.beside_sources;
+    if (take & PHO_SET_XMP_STYLE)
+        o->xmp.style = r->xmp.style;
+    if (take & PHO_SET_XMP_RATING)
+        o->xmp.rating_others = r->xmp.rating_others;
+    if (take & PHO_SET_XMP_LABEL)
+        o->xmp.label = r->xmp.label;
+    if (take & PHO_SET_TAG_ONLY)
+        o->tag_only = r->tag_only;
     if (take & PHO_SET_GPU) {
         o->gpu = r->gpu;
         o->gpu_device = r->gpu_device;
@@ -284,6 +324,13 @@ json_t *pho_organize__settings_report(const struct pho_organize_opts *o)
     json_object_set_new(s, "gpu_device", json_integer(o->gpu_device));
     json_object_set_new(s, "min_face", json_real(o->min_face > 0 ? o->min_face : 0.02));
     json_object_set_new(s, "link", json_string(pho_link_mode_name(o->link)));
+    json_object_set_new(s, "tag_only", json_boolean(o->tag_only));
+    json_object_set_new(s, "xmp", json_boolean(o->xmp.in_output));
+    json_object_set_new(s, "xmp_beside_sources", json_boolean(o->xmp.beside_sources));
+    json_object_set_new(s, "xmp_style", json_string(pho_xmp_style_name(o->xmp.style)));
+    json_object_set_new(s, "xmp_rating_best", json_integer(o->xmp.rating_best));
+    json_object_set_new(s, "xmp_rating_others", json_integer(o->xmp.rating_others));
+    json_object_set_new(s, "xmp_label", json_string(pho_xmp_label_name(o->xmp.label)));
     return s;
 }
 

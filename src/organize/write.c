@@ -20,6 +20,7 @@
 
 #include "core/file.h"
 #include "organize/internal.h"
+#include "organize/outputs.h"
 #include "organize/pipeline.h"
 #include "organize/run.h"
 #include "pho/face.h"
@@ -29,20 +30,13 @@
 #include "pho/quality.h"
 #include "pho/scan.h"
 
-struct outputs {
-    struct pho_output_file *files; /* recorded by earlier runs, sorted by rel */
-    size_t count;
-    char **planned; /* this run's files, sorted */
-    size_t nplanned, cap;
-    struct pho_batch *stage; /* the group being written: files put in place together */
-};
-
 static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static const struct pho_output_file *recorded(const struct outputs *outs, const char *rel)
+const struct pho_output_file *pho_organize__out_recorded(const struct pho_organize__outputs *outs,
+                                                         const char *rel)
 {
     size_t lo = 0, hi = outs->count;
     while (lo < hi) {
@@ -58,7 +52,7 @@ static const struct pho_output_file *recorded(const struct outputs *outs, const 
     return NULL;
 }
 
-static int add_planned(struct outputs *outs, const char *rel)
+int pho_organize__out_planned(struct pho_organize__outputs *outs, const char *rel)
 {
     if (outs->nplanned == outs->cap) {
         size_t cap = outs->cap ? outs->cap * 2 : 256;
@@ -74,9 +68,8 @@ static int add_planned(struct outputs *outs, const char *rel)
     return 0;
 }
 
-/* Notes @rel as part of this run's result and returns its full path (caller frees). */
 /* True when @path holds exactly @len bytes equal to @text. */
-static bool same_content(const char *path, const char *text, size_t len)
+bool pho_organize__out_holds(const char *path, const char *text, size_t len)
 {
     FILE *f = pho_file__fopen_regular(path, "output", NULL);
     if (!f)
@@ -124,7 +117,7 @@ static bool holds_wanted(const char *dst, const struct stat *st, const char *dst
                          const struct want *w)
 {
     if (w->text)
-        return S_ISREG(st->st_mode) && same_content(dst, w->text, w->len);
+        return S_ISREG(st->st_mode) && pho_organize__out_holds(dst, w->text, w->len);
     if (w->mode == PHO_LINK_SYMLINK)
         return S_ISLNK(st->st_mode) && link_says(dst, w->target);
     if (!S_ISREG(st->st_mode))
@@ -153,7 +146,7 @@ static enum pho_link_mode recorded_kind(const struct pho_output_file *f)
 
 /* Whether the output @f recorded is still as this program made it (so it may be replaced or
  * removed): its fingerprint of the recorded kind matches. */
-static bool still_ours(const char *path, const struct pho_output_file *f)
+bool pho_organize__out_still_ours(const char *path, const struct pho_output_file *f)
 {
     char sum[65];
     uint64_t size = 0;
@@ -251,8 +244,9 @@ static void beside_name(char *out, size_t size, const char *rel, int n)
  * lists it. Writes the rel used to @used; returns the full path (caller
  * frees) or NULL on OOM.
  */
-static char *claim(struct run *run, struct outputs *outs, const char *rel, const struct want *w,
-                   char *used, size_t used_size, bool *same, struct pho_err *err)
+static char *claim(struct run *run, struct pho_organize__outputs *outs, const char *rel,
+                   const struct want *w, char *used, size_t used_size, bool *same,
+                   struct pho_err *err)
 {
     *same = false;
     for (int n = 0; n < 100; n++) {
@@ -266,7 +260,7 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
         struct stat st;
         if (lstat(dst, &st) < 0 && errno == ENOENT)
             return dst;
-        const struct pho_output_file *old = recorded(outs, used);
+        const struct pho_output_file *old = pho_organize__out_recorded(outs, used);
         /* A regular file's content hash, read once, when a copy is compared with its source. */
         char sum[65];
         uint64_t size = 0;
@@ -277,7 +271,7 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
             *same = true;
             return dst;
         }
-        if (old && still_ours(dst, old))
+        if (old && pho_organize__out_still_ours(dst, old))
             return dst; /* ours, as made: may be replaced (also by another kind of output) */
         if (n == 0) {
             /* Kept: not written by us, or changed since. No longer ours. */
@@ -289,7 +283,7 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
             beside_name(ours, sizeof(ours), rel, 1);
             pho_organize__kept(run->r, rel, ours);
             /* The user's now: not a stale output of ours to warn about again. */
-            if (add_planned(outs, rel) != 0) {
+            if (pho_organize__out_planned(outs, rel) != 0) {
                 pho_free(dst);
                 pho_err_set(err, PHO_ENOMEM, "output: out of memory");
                 return NULL;
@@ -306,8 +300,8 @@ static char *claim(struct run *run, struct outputs *outs, const char *rel, const
 }
 
 /* A file this run made is in place: the catalog records it, the counts say how. */
-static int record_made(struct run *run, const char *rel, const struct pho_copy_info *info,
-                       enum pho_link_mode kind, struct pho_err *err)
+int pho_organize__out_record(struct run *run, const char *rel, const struct pho_copy_info *info,
+                             enum pho_link_mode kind, struct pho_err *err)
 {
     int rc = pho_catalog_output_put_mode(run->cat, rel, info->size, info->sha256,
                                          pho_link_mode_name(kind), err);
@@ -323,22 +317,23 @@ static int record_made(struct run *run, const char *rel, const struct pho_copy_i
 /* Makes @w at @rel, or beside the user's file there (claim), unless what it holds is
  * already right; records ours in the catalog (at once, or once the group's batch is in
  * place). */
-static int put_wanted(struct run *run, struct outputs *outs, const char *rel, const struct want *w,
-                      struct pho_err *err)
+static int put_wanted(struct run *run, struct pho_organize__outputs *outs, const char *rel,
+                      const struct want *w, struct pho_err *err)
 {
     char used[4096];
     bool identical;
     char *dst = claim(run, outs, rel, w, used, sizeof(used), &identical, err);
     if (!dst)
         return err && err->code ? err->code : PHO_ENOMEM;
-    int rc = add_planned(outs, used) == 0 ? 0
-                                          : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    int rc = pho_organize__out_planned(outs, used) == 0
+                     ? 0
+                     : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     struct pho_copy_info info;
     enum pho_link_mode kind = w->text ? PHO_LINK_COPY : w->mode;
     if (rc == 0 && identical) {
         run->r->files_unchanged++;
         /* A copy and a reflink look alike: what the catalog says stands. */
-        const struct pho_output_file *old = recorded(outs, used);
+        const struct pho_output_file *old = pho_organize__out_recorded(outs, used);
         if (old && is_copy_kind(kind) && is_copy_kind(recorded_kind(old)))
             kind = recorded_kind(old);
         else if (kind == PHO_LINK_AUTO)
@@ -350,18 +345,25 @@ static int put_wanted(struct run *run, struct outputs *outs, const char *rel, co
     } else if (rc == 0) {
         rc = write_wanted(run, dst, w, &info, &kind, outs->stage, err);
         if (rc == 0 && outs->stage) {
-            /* Recorded once it is in place (record_placed). */
-            struct pho_batched *e = &outs->stage->v[outs->stage->n - 1];
-            e->info = info;
-            e->kind = kind;
-            if (!(e->rel = pho_strdup(used)))
-                rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+            rc = pho_organize__out_staged(outs, used, &info, kind, err);
         } else if (rc == 0) {
-            rc = record_made(run, used, &info, kind, err);
+            rc = pho_organize__out_record(run, used, &info, kind, err);
         }
     }
     pho_free(dst);
     return rc;
+}
+
+int pho_organize__out_staged(struct pho_organize__outputs *outs, const char *rel,
+                             const struct pho_copy_info *info, int kind, struct pho_err *err)
+{
+    /* Recorded once it is in place (record_placed). */
+    struct pho_batched *e = &outs->stage->v[outs->stage->n - 1];
+    e->info = *info;
+    e->kind = kind;
+    if (!(e->rel = pho_strdup(rel)))
+        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    return 0;
 }
 
 /* Records the staged files that are in place, as record_made does. */
@@ -370,8 +372,8 @@ static int record_placed(struct run *run, const struct pho_batch *stage, struct 
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < stage->n; i++)
         if (stage->v[i].placed && stage->v[i].rel)
-            rc = record_made(run, stage->v[i].rel, &stage->v[i].info,
-                             (enum pho_link_mode)stage->v[i].kind, err);
+            rc = pho_organize__out_record(run, stage->v[i].rel, &stage->v[i].info,
+                                          (enum pho_link_mode)stage->v[i].kind, err);
     return rc;
 }
 
@@ -384,9 +386,9 @@ struct source {
 
 /* put_copy's body: the checks that need no hashing (a link already in place, a copy of the
  * same size and time), then put_wanted. */
-static int put_file(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
-                    const char *dst, const struct pho_output_file *old, const struct want *w,
-                    struct pho_err *err)
+static int put_file(struct run *run, struct pho_organize__outputs *outs, const struct source *p,
+                    const char *rel, const char *dst, const struct pho_output_file *old,
+                    const struct want *w, struct pho_err *err)
 {
     struct stat st;
     bool there = lstat(dst, &st) == 0;
@@ -396,8 +398,9 @@ static int put_file(struct run *run, struct outputs *outs, const struct source *
              (w->mode == PHO_LINK_SYMLINK && S_ISLNK(st.st_mode) && link_says(dst, w->target)));
     if (link_done && recorded_kind(old) == w->mode) {
         run->r->files_unchanged++;
-        return add_planned(outs, rel) == 0 ? 0
-                                           : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        return pho_organize__out_planned(outs, rel) == 0
+                       ? 0
+                       : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     }
     if (is_copy_kind(w->mode) && old && is_copy_kind(recorded_kind(old)) && old->size == p->size &&
         there && S_ISREG(st.st_mode) && !same_inode(&st, &w->src_st) &&
@@ -412,7 +415,7 @@ static int put_file(struct run *run, struct outputs *outs, const struct source *
                      pho_organize__sha256_file(dst, got, &n, NULL) == 0 && !strcmp(want, got));
         if (same) {
             run->r->files_unchanged++;
-            return add_planned(outs, rel) == 0
+            return pho_organize__out_planned(outs, rel) == 0
                            ? 0
                            : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
         }
@@ -421,10 +424,10 @@ static int put_file(struct run *run, struct outputs *outs, const struct source *
 }
 
 /* Makes one source file at @rel as --link says, unless an earlier run's is already right. */
-static int put_copy(struct run *run, struct outputs *outs, const struct source *p, const char *rel,
-                    struct pho_err *err)
+static int put_copy(struct run *run, struct pho_organize__outputs *outs, const struct source *p,
+                    const char *rel, struct pho_err *err)
 {
-    const struct pho_output_file *old = recorded(outs, rel);
+    const struct pho_output_file *old = pho_organize__out_recorded(outs, rel);
     struct want w = { .src = p->path, .mode = run->o->link };
     if (stat(p->path, &w.src_st) < 0)
         return pho_err_set(err, PHO_EIO, "output: source %s: %s", p->path, strerror(errno));
@@ -449,29 +452,35 @@ static int put_copy(struct run *run, struct outputs *outs, const struct source *
     return rc;
 }
 
-static int put_text(struct run *run, struct outputs *outs, const char *text, const char *rel,
-                    struct pho_err *err)
+static int put_text(struct run *run, struct pho_organize__outputs *outs, const char *text,
+                    const char *rel, struct pho_err *err)
 {
     struct want w = { .text = text, .len = strlen(text), .mode = PHO_LINK_COPY };
     return put_wanted(run, outs, rel, &w, err);
 }
 
-static int write_group(struct run *run, struct outputs *outs, const struct pho_group_plan *g,
-                       struct pho_err *err)
+static int write_group(struct run *run, struct pho_organize__outputs *outs,
+                       const struct pho_group_plan *g, struct pho_err *err)
 {
     const struct pho_organize_result *r = run->r;
+    bool folders = !run->o->tag_only; /* --tag-only: the decisions alone */
     char rel[4096];
     snprintf(rel, sizeof(rel), "%s/originals", g->dir);
     char *dir = pho_organize__join(run->out_dir, rel);
     if (!dir)
         return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-    int rc = pho_organize__mkdirs(dir, err);
+    int rc = folders ? pho_organize__mkdirs(dir, err) : 0;
     pho_free(dir);
     if (rc)
         return rc;
-    rc = pho_catalog_begin(run->cat, err);
-    if (rc)
+    struct pho_organize__sidecars *sidecars;
+    rc = pho_organize__sidecars_plan(&sidecars, run, g, err);
+    if (rc == 0)
+        rc = pho_catalog_begin(run->cat, err);
+    if (rc) {
+        pho_organize__sidecars_free(sidecars);
         return rc;
+    }
     /* A file that cannot be written ends this group's writing, not the run;
      * what was written is still committed, so the catalog matches OUT. The group's files
      * are written to temporaries and put in place together (pho_organize__batch_commit). */
@@ -480,9 +489,11 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
     struct pho_batch stage = { 0 };
     outs->stage = &stage;
     /* Every file of every member's shot; the best shot's files also as best_. */
-    for (size_t f = 0; frc == 0 && f < g->nfiles; f++) {
+    for (size_t f = 0; frc == 0 && folders && f < g->nfiles; f++) {
         const struct pho_group_file *gf = &g->files[f];
         struct source src;
+        /* A source sidecar that ours takes in (merged) is not copied as it is. */
+        bool merged = pho_organize__sidecars_replace(sidecars, gf);
         if (gf->photo != SIZE_MAX) {
             const struct pho_photo *p = &r->photos[gf->photo];
             src = (struct source){ p->path, p->size, p->mtime_ns };
@@ -491,15 +502,19 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
             src = (struct source){ c->path, c->size, c->mtime_ns };
         }
         snprintf(rel, sizeof(rel), "%s/originals/%s", g->dir, gf->name);
-        frc = put_copy(run, outs, &src, rel, &ferr);
-        if (frc == 0 && g->members[gf->member] == g->best) {
+        frc = merged ? 0 : put_copy(run, outs, &src, rel, &ferr);
+        if (frc == 0 && !merged && g->members[gf->member] == g->best) {
             snprintf(rel, sizeof(rel), "%s/best_%s", g->dir, gf->name);
             frc = put_copy(run, outs, &src, rel, &ferr);
         }
         if (f + 1 == g->nfiles || g->files[f + 1].member != gf->member)
             pho_organize__step_done(run, 1, r->photos[g->members[gf->member]].rel);
     }
-    if (frc == 0) {
+    if (frc == 0)
+        frc = pho_organize__sidecars_write(run, outs, g, sidecars, &ferr);
+    if (!folders)
+        pho_organize__step_done(run, g->count, r->photos[g->best].rel);
+    if (frc == 0 && folders) {
         char *text = pho_organize__metadata_txt(r, g);
         snprintf(rel, sizeof(rel), "%s/metadata.txt", g->dir);
         frc = text ? put_text(run, outs, text, rel, &ferr)
@@ -507,6 +522,7 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
         pho_free(text);
     }
     outs->stage = NULL;
+    pho_organize__sidecars_free(sidecars);
     /* What was made goes in place even when a later file failed: it is complete. */
     int src = pho_organize__batch_commit(&stage, run->out_dir, frc ? NULL : &ferr);
     if (src && !frc)
@@ -524,7 +540,7 @@ static int write_group(struct run *run, struct outputs *outs, const struct pho_g
 }
 
 /* Removes what earlier runs wrote and this plan no longer contains, unless the user changed it. */
-static int remove_stale(struct run *run, struct outputs *outs, struct pho_err *err)
+static int remove_stale(struct run *run, struct pho_organize__outputs *outs, struct pho_err *err)
 {
     if (outs->nplanned)
         qsort(outs->planned, outs->nplanned, sizeof(*outs->planned), cmp_str);
@@ -542,7 +558,7 @@ static int remove_stale(struct run *run, struct outputs *outs, struct pho_err *e
         }
         struct stat st;
         bool gone = lstat(path, &st) < 0 && errno == ENOENT;
-        if (gone || still_ours(path, f)) {
+        if (gone || pho_organize__out_still_ours(path, f)) {
             /* unlink removes a link itself, never what it points at */
             if (!gone && unlink(path) == 0)
                 run->r->files_removed++;
@@ -567,7 +583,7 @@ static int remove_stale(struct run *run, struct outputs *outs, struct pho_err *e
     return rc;
 }
 
-static void outputs_release(struct outputs *outs)
+static void outputs_release(struct pho_organize__outputs *outs)
 {
     pho_catalog_outputs_free(outs->files, outs->count);
     for (size_t i = 0; i < outs->nplanned; i++)
@@ -577,12 +593,16 @@ static void outputs_release(struct outputs *outs)
 
 int pho_organize__write(struct run *run, struct pho_err *err)
 {
-    struct outputs outs = { 0 };
+    struct pho_organize__outputs outs = { 0 };
     size_t total = 0;
     for (size_t g = 0; g < run->r->ngroups; g++)
         total += run->r->groups[g].count;
     pho_organize__stage_begin(run, PHO_STAGE_WRITE, total);
-    int rc = pho_catalog_output_list(run->cat, &outs.files, &outs.count, err);
+    /* Sidecars beside the sources first: OUT's copies of them are then made from the same
+     * content on every run, so a re-run that changes nothing rewrites nothing. */
+    int rc = pho_organize__source_sidecars(run, err);
+    if (rc == 0)
+        rc = pho_catalog_output_list(run->cat, &outs.files, &outs.count, err);
     for (size_t g = 0; rc == 0 && g < run->r->ngroups; g++) {
         if (pho_organize__cancelled(run))
             rc = PHO_EINTR;
@@ -599,7 +619,8 @@ int pho_organize__write(struct run *run, struct pho_err *err)
             rc = 0;
         }
     }
-    if (rc == 0)
+    /* A --tag-only run makes no group folders and removes none an earlier run made. */
+    if (rc == 0 && !run->o->tag_only)
         rc = remove_stale(run, &outs, err);
     outputs_release(&outs);
     return rc;

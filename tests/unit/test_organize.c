@@ -370,6 +370,11 @@ static void test_settings_round_trip(void **state)
     o.faces = PHO_FACES_ALL;
     o.face_backend = "facenet";
     o.min_face = 0.05f;
+    o.xmp.in_output = true;
+    o.xmp.style = PHO_XMP_STYLE_NAME_EXT;
+    o.xmp.rating_others = -1;
+    o.xmp.label = PHO_XMP_LABEL_PURPLE;
+    o.tag_only = true;
     char *json = t_defer(free_str, pho_organize_settings_json(&o));
     assert_non_null(json);
 
@@ -401,6 +406,12 @@ static void test_settings_round_trip(void **state)
     assert_int_equal(rec.opts.faces, PHO_FACES_ALL);
     assert_string_equal(rec.opts.face_backend, "facenet");
     assert_true(fabsf(rec.opts.min_face - 0.05f) < 1e-6f);
+    assert_true(rec.opts.xmp.in_output);
+    assert_false(rec.opts.xmp.beside_sources);
+    assert_int_equal(rec.opts.xmp.style, PHO_XMP_STYLE_NAME_EXT);
+    assert_int_equal(rec.opts.xmp.rating_others, -1);
+    assert_int_equal(rec.opts.xmp.label, PHO_XMP_LABEL_PURPLE);
+    assert_true(rec.opts.tag_only);
 
     /* What the user typed wins; the rest comes from the record. */
     struct pho_organize_opts now = PHO_ORGANIZE_OPTS_INIT;
@@ -411,6 +422,85 @@ static void test_settings_round_trip(void **state)
     assert_int_equal(now.min_group_size, 4);
     assert_string_equal(now.source, rec.source);
     assert_int_equal(now.hash, PHO_HASH_PHASH);
+}
+
+/* The sidecar merge: ours written, the user's kept, ours taken out again. */
+static void test_sidecar_merge(void **state)
+{
+    (void)state;
+    struct pho_organize__decision best = {
+        .group = "group_0007",
+        .role = "best",
+        .best = "IMG_1.JPG",
+        .reason = "eyes open",
+        .group_size = 3,
+        .rating = 5,
+        .label = PHO_XMP_LABEL_GREEN,
+    };
+    char *text = NULL, *again = NULL, *gone = NULL, *mine = NULL;
+    size_t len, len2, len3, len4;
+    unsigned flags;
+    struct pho_err err = PHO_ERR_INIT;
+    /* New: rating, label, both keyword forms, our fields. */
+    assert_int_equal(pho_organize__sidecar_merge(&text, &len, &flags, NULL, 0, &best, &err), 0);
+    assert_int_equal(flags, 0);
+    assert_non_null(strstr(text, "<xmp:Rating>5</xmp:Rating>"));
+    assert_non_null(strstr(text, "<xmp:Label>Green</xmp:Label>"));
+    assert_non_null(strstr(text, "photo-organizer|group_0007"));
+    assert_non_null(strstr(text, "photo-organizer|best"));
+    assert_non_null(strstr(text, "<rdf:li>group_0007</rdf:li>"));
+    assert_non_null(strstr(text, "<phorg:Reason>eyes open</phorg:Reason>"));
+    /* Merging the same decision again changes nothing. */
+    assert_int_equal(pho_organize__sidecar_merge(&again, &len2, &flags, text, len, &best, &err), 0);
+    assert_int_equal(len2, len);
+    assert_memory_equal(again, text, len);
+    assert_int_equal(flags, 0);
+    /* Taken out again: nothing of ours is left. */
+    assert_int_equal(pho_organize__sidecar_merge(&gone, &len3, &flags, text, len, NULL, &err), 0);
+    assert_null(strstr(gone, "phorg:"));
+    assert_null(strstr(gone, "photo-organizer"));
+    assert_null(strstr(gone, "xmp:Rating"));
+
+    /* The user's sidecar: rating 2 and the keyword "best" are theirs and stay. */
+    static const char user[] =
+            "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF "
+            "xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+            "rdf:about=\"\" xmlns:xmp=\"http://ns.adobe.com/xap/1.0/\" "
+            "xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmp:Rating=\"2\"><dc:subject><rdf:Bag>"
+            "<rdf:li>best</rdf:li></rdf:Bag></dc:subject></rdf:Description></rdf:RDF></x:xmpmeta>";
+    assert_int_equal(
+            pho_organize__sidecar_merge(&mine, &len4, &flags, user, strlen(user), &best, &err), 0);
+    assert_int_equal(flags,
+                     PHO_SIDECAR_MERGED | PHO_SIDECAR_NEEDS_BACKUP | PHO_SIDECAR_KEPT_RATING);
+    assert_non_null(strstr(mine, "<xmp:Rating>2</xmp:Rating>"));
+    assert_non_null(strstr(mine, "<rdf:li>best</rdf:li>"));
+    char *stripped = NULL;
+    size_t len5;
+    assert_int_equal(pho_organize__sidecar_merge(&stripped, &len5, &flags, mine, len4, NULL, &err),
+                     0);
+    assert_non_null(strstr(stripped, "<rdf:li>best</rdf:li>")); /* theirs, not ours */
+    assert_non_null(strstr(stripped, "<xmp:Rating>2</xmp:Rating>"));
+    assert_null(strstr(stripped, "photo-organizer"));
+
+    /* Not XMP: refused, with the reason. */
+    char *bad = NULL;
+    assert_int_equal(pho_organize__sidecar_merge(&bad, &len5, &flags, "<<", 2, &best, &err),
+                     PHO_ECORRUPT);
+    assert_null(bad);
+    assert_int_equal(pho_organize__sidecar_merge(&bad, &len5, &flags, "<a/>", 4, &best, &err),
+                     PHO_ECORRUPT);
+
+    char *n1 = pho_organize__sidecar_name("IMG_1.CR2", PHO_XMP_STYLE_NAME);
+    char *n2 = pho_organize__sidecar_name("IMG_1.CR2", PHO_XMP_STYLE_NAME_EXT);
+    assert_string_equal(n1, "IMG_1.xmp");
+    assert_string_equal(n2, "IMG_1.CR2.xmp");
+    pho_free(n1);
+    pho_free(n2);
+    pho_free(text);
+    pho_free(again);
+    pho_free(gone);
+    pho_free(mine);
+    pho_free(stripped);
 }
 
 /* The scan's table selectors of a JPEG pointed at Huffman table 3, which it never defines:
@@ -502,6 +592,7 @@ int main(void)
         cmocka_unit_test(test_best_smile_then_quality_then_time),
         cmocka_unit_test(test_best_without_faces),
         T_TEST(test_settings_round_trip),
+        T_TEST(test_sidecar_merge),
         T_TEST(test_thumbnail_hashed_member_unreadable),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
