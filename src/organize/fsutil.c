@@ -228,6 +228,9 @@ static int commit_temp(int fd, char *tmp, const char *dst, struct pho_batch *sta
 {
     int rc = 0;
     if (stage) {
+        /* Start writing the data now, without waiting: the disk works while the next files
+         * are made, and the batch's one syncfs has little left to wait for. */
+        sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
         if (close(fd) < 0)
             rc = pho_err_set(err, PHO_EIO, "output: cannot close %s: %s", dst, strerror(errno));
         else if (!batch_push(stage, tmp, dst))
@@ -274,69 +277,97 @@ char *pho_organize__fit_name(const char *name, size_t max, bool *shortened)
     return s;
 }
 
-int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *info,
-                       struct pho_batch *stage, struct pho_err *err)
+static int hash_fd(int fd, struct pho_copy_info *info, const char *path, struct pho_err *err);
+
+/* Copies @size bytes of @in to @out inside the kernel (copy_file_range: no trip through
+ * user memory; a clone where the filesystem makes one, as cp does). 1: the kernel cannot
+ * copy between these two files (another filesystem, an old kernel) and nothing was copied;
+ * -1 with errno set. */
+static int kernel_copy(int in, int out, uint64_t size)
 {
-    char *tmp = NULL;
-    EVP_MD_CTX *ck = NULL;
-    char *buf = NULL;
-    int rc = 0, out = -1, in = -1;
-    struct stat st;
-    int orc = pho_file__open_regular(&in, &st, src, "output: source", err);
-    if (orc)
-        return orc;
-    out = open_temp(dst, &tmp, err);
-    if (out < 0) {
-        rc = out;
-        out = -1;
-        goto out;
+    uint64_t done = 0;
+    while (done < size) {
+        size_t want = size - done > (1u << 30) ? (1u << 30) : (size_t)(size - done);
+        ssize_t n = copy_file_range(in, NULL, out, NULL, want, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return done == 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS ||
+                                 errno == EOPNOTSUPP)
+                           ? 1
+                           : -1;
+        if (n == 0)
+            break; /* the source got shorter */
+        done += (uint64_t)n;
     }
-    ck = sha_new();
-    buf = pho_malloc(1 << 20);
-    if (!buf || !ck) {
-        rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
-        goto out;
-    }
+    return 0;
+}
+
+/* The same by read and write, hashing what is written into @info. */
+static int user_copy(int in, int out, struct pho_copy_info *info, const char *src, const char *dst,
+                     struct pho_err *err)
+{
+    EVP_MD_CTX *ck = sha_new();
+    char *buf = pho_malloc(1 << 20);
+    int rc = buf && ck ? 0 : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
     uint64_t total = 0;
-    for (;;) {
+    while (rc == 0) {
         ssize_t r = read(in, buf, 1 << 20);
         if (r < 0 && errno == EINTR)
             continue;
-        if (r < 0) {
+        if (r < 0)
             rc = pho_err_set(err, PHO_EIO, "output: read error in %s: %s", src, strerror(errno));
-            goto out;
-        }
-        if (r == 0)
+        if (r <= 0)
             break;
         EVP_DigestUpdate(ck, buf, (size_t)r);
-        if (write_all(out, buf, (size_t)r) < 0) {
+        if (write_all(out, buf, (size_t)r) < 0)
             rc = pho_err_set(err, PHO_EIO, "output: cannot write %s: %s", dst, strerror(errno));
-            goto out;
-        }
         total += (uint64_t)r;
     }
-    /* Keep what cp -p keeps: permission bits (never set-id) and the times. */
-    fchmod(out, st.st_mode & 0777);
-    struct timespec times[2] = { st.st_atim, st.st_mtim };
-    futimens(out, times);
-    rc = commit_temp(out, tmp, dst, stage, err);
-    out = -1;
-    tmp = NULL;
     if (rc == 0 && info) {
         info->size = total;
         sha_hex(info->sha256, ck);
         ck = NULL;
     }
-out:
-    if (out >= 0) {
+    EVP_MD_CTX_free(ck);
+    pho_free(buf);
+    return rc;
+}
+
+int pho_organize__copy(const char *src, const char *dst, struct pho_copy_info *info,
+                       struct pho_batch *stage, struct pho_err *err)
+{
+    char *tmp = NULL;
+    int in = -1;
+    struct stat st;
+    int rc = pho_file__open_regular(&in, &st, src, "output: source", err);
+    if (rc)
+        return rc;
+    int out = open_temp(dst, &tmp, err);
+    if (out < 0) {
+        close(in);
+        return out;
+    }
+    int k = kernel_copy(in, out, (uint64_t)st.st_size);
+    if (k < 0)
+        rc = pho_err_set(err, PHO_EIO, "output: cannot copy %s into %s: %s", src, dst,
+                         strerror(errno));
+    else if (k == 1)
+        rc = user_copy(in, out, info, src, dst, err);
+    else if (info)
+        rc = hash_fd(out, info, dst, err); /* the bytes as written, read back from memory */
+    close(in);
+    if (rc) {
         close(out);
         unlink(tmp);
+        pho_free(tmp);
+        return rc;
     }
-    pho_free(tmp);
-    pho_free(buf);
-    EVP_MD_CTX_free(ck);
-    close(in);
-    return rc;
+    /* Keep what cp -p keeps: permission bits (never set-id) and the times. */
+    fchmod(out, st.st_mode & 0777);
+    struct timespec times[2] = { st.st_atim, st.st_mtim };
+    futimens(out, times);
+    return commit_temp(out, tmp, dst, stage, err);
 }
 
 /* Hashes @fd from its start into @info (size and SHA-256). */
