@@ -147,6 +147,65 @@ PHO_API int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_f
 
 PHO_API void pho_catalog_outputs_free(struct pho_output_file *files, size_t count);
 
+/* ---- People (docs/people.md) ---- */
+
+/** A person found with one embedding model. */
+struct pho_person_row {
+    int64_t id;
+    char model[64];
+    char *name; /**< "" when not named */
+    bool hidden;
+    int64_t merged_into; /**< 0, or the person the user merged it into */
+};
+
+/** A face in a person: photo @p rel's face number @p face, whose box is kept so the same
+ *  face is recognised when the photo is analysed again. Also a refusal ("not @p person"). */
+struct pho_person_face {
+    char *rel;
+    uint32_t face;
+    float box[4];
+    int64_t person;
+    bool pinned; /**< the user put it there */
+    float score; /**< detector confidence (the clearest face shows the person) */
+};
+
+/** Persons of @p model (NULL: of every model), by id. Free with pho_catalog_persons_free. */
+PHO_API int pho_catalog_persons(struct pho_catalog *cat, const char *model,
+                                struct pho_person_row **rows, size_t *count, struct pho_err *err);
+PHO_API void pho_catalog_persons_free(struct pho_person_row *rows, size_t count);
+/** A new person of @p model numbered @p id (pho_catalog_person_next_id). */
+PHO_API int pho_catalog_person_new(struct pho_catalog *cat, int64_t id, const char *model,
+                                   struct pho_err *err);
+PHO_API int pho_catalog_person_next_id(struct pho_catalog *cat, int64_t *id, struct pho_err *err);
+/** Changes a person: @p name (NULL: kept), @p hidden (-1: kept), @p merged_into (-1: kept).
+ *  PHO_ENOTFOUND when there is no such person. */
+PHO_API int pho_catalog_person_set(struct pho_catalog *cat, int64_t id, const char *name,
+                                   int hidden, int64_t merged_into, struct pho_err *err);
+/** Faces of @p model in person @p person (0: every face, those in no person too: their
+ *  person is 0), by photo. Free with
+ *  pho_catalog_person_faces_free. */
+PHO_API int pho_catalog_person_faces(struct pho_catalog *cat, const char *model, int64_t person,
+                                     struct pho_person_face **faces, size_t *count,
+                                     struct pho_err *err);
+/** The user's refusals of @p model. Free with pho_catalog_person_faces_free. */
+PHO_API int pho_catalog_person_refusals(struct pho_catalog *cat, const char *model,
+                                        struct pho_person_face **refusals, size_t *count,
+                                        struct pho_err *err);
+PHO_API void pho_catalog_person_faces_free(struct pho_person_face *faces, size_t count);
+/** Replaces the faces photo @p rel has in persons with @p faces (@p n may be 0). */
+PHO_API int pho_catalog_person_faces_replace(struct pho_catalog *cat, const char *model,
+                                             const char *rel, const struct pho_person_face *faces,
+                                             size_t n, struct pho_err *err);
+/** Records one face in a person (the user's move: pinned). */
+PHO_API int pho_catalog_person_face_put(struct pho_catalog *cat, const char *model,
+                                        const struct pho_person_face *face, struct pho_err *err);
+/** Every face of person @p from now in person @p into (a merge). */
+PHO_API int pho_catalog_person_faces_move(struct pho_catalog *cat, int64_t from, int64_t into,
+                                          struct pho_err *err);
+/** Records that @p face is not @p face->person. */
+PHO_API int pho_catalog_person_refuse(struct pho_catalog *cat, const char *model,
+                                      const struct pho_person_face *face, struct pho_err *err);
+
 PHO_END_DECLS
 
 #endif /* PHO_CATALOG_H */

@@ -45,6 +45,7 @@ enum pho_stage {
     PHO_STAGE_GROUP,
     PHO_STAGE_QUALITY, /**< image quality of group members hashed from thumbnails */
     PHO_STAGE_FACES,
+    PHO_STAGE_PEOPLE, /**< faces of every photo into persons (docs/people.md) */
     PHO_STAGE_WRITE,
     PHO_STAGE_REPORT,
     PHO_STAGE_DONE,
@@ -213,7 +214,7 @@ struct pho_group_plan {
      *  result.photos); NULL with the classic rule. */
     struct pho_group_why *links;
     size_t best;   /**< index into result.photos */
-    char why[256]; /**< why the best was chosen */
+    char why[512]; /**< why the best was chosen */
     int error;     /**< 0, or why this group's files could not all be written (PHO_E*) */
     char error_msg[512];
 };
@@ -232,6 +233,15 @@ struct pho_sidecar_issue {
     char *path;     /**< below SOURCE, or below OUT when @p in_output */
     bool in_output; /**< the user's sidecar in OUT (else the one beside a source) */
     char *why;
+};
+
+/** A person of this run's library (docs/people.md). */
+struct pho_person_summary {
+    int64_t id;
+    char *name; /**< "" when not named */
+    bool hidden;
+    size_t faces, photos;
+    size_t sample; /**< index into result.photos: the photo that shows the person best */
 };
 
 struct pho_organize_result {
@@ -259,6 +269,13 @@ struct pho_organize_result {
     size_t face_batches, face_batch_size;
     struct pho_group_plan *groups;
     size_t ngroups;
+    /** People, when the faces of every photo were analysed (--faces all): per photo the
+     *  person of each face (parallel to faces[i].faces; 0: none; NULL: no faces), and the
+     *  persons, by id. */
+    int64_t **face_persons;
+    struct pho_person_summary *people;
+    size_t npeople;
+    size_t people_created; /**< persons found in this run */
     size_t analysed, from_catalog, failed;
     size_t groups_failed; /**< groups whose files could not all be written (see their error) */
     struct pho_kept_file *kept; /**< the user's files in OUT that were kept (docs/catalog.md) */
@@ -273,7 +290,7 @@ struct pho_organize_result {
     struct pho_sidecar_issue *sidecar_issues;
     size_t nsidecar_issues;
     bool interrupted;
-    double t_scan, t_analyse, t_group, t_faces, t_write, t_total;
+    double t_scan, t_analyse, t_group, t_faces, t_people, t_write, t_total;
     char report_path[4096]; /**< "" on a dry run */
 };
 

@@ -429,3 +429,19 @@ int pho_catalog_commit(struct pho_catalog *cat, struct pho_err *err)
         sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }
+
+/* A malloc'd copy of a text column (which may hold any bytes); NULL when out of memory. */
+char *pho_catalog__text(sqlite3_stmt *s, int col)
+{
+    const unsigned char *t = sqlite3_column_text(s, col);
+    if (!t && sqlite3_column_type(s, col) != SQLITE_NULL)
+        return NULL;
+    size_t len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
+    char *d = pho_malloc(len + 1);
+    if (d) {
+        if (len)
+            memcpy(d, t, len);
+        d[len] = '\0';
+    }
+    return d;
+}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to src/catalog: the connection and the helpers its three files
+ * Private to src/catalog: the connection and the helpers its files
  * share (catalog.c opens and migrates, photos.c keeps photo and face
- * records, runs.c keeps runs and output files).
+ * records, runs.c keeps runs and output files, people.c persons and their
+ * faces).
  */
 #ifndef PHO_CATALOG_INTERNAL_H
 #define PHO_CATALOG_INTERNAL_H
@@ -38,6 +39,10 @@ int pho_catalog__stmt(struct pho_catalog *cat, enum catalog_stmt id, sqlite3_stm
  */
 int pho_catalog__run(struct pho_catalog *cat, sqlite3_stmt *s, struct pho_err *err,
                      const char *what);
+
+/* A malloc'd copy of text column @col (which may hold any bytes; "" for NULL); NULL when
+ * out of memory. */
+char *pho_catalog__text(sqlite3_stmt *s, int col);
 
 /* Binds text of a known length; SQLite refuses what does not fit an int. */
 int pho_catalog__bind_text(sqlite3_stmt *s, int param, const char *str, size_t len);

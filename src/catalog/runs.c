@@ -53,22 +53,6 @@ int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, struct pho_e
     return rc;
 }
 
-/* A malloc'd copy of a text column (which may hold any bytes); NULL when out of memory. */
-static char *dup_column(sqlite3_stmt *s, int col)
-{
-    const unsigned char *t = sqlite3_column_text(s, col);
-    if (!t && sqlite3_column_type(s, col) != SQLITE_NULL)
-        return NULL;
-    size_t len = t ? (size_t)sqlite3_column_bytes(s, col) : 0;
-    char *d = pho_malloc(len + 1);
-    if (d) {
-        if (len)
-            memcpy(d, t, len);
-        d[len] = '\0';
-    }
-    return d;
-}
-
 int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *finished,
                          struct pho_err *err)
 {
@@ -80,7 +64,7 @@ int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *fi
         return rc;
     int src = sqlite3_step(s);
     if (src == SQLITE_ROW) {
-        *settings_json = dup_column(s, 0);
+        *settings_json = pho_catalog__text(s, 0);
         if (!*settings_json)
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
         else
@@ -188,7 +172,7 @@ int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **fi
         }
         struct pho_output_file *f = &list[n];
         memset(f, 0, sizeof(*f));
-        f->rel = dup_column(s, 0);
+        f->rel = pho_catalog__text(s, 0);
         if (!f->rel) {
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
             break;

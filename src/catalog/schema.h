@@ -121,6 +121,36 @@ static const char *const catalog_migrations[] = {
     /* 6 -> 7: how each output was made (--link, docs/catalog.md): 'copy' for every
      * output of the runs before, which all copied. */
     "ALTER TABLE outputs ADD COLUMN mode TEXT NOT NULL DEFAULT 'copy';\n",
+
+    /* 7 -> 8: people (docs/people.md): the persons found with each embedding model, the
+     * face each photo has in them (by its index and box, so a face found again after
+     * the photo changed is recognised), and the user's "not this person". */
+    "CREATE TABLE persons (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    model TEXT NOT NULL,\n"
+    "    name TEXT NOT NULL DEFAULT '',\n"
+    "    hidden INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),\n"
+    "    merged_into INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE TABLE person_faces (\n"
+    "    model TEXT NOT NULL,\n"
+    "    rel TEXT NOT NULL,\n"
+    "    face INTEGER NOT NULL CHECK (face >= 0),\n"
+    "    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,\n"
+    "    person INTEGER NOT NULL,\n"
+    "    pinned INTEGER NOT NULL DEFAULT 0 CHECK (pinned IN (0, 1)),\n"
+    "    score REAL NOT NULL DEFAULT 0,\n"
+    "    PRIMARY KEY (model, rel, face)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX person_faces_person ON person_faces (person);\n"
+    "CREATE TABLE person_refusals (\n"
+    "    model TEXT NOT NULL,\n"
+    "    rel TEXT NOT NULL,\n"
+    "    face INTEGER NOT NULL CHECK (face >= 0),\n"
+    "    x0 REAL NOT NULL, y0 REAL NOT NULL, x1 REAL NOT NULL, y1 REAL NOT NULL,\n"
+    "    person INTEGER NOT NULL,\n"
+    "    PRIMARY KEY (model, rel, face, person)\n"
+    ") WITHOUT ROWID;\n",
 };
 /* clang-format on */
 
@@ -216,6 +246,16 @@ enum catalog_stmt {
     ST_FACES_PUT,
     ST_FACES_GET,
     ST_FACES_FORGET_ALL,
+    ST_PERSONS_LIST,
+    ST_PERSON_NEW,
+    ST_PERSON_SET,
+    ST_PERSON_NEXT_ID,
+    ST_PERSON_FACES_LIST,
+    ST_PERSON_FACES_DROP_REL,
+    ST_PERSON_FACE_PUT,
+    ST_PERSON_FACES_MOVE_ALL,
+    ST_PERSON_REFUSALS_LIST,
+    ST_PERSON_REFUSAL_PUT,
     ST_COUNT
 };
 
@@ -247,6 +287,27 @@ static const char *const catalog_sql[ST_COUNT] = {
     [ST_FACES_GET] = "SELECT image_w, image_h, count, data FROM faces "
                      "WHERE rel = ?1 AND size = ?2 AND mtime_ns = ?3 AND config = ?4",
     [ST_FACES_FORGET_ALL] = "DELETE FROM faces",
+    /* ?1 NULL: every model's. */
+    [ST_PERSONS_LIST] = "SELECT id, model, name, hidden, merged_into FROM persons "
+                        "WHERE ?1 IS NULL OR model = ?1 ORDER BY id",
+    [ST_PERSON_NEW] = "INSERT INTO persons (id, model) VALUES (?1, ?2)",
+    /* NULL keeps a column as it is. */
+    [ST_PERSON_SET] = "UPDATE persons SET name = COALESCE(?2, name), "
+                      "hidden = COALESCE(?3, hidden), merged_into = COALESCE(?4, merged_into) "
+                      "WHERE id = ?1",
+    [ST_PERSON_NEXT_ID] = "SELECT COALESCE(MAX(id), 0) + 1 FROM persons",
+    [ST_PERSON_FACES_LIST] = "SELECT rel, face, x0, y0, x1, y1, person, pinned, score "
+                             "FROM person_faces WHERE model = ?1 AND (?2 = 0 OR person = ?2) "
+                             "ORDER BY rel, face",
+    [ST_PERSON_FACES_DROP_REL] = "DELETE FROM person_faces WHERE model = ?1 AND rel = ?2",
+    [ST_PERSON_FACE_PUT] = "INSERT OR REPLACE INTO person_faces (model, rel, face, x0, y0, x1, "
+                           "y1, person, pinned, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                           "?9, ?10)",
+    [ST_PERSON_FACES_MOVE_ALL] = "UPDATE person_faces SET person = ?2 WHERE person = ?1",
+    [ST_PERSON_REFUSALS_LIST] = "SELECT rel, face, x0, y0, x1, y1, person FROM person_refusals "
+                                "WHERE model = ?1 ORDER BY rel, face",
+    [ST_PERSON_REFUSAL_PUT] = "INSERT OR REPLACE INTO person_refusals (model, rel, face, x0, "
+                              "y0, x1, y1, person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 };
 
 #endif /* PHO_CATALOG_SCHEMA_H */

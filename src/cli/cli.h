@@ -64,5 +64,6 @@ int cmd_explain(int argc, char **argv);
 int cmd_models(int argc, char **argv);
 int cmd_faces(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
+int cmd_people(int argc, char **argv);
 
 #endif /* PHO_CLI_H */

@@ -98,9 +98,11 @@ static void usage(FILE *f)
             "\n"
             "Best shot:\n"
             "      --faces WHICH       analyse faces of: groups (default: the photos whose best\n"
-            "                          shot depends on them), all, or none. A take where\n"
-            "                          everyone's eyes are open beats any smile; then smiles,\n"
-            "                          sharp faces and image quality decide (docs/best-shot.md)\n"
+            "                          shot depends on them), all (also finds the people of\n"
+            "                          the whole library: docs/people.md), or none. A take\n"
+            "                          where everyone's eyes are open beats any smile; then\n"
+            "                          smiles, sharp faces and image quality decide\n"
+            "                          (docs/best-shot.md)\n"
             "      --face-backend NAME auto (default: mediapipe, then face_recognition; with\n"
             "                          --gpu: facenet, insightface first), mediapipe,\n"
             "                          face_recognition, facenet, insightface or yolov8. A\n"
@@ -282,6 +284,10 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
         printf("Faces: %s backend on %s, %zu photos analysed (%zu from the catalog)\n",
                r->face_backend, r->face_device, r->faces_analysed + r->faces_from_catalog,
                r->faces_from_catalog);
+    if (r->face_persons)
+        printf("People: %zu in the library (%zu found in this run); see them with '%s people "
+               "-o OUTPUT list'\n",
+               r->npeople, r->people_created, cli_prog);
     if (!dry_run) {
         char how[160] = "";
         if (r->files_reflinked || r->files_hardlinked || r->files_symlinked)

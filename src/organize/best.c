@@ -37,7 +37,64 @@ struct shot {
     bool faces_known; /* face analysis ran on this photo */
     int nfaces, closed, unknown, missing, blinks;
     double badness, openness, face_q, smile, total;
+    char who[96]; /* "Anna's eyes closed, Ben missing": named people, when known */
 };
+
+/* A person's name, or "" when unnamed or not known. */
+static const char *name_of(const struct pho_organize__identity *id, int64_t person)
+{
+    size_t lo = 0, hi = id && person > 0 ? id->npeople : 0;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (id->people[mid].id == person)
+            return id->people[mid].hidden ? "" : id->people[mid].name;
+        if (id->people[mid].id < person)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return "";
+}
+
+static void add_who(char *who, size_t size, const char *name, const char *what)
+{
+    size_t len = strlen(who);
+    if (!name[0] || len + 1 >= size)
+        return;
+    snprintf(who + len, size - len, "%s%s%s", len ? ", " : "", name, what);
+}
+
+/* The persons a take of the group is expected to show: those in at least half of the takes
+ * whose faces were analysed (a passer-by in one take of three is not expected in the
+ * others). At most @cap. */
+static size_t group_persons(int64_t *out, size_t cap, const struct pho_group_plan *g,
+                            const struct pho_face_list *faces, int64_t *const *persons)
+{
+    size_t n = 0, takes = 0, seen_in[64] = { 0 };
+    cap = PHO_MIN(cap, PHO_ARRAY_LEN(seen_in));
+    for (size_t k = 0; k < g->count; k++) {
+        const int64_t *pp = persons[g->members[k]];
+        takes += faces[g->members[k]].image_w != 0;
+        for (size_t i = 0; pp && i < faces[g->members[k]].count; i++) {
+            size_t j = 0;
+            while (j < n && out[j] != pp[i])
+                j++;
+            bool again = false; /* twice in one take (a merge the user made): once */
+            for (size_t b = 0; b < i; b++)
+                again |= pp[b] == pp[i];
+            if (pp[i] <= 0 || again || (j == n && n == cap))
+                continue;
+            if (j == n)
+                out[n++] = pp[i];
+            seen_in[j]++;
+        }
+    }
+    size_t kept = 0;
+    for (size_t j = 0; j < n; j++)
+        if (2 * seen_in[j] >= takes)
+            out[kept++] = out[j];
+    return kept;
+}
 
 static double clamp01(double v)
 {
@@ -89,9 +146,10 @@ static void eyes_text(char *buf, size_t size, const struct shot *s)
         snprintf(buf, size, "no closed eyes (%d face%s, %d not judged)", s->nfaces,
                  s->nfaces == 1 ? "" : "s", s->unknown);
     else
-        snprintf(buf, size, "%d closed-eye face%s of %d%s%s", s->closed, s->closed == 1 ? "" : "s",
-                 s->nfaces + s->missing, s->blinks ? " (closing against the other takes)" : "",
-                 s->missing ? ", some faces not found" : "");
+        snprintf(buf, size, "%d closed-eye face%s of %d%s%s%s%s", s->closed,
+                 s->closed == 1 ? "" : "s", s->nfaces + s->missing,
+                 s->blinks ? " (closing against the other takes)" : "",
+                 s->missing ? ", some faces not found" : "", s->who[0] ? ": " : "", s->who);
 }
 
 void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo *photos,
@@ -109,6 +167,12 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
             expected = (int)fl->count;
     }
     any_faces = expected > 0;
+    /* Who is in the group, by person, when the people are known. */
+    int64_t present[64];
+    size_t npresent =
+            any_faces && id && id->persons
+                    ? group_persons(present, PHO_ARRAY_LEN(present), g, faces, id->persons)
+                    : 0;
     /* Each take's eyes against the same people's eyes in the other takes (blink.c). */
     if (any_faces && (rel = pho_calloc(g->count, sizeof(*rel))) != NULL)
         pho_organize__relative_eyes(g, faces, id, rel);
@@ -122,12 +186,26 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
             s.faces_known = fl->image_w != 0;
             s.nfaces = (int)fl->count;
             double q = 0, smile = 0;
+            const int64_t *pp = npresent ? id->persons[idx] : NULL;
             for (size_t i = 0; i < fl->count; i++) {
                 const struct pho_face *f = &fl->faces[i];
                 s.closed += f->eyes_closed == 1;
                 s.unknown += f->eyes_closed < 0;
                 q += face_quality(f);
                 smile += isfinite(f->smile) ? f->smile : 0.5;
+                if (pp && f->eyes_closed == 1)
+                    add_who(s.who, sizeof(s.who), name_of(id, pp[i]), "'s eyes closed");
+            }
+            /* A person of the group this take lacks is missing, whoever stands in. */
+            int absent = 0;
+            for (size_t j = 0; j < npresent; j++) {
+                bool here = false;
+                for (size_t i = 0; pp && i < fl->count && !here; i++)
+                    here = pp[i] == present[j];
+                if (!here && s.faces_known) {
+                    absent++;
+                    add_who(s.who, sizeof(s.who), name_of(id, present[j]), " missing");
+                }
             }
             if (rel) {
                 s.blinks = rel[k].blinks;
@@ -137,6 +215,8 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
                 s.openness = 1;
             }
             s.missing = expected > s.nfaces ? expected - s.nfaces : 0;
+            if (absent > s.missing)
+                s.missing = absent;
             s.face_q = s.nfaces ? q / s.nfaces : 0;
             s.smile = s.nfaces ? smile / s.nfaces : 0;
             s.badness = s.closed + MISSING_FACE * s.missing + UNKNOWN_EYES * s.unknown;
@@ -172,7 +252,7 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
                      (b->quality.clipped_high + b->quality.clipped_low) * 100, b->quality.noise);
         return;
     }
-    char mine[96], theirs[96];
+    char mine[200], theirs[200];
     eyes_text(mine, sizeof(mine), &best);
     if (have_second && fabs(best.badness - second.badness) > 1e-9) {
         eyes_text(theirs, sizeof(theirs), &second);

@@ -156,6 +156,11 @@ void pho_organize__sweep_temps(const char *dir);
 struct pho_organize__identity {
     enum pho_face_metric metric;
     float same;
+    /* Persons, when the people stage ran (people.c): each photo's faces' persons (0: none;
+     * NULL: not known) and the persons by id, for their names. */
+    int64_t *const *persons;
+    const struct pho_person_summary *people;
+    size_t npeople;
 };
 
 /* What the relative judgement (blink.c) says about one take of a group. */

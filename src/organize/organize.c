@@ -310,6 +310,19 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     rc = interrupted(out, rc, SAVED_MSG, err);
     if (rc)
         goto out;
+    /* Persons, from the faces of every photo (--faces all; a dry run writes nothing): the
+     * best shot then knows who is missing from a take, and names them. */
+    if (!opts->dry_run) {
+        t = pho_organize__now();
+        rc = pho_organize__people(&run, err);
+        out->t_people = pho_organize__now() - t;
+        rc = interrupted(out, rc, SAVED_MSG, err);
+        if (rc)
+            goto out;
+        run.identity.persons = out->face_persons;
+        run.identity.people = out->people;
+        run.identity.npeople = out->npeople;
+    }
     for (size_t g = 0; g < out->ngroups; g++)
         pho_organize__choose_best(&out->groups[g], out->photos, out->faces, &run.identity);
 

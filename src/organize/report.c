@@ -22,7 +22,8 @@
 #include "pho/json.h"
 #include "pho/shot.h"
 
-#define REPORT_VERSION 1
+/* 2: people (the persons, and each face's person). */
+#define REPORT_VERSION 2
 
 static json_t *real_or_null(double v)
 {
@@ -55,7 +56,7 @@ static json_t *quality_json(const struct pho_quality *q)
 }
 
 static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list *fl,
-                          const char *embed_model)
+                          const int64_t *persons, const char *embed_model)
 {
     json_t *arr = json_array();
     /* Pixel boxes in the photo as displayed (upright, full size). */
@@ -76,6 +77,8 @@ static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list 
         json_object_set_new(o, "smile", real_or_null(f->smile));
         json_object_set_new(o, "sharpness", real_or_null(f->sharpness));
         json_object_set_new(o, "yaw", real_or_null(f->yaw));
+        json_object_set_new(o, "person",
+                            persons && persons[i] > 0 ? json_integer(persons[i]) : json_null());
         if (f->embed_dim) {
             char ref[4200];
             snprintf(ref, sizeof(ref), "%s:%s#%zu", embed_model, p->rel, i);
@@ -83,6 +86,36 @@ static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list 
         } else {
             json_object_set_new(o, "embedding", json_null());
         }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+/* A person's name ("" when unnamed), or NULL when @id is not one of this run's persons. */
+static const char *person_name(const struct pho_organize_result *r, int64_t id)
+{
+    for (size_t k = 0; k < r->npeople; k++)
+        if (r->people[k].id == id)
+            return r->people[k].name;
+    return NULL;
+}
+
+/* The persons of the library (docs/people.md); null when faces of every photo were not
+ * analysed. */
+static json_t *people_json(const struct pho_organize_result *r)
+{
+    if (!r->face_persons)
+        return json_null();
+    json_t *arr = json_array();
+    for (size_t k = 0; k < r->npeople; k++) {
+        const struct pho_person_summary *p = &r->people[k];
+        json_t *o = json_object();
+        pho_json_set_int(o, "id", p->id);
+        pho_json_set_str(o, "name", p->name[0] ? p->name : NULL);
+        pho_json_set_bool(o, "hidden", p->hidden);
+        pho_json_set_int(o, "faces", (long long)p->faces);
+        pho_json_set_int(o, "photos", (long long)p->photos);
+        pho_json_set_path(o, "sample", r->photos[p->sample].rel);
         json_array_append_new(arr, o);
     }
     return arr;
@@ -145,6 +178,7 @@ static json_t *photo_json(const struct pho_organize_result *r, size_t i, long gr
                           const struct pho_face_list *fl, const char *embed_model)
 {
     const struct pho_photo *p = &r->photos[i];
+    const int64_t *persons = r->face_persons ? r->face_persons[i] : NULL;
     const struct pho_meta *m = &p->meta;
     json_t *o = json_object();
     char buf[64];
@@ -212,7 +246,7 @@ static json_t *photo_json(const struct pho_organize_result *r, size_t i, long gr
             o, "quality",
             quality_json(p->hashed_from_thumbnail && group < 0 ? &unknown : &p->quality));
     json_object_set_new(o, "faces",
-                        fl && fl->image_w ? faces_json(p, fl, embed_model) : json_null());
+                        fl && fl->image_w ? faces_json(p, fl, persons, embed_model) : json_null());
     json_object_set_new(o, "group", group >= 0 ? json_integer(group) : json_null());
     json_object_set_new(o, "is_best", json_boolean(best));
     return o;
@@ -413,6 +447,7 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     }
     json_object_set_new(root, "photos", photos);
     json_object_set_new(root, "errors", errors);
+    json_object_set_new(root, "people", people_json(r));
     /* Only when there are some: reports of ordinary runs stay as they were. */
     if (r->nkept) {
         json_t *kept = json_array();
@@ -578,13 +613,21 @@ char *pho_organize__metadata_txt(const struct pho_organize_result *r,
             }
             add(&t, "faces: %zu (eyes open %d, closed %d, unknown %d)\n", fl->count, open, closed,
                 unknown);
+            const int64_t *pp = r->face_persons ? r->face_persons[g->members[k]] : NULL;
             for (size_t i = 0; i < fl->count; i++) {
                 const struct pho_face *f = &fl->faces[i];
+                char who[160] = "";
+                const char *name = pp && pp[i] > 0 ? person_name(r, pp[i]) : NULL;
+                if (name && name[0])
+                    snprintf(who, sizeof(who), ", %s (person %lld)",
+                             pho_text_shown(s1, sizeof(s1), name), (long long)pp[i]);
+                else if (name)
+                    snprintf(who, sizeof(who), ", person %lld", (long long)pp[i]);
                 add(&t,
                     "  face %zu: eyes %s (EAR %.3f / %.3f), smile %.2f, sharpness %.0f, "
-                    "box %.3f,%.3f-%.3f,%.3f\n",
+                    "box %.3f,%.3f-%.3f,%.3f%s\n",
                     i + 1, pho_face_eyes_word(f), f->ear_l, f->ear_r, f->smile, f->sharpness,
-                    f->box[0], f->box[1], f->box[2], f->box[3]);
+                    f->box[0], f->box[1], f->box[2], f->box[3], who);
             }
         } else if (r->faces) {
             add(&t, "faces: not analysed\n");

@@ -36,8 +36,8 @@ double pho_organize__now(void)
 
 const char *pho_stage_name(enum pho_stage stage)
 {
-    static const char *const names[] = { "scan",  "analyse", "group",  "quality",
-                                         "faces", "write",   "report", "done" };
+    static const char *const names[] = { "scan",   "analyse", "group",  "quality", "faces",
+                                         "people", "write",   "report", "done" };
     return stage <= PHO_STAGE_DONE ? names[stage] : "?";
 }
 
@@ -174,6 +174,12 @@ void pho_organize_result_release(struct pho_organize_result *r)
         pho_free(r->companions[i].rel);
     }
     pho_free(r->companions);
+    for (size_t i = 0; r->face_persons && i < r->nphotos; i++)
+        pho_free(r->face_persons[i]);
+    pho_free(r->face_persons);
+    for (size_t i = 0; i < r->npeople; i++)
+        pho_free(r->people[i].name);
+    pho_free(r->people);
     pho_organize__groups_clear(r);
     memset(r, 0, sizeof(*r));
 }

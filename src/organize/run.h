@@ -108,6 +108,8 @@ int pho_organize__plan(struct run *run, struct pho_err *err);
 /* Measures the group members hashed from thumbnails; *failed: how many turned out unreadable. */
 int pho_organize__quality(struct run *run, size_t *failed, struct pho_err *err);
 int pho_organize__faces(struct run *run, struct pho_err *err);
+/* People (people.c): with the faces of every photo, persons found and kept in the catalog. */
+int pho_organize__people(struct run *run, struct pho_err *err);
 int pho_organize__write(struct run *run, struct pho_err *err);
 int pho_organize__write_report(struct run *run, struct pho_err *err);
 

@@ -18,7 +18,7 @@ check "the source folder is byte-for-byte unchanged" cmp -s "$TMP/before" "$TMP/
 
 R="$OUT/reports/latest.json"
 check "latest.json is a symbolic link" test -L "$R"
-check "the report is valid JSON with schema and version" jq -e '.schema == "photo-organizer/report" and .version == 1' "$R"
+check "the report is valid JSON with schema and version" jq -e '.schema == "photo-organizer/report" and .version == 2' "$R"
 is "report lists every scanned photo" "$(jq '.photos | length' "$R")" "$(labelled_count)"
 is "report lists the 7 unreadable files under errors" "$(jq '.errors | length' "$R")" 7
 check "every error has a code and a reason" jq -e '[.errors[] | select(.code and (.reason | length > 10))] | length == 7' "$R"

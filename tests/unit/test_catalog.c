@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 7
+#define CATALOG_VERSION 8
 
 struct fixture {
     char *dir;
@@ -521,6 +521,76 @@ static void test_runs(void **state)
     assert_true(sql_int(f->db, "SELECT started_at FROM runs WHERE id = 1") >
                 1600000000); /* Unix seconds */
     assert_int_equal(sql_int(f->db, "SELECT finished_at IS NULL FROM runs WHERE id = 2"), 1);
+}
+
+/* People: persons per model, their faces, merges and refusals (docs/people.md). */
+static void test_people(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    int64_t next = 0;
+    assert_int_equal(pho_catalog_person_next_id(cat, &next, &err), 0);
+    assert_int_equal(next, 1);
+    assert_int_equal(pho_catalog_person_new(cat, 1, "m-192", &err), 0);
+    assert_int_equal(pho_catalog_person_new(cat, 2, "m-192", &err), 0);
+    assert_int_equal(pho_catalog_person_new(cat, 3, "other", &err), 0);
+    assert_int_equal(pho_catalog_person_next_id(cat, &next, &err), 0);
+    assert_int_equal(next, 4);
+    assert_int_equal(pho_catalog_person_set(cat, 1, "Zo\xc3\xab", -1, -1, &err), 0);
+    assert_int_equal(pho_catalog_person_set(cat, 2, NULL, 1, 1, &err), 0);
+    assert_int_equal(pho_catalog_person_set(cat, 9, "x", -1, -1, &err), PHO_ENOTFOUND);
+    struct pho_person_row *rows = NULL;
+    size_t n = 0;
+    assert_int_equal(pho_catalog_persons(cat, "m-192", &rows, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(rows[0].name, "Zo\xc3\xab");
+    assert_false(rows[0].hidden);
+    assert_true(rows[1].hidden);
+    assert_int_equal(rows[1].merged_into, 1);
+    assert_string_equal(rows[1].name, "");
+    pho_catalog_persons_free(rows, n);
+    assert_int_equal(pho_catalog_persons(cat, NULL, &rows, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(rows[2].model, "other");
+    pho_catalog_persons_free(rows, n);
+
+    char ab[] = "a/b.jpg", c[] = "c.jpg";
+    struct pho_person_face faces[2] = {
+        { .rel = ab, .face = 0, .box = { .1f, .2f, .3f, .4f }, .person = 2, .score = .9f },
+        { .rel = ab, .face = 1, .box = { .5f, .2f, .7f, .4f }, .person = 0 },
+    };
+    assert_int_equal(pho_catalog_person_faces_replace(cat, "m-192", "a/b.jpg", faces, 2, &err), 0);
+    struct pho_person_face pin = { .rel = c, .face = 3, .person = 1, .pinned = true };
+    assert_int_equal(pho_catalog_person_face_put(cat, "m-192", &pin, &err), 0);
+    assert_int_equal(pho_catalog_person_refuse(cat, "m-192", &faces[1], &err), 0);
+    assert_int_equal(pho_catalog_person_faces_move(cat, 2, 1, &err), 0);
+    pho_catalog_close(cat);
+
+    cat = open_ok(f->db);
+    struct pho_person_face *got = NULL;
+    assert_int_equal(pho_catalog_person_faces(cat, "m-192", 0, &got, &n, &err), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(got[0].rel, "a/b.jpg");
+    assert_int_equal(got[0].person, 1); /* moved by the merge */
+    assert_true(fabsf(got[0].box[2] - .3f) < 1e-6f && fabsf(got[0].score - .9f) < 1e-6f);
+    assert_int_equal(got[1].person, 0);
+    assert_true(got[2].pinned);
+    pho_catalog_person_faces_free(got, n);
+    assert_int_equal(pho_catalog_person_faces(cat, "m-192", 1, &got, &n, &err), 0);
+    assert_int_equal(n, 2);
+    pho_catalog_person_faces_free(got, n);
+    assert_int_equal(pho_catalog_person_refusals(cat, "m-192", &got, &n, &err), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(got[0].face, 1);
+    assert_int_equal(got[0].person, 0);
+    pho_catalog_person_faces_free(got, n);
+    /* Replacing a photo's rows drops the ones not given again. */
+    assert_int_equal(pho_catalog_person_faces_replace(cat, "m-192", "a/b.jpg", NULL, 0, &err), 0);
+    assert_int_equal(pho_catalog_person_faces(cat, "m-192", 0, &got, &n, &err), 0);
+    assert_int_equal(n, 1);
+    pho_catalog_person_faces_free(got, n);
+    pho_catalog_close(cat);
 }
 
 static void test_outputs(void **state)
@@ -1346,6 +1416,7 @@ static void test_upgrade_from_schema_1(void **state)
              "ALTER TABLE photos DROP COLUMN thumb_hashed; "
              "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
              "ALTER TABLE photos DROP COLUMN content_id; ALTER TABLE outputs DROP COLUMN mode; "
+             "DROP TABLE persons; DROP TABLE person_faces; DROP TABLE person_refusals; "
              "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
@@ -1415,6 +1486,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_faces_round_trip),
         T(test_upgrade_from_schema_1),
+        T(test_people),
         T(test_probed_row),
         T(test_round_trip_every_field),
         T(test_truncated_strings_on_load),

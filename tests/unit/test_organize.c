@@ -230,7 +230,7 @@ static size_t choose(const struct take *t, size_t n, char *why, size_t why_size)
 static void test_best_open_eyes_beat_smiles_and_quality(void **state)
 {
     (void)state;
-    char why[256];
+    char why[512];
     const struct take t[] = {
         { "a.jpg", 0.95, 100, 3, 1, 0, 1.0f }, /* sharpest, everyone smiling, one blink */
         { "b.jpg", 0.60, 101, 3, 0, 0, 0.1f }, /* duller, no smiles, all eyes open */
@@ -245,7 +245,7 @@ static void test_best_open_eyes_beat_smiles_and_quality(void **state)
 static void test_best_blink_against_own_eyes(void **state)
 {
     (void)state;
-    char why[256];
+    char why[512];
     /* One person. Take b is "open" by the absolute threshold (0.20 > 0.135) but its
      * right eye is at 57 % of this person's own opening: a wink. Its broad smile and
      * sharper image must not win. */
@@ -281,7 +281,7 @@ static void test_best_blink_against_own_eyes(void **state)
 static void test_best_missing_and_unknown_faces(void **state)
 {
     (void)state;
-    char why[256];
+    char why[512];
     /* A missing face (0.5) is better than a closed one (1), an unjudged one (0.25) better
      * than a missing one. */
     const struct take t1[] = {
@@ -299,7 +299,7 @@ static void test_best_missing_and_unknown_faces(void **state)
 static void test_best_smile_then_quality_then_time(void **state)
 {
     (void)state;
-    char why[256];
+    char why[512];
     /* Equal eyes: smiles decide over a small image-quality difference. */
     const struct take t1[] = {
         { "a.jpg", 0.80, 100, 2, 0, 0, 0.1f },
@@ -325,7 +325,7 @@ static void test_best_smile_then_quality_then_time(void **state)
 static void test_best_without_faces(void **state)
 {
     (void)state;
-    char why[256];
+    char why[512];
     const struct take t[] = {
         { "a.jpg", 0.4, 100, -1, 0, 0, 0 },
         { "b.jpg", 0.7, 101, -1, 0, 0, 0 },
