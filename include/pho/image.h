@@ -164,6 +164,14 @@ PHO_API int pho_image_new(struct pho_image **out, uint32_t width, uint32_t heigh
 PHO_API void pho_image_free(struct pho_image *img);
 
 /**
+ * The part of @p img inside @p box (x0, y0, x1, y1 as fractions of its width and height),
+ * made no larger than @p max_size on its long side, as a JPEG of @p quality (1-100) without
+ * metadata. *@p out is the caller's (pho_free).
+ */
+PHO_API int pho_image_jpeg(void **out, size_t *len, const struct pho_image *img, const float box[4],
+                           uint32_t max_size, int quality, struct pho_err *err);
+
+/**
  * Worker threads libvips may use inside one decode (default 1: libpho
  * parallelises across photos instead). Call before the first decode.
  */

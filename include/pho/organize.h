@@ -154,6 +154,8 @@ struct pho_organize_opts {
     /** Write the decisions only (report, sidecars): no group folders, nothing removed. With
      *  neither sidecar place asked for, sidecars go to OUT/xmp/ (the library's folders). */
     bool tag_only;
+    /** OUT/people/<name>/: each person's photos (needs faces = all; docs/people.md). */
+    bool people_folders;
     /* Faces */
     enum pho_faces_mode faces;
     const char *face_backend; /**< "auto" (default) or a backend name */
@@ -319,6 +321,7 @@ enum pho_setting {
     PHO_SET_XMP_RATING = 1 << 20,
     PHO_SET_XMP_LABEL = 1 << 21,
     PHO_SET_TAG_ONLY = 1 << 22,
+    PHO_SET_PEOPLE_FOLDERS = 1 << 23,
 };
 
 /** The settings of the last run recorded in an output folder (what --resume continues). */

@@ -108,6 +108,9 @@ static void usage(FILE *f)
             "                          face_recognition, facenet, insightface or yolov8. A\n"
             "                          named backend that cannot run is an error, not a\n"
             "                          silent fallback; see '%s backends'\n"
+            "      --people-folders    with --faces all: OUTPUT/people/<name>/ holds each\n"
+            "                          person's photos (made as --link says) and\n"
+            "                          people/<name>.jpg their face (docs/people.md)\n"
             "      --min-face F        smallest face to look for, as a fraction of the\n"
             "                          photo's long side (default 0.02)\n"
             "      --models-dir DIR    face models folder (default: $XDG_DATA_HOME/\n"
@@ -335,6 +338,7 @@ int cmd_organize(int argc, char **argv)
         OPT_XMP_RATING,
         OPT_XMP_LABEL,
         OPT_TAG_ONLY,
+        OPT_PEOPLE_FOLDERS,
     };
     static const struct option longopts[] = {
         { "source", required_argument, NULL, 's' },
@@ -368,6 +372,7 @@ int cmd_organize(int argc, char **argv)
         { "xmp-rating-others", required_argument, NULL, OPT_XMP_RATING },
         { "xmp-label", required_argument, NULL, OPT_XMP_LABEL },
         { "tag-only", no_argument, NULL, OPT_TAG_ONLY },
+        { "people-folders", no_argument, NULL, OPT_PEOPLE_FOLDERS },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -577,6 +582,10 @@ int cmd_organize(int argc, char **argv)
                                        optarg);
             set |= PHO_SET_XMP_LABEL;
             break;
+        case OPT_PEOPLE_FOLDERS:
+            o.people_folders = true;
+            set |= PHO_SET_PEOPLE_FOLDERS;
+            break;
         case OPT_TAG_ONLY:
             o.tag_only = true;
             set |= PHO_SET_TAG_ONLY;
@@ -613,6 +622,9 @@ int cmd_organize(int argc, char **argv)
     }
     if (!o.source)
         return cli_usage_error("organize", "give a source folder with -s");
+    if (o.people_folders && o.faces != PHO_FACES_ALL)
+        return cli_usage_error("organize", "--people-folders needs the faces of every photo: "
+                                           "add --faces all");
     cli_log_init(verbosity);
 
     struct ui ui = { .quiet = verbosity == 0 };

@@ -512,3 +512,47 @@ int pho_image__vips_decode(struct pho_image **out, const struct img_src *src,
         fit = 0;
     return pho_image__vips_finish(out, img, fit, m->orientation, what, err);
 }
+
+int pho_image_jpeg(void **out, size_t *len, const struct pho_image *img, const float box[4],
+                   uint32_t max_size, int quality, struct pho_err *err)
+{
+    *out = NULL;
+    *len = 0;
+    int rc = pho_image__vips_start(err);
+    if (rc)
+        return rc;
+    /* The box (fractions of the image), inside the image and at least a pixel. */
+    double x0 = PHO_MAX(0.0, box[0]) * img->width, y0 = PHO_MAX(0.0, box[1]) * img->height;
+    double x1 = PHO_MIN(1.0, box[2]) * img->width, y1 = PHO_MIN(1.0, box[3]) * img->height;
+    int left = (int)x0, top = (int)y0;
+    int w = PHO_MAX(1, (int)(x1 - left)), h = PHO_MAX(1, (int)(y1 - top));
+    if (left >= (int)img->width || top >= (int)img->height)
+        return pho_err_set(err, PHO_EINVAL, "image: the region is outside the image");
+    w = PHO_MIN(w, (int)img->width - left);
+    h = PHO_MIN(h, (int)img->height - top);
+    VipsImage *whole = vips_image_new_from_memory(img->pixels, img->stride * img->height,
+                                                  (int)(img->stride / 3), (int)img->height, 3,
+                                                  VIPS_FORMAT_UCHAR);
+    VipsImage *part = NULL, *small = NULL;
+    void *buf = NULL;
+    size_t n = 0;
+    if (!whole || vips_extract_area(whole, &part, left, top, w, h, NULL) ||
+        vips_thumbnail_image(part, &small, (int)max_size, "size", VIPS_SIZE_DOWN, NULL) ||
+        vips_jpegsave_buffer(small, &buf, &n, "Q", quality, "strip", TRUE, NULL))
+        rc = pho_image__vips_fail(err, PHO_EIO, "image: cannot write a JPEG");
+    if (small)
+        g_object_unref(small);
+    if (part)
+        g_object_unref(part);
+    if (whole)
+        g_object_unref(whole);
+    if (rc == 0) {
+        *out = pho_malloc(n ? n : 1);
+        if (!*out)
+            rc = pho_err_set(err, PHO_ENOMEM, "image: out of memory");
+        else
+            memcpy(*out, buf, n), *len = n;
+    }
+    g_free(buf);
+    return rc;
+}

@@ -45,6 +45,8 @@ static int check_opts(const struct pho_organize_opts *o, struct pho_err *err)
     if (o->xmp.rating_best < -1 || o->xmp.rating_best > 5 || o->xmp.rating_others < -1 ||
         o->xmp.rating_others > 5)
         return pho_err_set(err, PHO_EINVAL, "organize: XMP ratings are -1 (rejected) to 5");
+    if (o->people_folders && o->faces != PHO_FACES_ALL)
+        return pho_err_set(err, PHO_EINVAL, "organize: people folders need faces = all");
     return 0;
 }
 

@@ -37,6 +37,23 @@ int pho_organize__out_record(struct run *run, const char *rel, const struct pho_
 int pho_organize__out_staged(struct pho_organize__outputs *outs, const char *rel,
                              const struct pho_copy_info *info, int kind, struct pho_err *err);
 
+/* Records the files of @stage that are in place (after pho_organize__batch_commit). */
+int pho_organize__out_record_placed(struct run *run, const struct pho_batch *stage,
+                                    struct pho_err *err);
+/* Makes @rel from source file @path as --link says (a copy, reflink or link), unless an
+ * earlier run's is already right; the user's file there is kept, ours goes beside. */
+int pho_organize__out_put_file(struct run *run, struct pho_organize__outputs *outs,
+                               const char *path, uint64_t size, int64_t mtime_ns, const char *rel,
+                               struct pho_err *err);
+/* Writes @len bytes of @data at @rel the same way (always a file of its own). */
+int pho_organize__out_put_data(struct run *run, struct pho_organize__outputs *outs,
+                               const void *data, size_t len, const char *rel, struct pho_err *err);
+
+/* People folders (write_people.c): OUT/people/<name or person_NNNN>/ with each person's
+ * photos, and <folder>.jpg, their face (--people-folders). */
+int pho_organize__people_folders(struct run *run, struct pho_organize__outputs *outs,
+                                 struct pho_err *err);
+
 /* Sidecars (write_xmp.c): where a group's go, planned once per group. */
 struct pho_organize__sidecars;
 /* The plan of @g's sidecars for this run (*@out NULL when it writes none in OUT). */

@@ -367,7 +367,8 @@ int pho_organize__out_staged(struct pho_organize__outputs *outs, const char *rel
 }
 
 /* Records the staged files that are in place, as record_made does. */
-static int record_placed(struct run *run, const struct pho_batch *stage, struct pho_err *err)
+int pho_organize__out_record_placed(struct run *run, const struct pho_batch *stage,
+                                    struct pho_err *err)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < stage->n; i++)
@@ -452,11 +453,19 @@ static int put_copy(struct run *run, struct pho_organize__outputs *outs, const s
     return rc;
 }
 
-static int put_text(struct run *run, struct pho_organize__outputs *outs, const char *text,
-                    const char *rel, struct pho_err *err)
+int pho_organize__out_put_data(struct run *run, struct pho_organize__outputs *outs,
+                               const void *data, size_t len, const char *rel, struct pho_err *err)
 {
-    struct want w = { .text = text, .len = strlen(text), .mode = PHO_LINK_COPY };
+    struct want w = { .text = data, .len = len, .mode = PHO_LINK_COPY };
     return put_wanted(run, outs, rel, &w, err);
+}
+
+int pho_organize__out_put_file(struct run *run, struct pho_organize__outputs *outs,
+                               const char *path, uint64_t size, int64_t mtime_ns, const char *rel,
+                               struct pho_err *err)
+{
+    struct source src = { path, size, mtime_ns };
+    return put_copy(run, outs, &src, rel, err);
 }
 
 static int write_group(struct run *run, struct pho_organize__outputs *outs,
@@ -517,7 +526,7 @@ static int write_group(struct run *run, struct pho_organize__outputs *outs,
     if (frc == 0 && folders) {
         char *text = pho_organize__metadata_txt(r, g);
         snprintf(rel, sizeof(rel), "%s/metadata.txt", g->dir);
-        frc = text ? put_text(run, outs, text, rel, &ferr)
+        frc = text ? pho_organize__out_put_data(run, outs, text, strlen(text), rel, &ferr)
                    : pho_err_set(&ferr, PHO_ENOMEM, "output: out of memory");
         pho_free(text);
     }
@@ -527,7 +536,7 @@ static int write_group(struct run *run, struct pho_organize__outputs *outs,
     int src = pho_organize__batch_commit(&stage, run->out_dir, frc ? NULL : &ferr);
     if (src && !frc)
         frc = src;
-    rc = record_placed(run, &stage, err);
+    rc = pho_organize__out_record_placed(run, &stage, err);
     pho_organize__batch_discard(&stage);
     if (rc)
         return rc; /* the catalog is unusable: the run ends, the transaction is dropped */
@@ -597,6 +606,8 @@ int pho_organize__write(struct run *run, struct pho_err *err)
     size_t total = 0;
     for (size_t g = 0; g < run->r->ngroups; g++)
         total += run->r->groups[g].count;
+    for (size_t k = 0; run->o->people_folders && k < run->r->npeople; k++)
+        total += run->r->people[k].hidden ? 0 : run->r->people[k].photos;
     pho_organize__stage_begin(run, PHO_STAGE_WRITE, total);
     /* Sidecars beside the sources first: OUT's copies of them are then made from the same
      * content on every run, so a re-run that changes nothing rewrites nothing. */
@@ -615,6 +626,15 @@ int pho_organize__write(struct run *run, struct pho_err *err)
             gp->error = rc;
             pho_strlcpy(gp->error_msg, err->msg, sizeof(gp->error_msg));
             run->r->groups_failed++;
+            pho_err_clear(err);
+            rc = 0;
+        }
+    }
+    if (rc == 0 && !run->o->tag_only) {
+        rc = pho_organize__people_folders(run, &outs, err);
+        if (rc && rc != PHO_EDB && rc != PHO_ENOMEM && rc != PHO_EINTR) {
+            /* Like a group that could not be written: said, and the run goes on. */
+            pho_log(PHO_LOG_ERROR, "people", "%s", err->msg);
             pho_err_clear(err);
             rc = 0;
         }

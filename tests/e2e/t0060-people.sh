@@ -110,6 +110,30 @@ check "people: usage errors exit 2" bash -c "'$BIN' people -o '$OUT' move nohash
 check "people: an unknown person is one line, exit 1" bash -c \
     "'$BIN' people -o '$OUT' name 999999 X 2>&1 >/dev/null | grep -q 'no person 999999'"
 
+# People folders: each person's photos and face; a name moves the folder; hidden: none.
+check "--people-folders without --faces all is a usage error" bash -c \
+    "'$BIN' organize -s '$TD/faces' -o '$TMP/pf0' --people-folders -q 2>/dev/null; [ \$? = 2 ]"
+PF="$TMP/pf"
+"$BIN" organize -s "$TD/faces" -o "$PF" "${ARGS[@]}" --people-folders 2>/dev/null
+RP="$PF/reports/latest.json"
+bad=0
+while IFS=$'\t' read -r id photos; do
+    dir=$(printf 'person_%04d' "$id")
+    [ "$(find "$PF/people/$dir" -type f | wc -l)" = "$photos" ] && vipsheader "$PF/people/$dir.jpg" >/dev/null 2>&1 ||
+        bad=$((bad + 1))
+done < <(jq -r '.people[] | [.id, .photos] | @tsv' "$RP")
+is "people folders: every person's photos, and a picture of their face" "$bad" 0
+p1=$(jq -r '.people[0].id' "$RP")
+p2=$(jq -r '.people[1].id' "$RP")
+"$BIN" people -o "$PF" name "$p1" "Ada Lovelace" >/dev/null
+"$BIN" people -o "$PF" hide "$p2" >/dev/null
+"$BIN" organize -s "$TD/faces" -o "$PF" "${ARGS[@]}" --people-folders 2>/dev/null
+check "people folders: a named person's folder has the name" [ -d "$PF/people/Ada Lovelace" ]
+check "people folders: the old folder is gone" [ ! -e "$PF/people/$(printf 'person_%04d' "$p1")" ]
+check "people folders: a hidden person has none" [ ! -e "$PF/people/$(printf 'person_%04d' "$p2")" ]
+"$BIN" organize -s "$TD/faces" -o "$PF" "${ARGS[@]}" --people-folders 2>/dev/null
+is "people folders: a re-run writes nothing" "$(jq .run.files_written "$RP")" 0
+
 # kill -9 while organizing (the people stage is one transaction): nothing lost.
 K="$TMP/kill"
 for delay in 1 2 3 4; do
