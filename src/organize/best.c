@@ -64,9 +64,9 @@ static void add_who(char *who, size_t size, const char *name, const char *what)
     snprintf(who + len, size - len, "%s%s%s", len ? ", " : "", name, what);
 }
 
-/* The persons a take of the group is expected to show: those in at least half of the takes
- * whose faces were analysed (a passer-by in one take of three is not expected in the
- * others). At most @cap. */
+/* The persons a take of the group is expected to show: those in most of the takes whose
+ * faces were analysed (a passer-by in one take of three is not expected in the others; of
+ * two takes, only who is in both). At most @cap. */
 static size_t group_persons(int64_t *out, size_t cap, const struct pho_group_plan *g,
                             const struct pho_face_list *faces, int64_t *const *persons)
 {
@@ -91,7 +91,7 @@ static size_t group_persons(int64_t *out, size_t cap, const struct pho_group_pla
     }
     size_t kept = 0;
     for (size_t j = 0; j < n; j++)
-        if (2 * seen_in[j] >= takes)
+        if (2 * seen_in[j] > takes)
             out[kept++] = out[j];
     return kept;
 }
@@ -145,6 +145,10 @@ static void eyes_text(char *buf, size_t size, const struct shot *s)
     else if (s->closed == 0 && s->missing == 0)
         snprintf(buf, size, "no closed eyes (%d face%s, %d not judged)", s->nfaces,
                  s->nfaces == 1 ? "" : "s", s->unknown);
+    else if (s->closed == 0)
+        snprintf(buf, size, "no closed eyes, but %d of %d face%s missing%s%s", s->missing,
+                 s->nfaces + s->missing, s->nfaces + s->missing == 1 ? "" : "s",
+                 s->who[0] ? ": " : "", s->who);
     else
         snprintf(buf, size, "%d closed-eye face%s of %d%s%s%s%s", s->closed,
                  s->closed == 1 ? "" : "s", s->nfaces + s->missing,

@@ -227,6 +227,66 @@ static size_t choose(const struct take *t, size_t n, char *why, size_t why_size)
     return g.best;
 }
 
+/* With the people known: a take missing a person of the group is worse even when a stranger
+ * makes up the number of faces, and the reason names people. */
+static void test_best_by_person(void **state)
+{
+    (void)state;
+    struct pho_photo photos[3];
+    struct pho_face_list faces[3] = { 0 };
+    struct pho_face f[3][2] = { 0 };
+    /* a: Anna and Ben, eyes open, dull; b: Anna and a stranger in Ben's place, sharpest;
+     * c: Anna (eyes closed) and Ben, sharp. */
+    int64_t who[3][2] = { { 1, 2 }, { 1, 3 }, { 1, 2 } };
+    int64_t *persons[3] = { who[0], who[1], who[2] };
+    const double quality[3] = { 0.6, 0.95, 0.9 };
+    const char *rel[3] = { "a.jpg", "b.jpg", "c.jpg" };
+    for (int i = 0; i < 3; i++) {
+        pho_photo_init(&photos[i]);
+        photos[i].rel = (char *)rel[i];
+        photos[i].quality.score = quality[i];
+        photos[i].meta.time.local = 100 + i;
+        faces[i] = (struct pho_face_list){
+            .faces = f[i], .count = 2, .image_w = 1000, .image_h = 1000
+        };
+        for (int k = 0; k < 2; k++) {
+            f[i][k].eyes_closed = i == 2 && k == 0;
+            f[i][k].smile = 0.5f;
+            f[i][k].sharpness = 500;
+            f[i][k].ear_l = f[i][k].ear_r = NAN;
+            f[i][k].box[0] = 0.1f + 0.4f * (float)k;
+            f[i][k].box[1] = 0.3f;
+            f[i][k].box[2] = f[i][k].box[0] + 0.2f;
+            f[i][k].box[3] = 0.5f;
+        }
+    }
+    struct pho_person_summary people[3] = {
+        { .id = 1, .name = (char *)"Anna" },
+        { .id = 2, .name = (char *)"Ben" },
+        { .id = 3, .name = (char *)"" },
+    };
+    struct pho_organize__identity id = {
+        .metric = PHO_FACE_METRIC_NONE, .persons = persons, .people = people, .npeople = 3
+    };
+    size_t members[3] = { 0, 1, 2 };
+    struct pho_group_plan g = { .members = members, .count = 3 };
+    pho_organize__choose_best(&g, photos, faces, &id);
+    printf("# %s\n", g.why);
+    assert_int_equal(g.best, 0);
+    assert_non_null(strstr(g.why, "Ben missing"));
+    /* Without take a: the stranger's take beats the one with Anna's eyes closed. */
+    size_t two[2] = { 1, 2 };
+    g = (struct pho_group_plan){ .members = two, .count = 2 };
+    pho_organize__choose_best(&g, photos, faces, &id);
+    printf("# %s\n", g.why);
+    assert_int_equal(g.best, 1);
+    assert_non_null(strstr(g.why, "Anna's eyes closed"));
+    /* Without the people, take b has all its faces: the count alone cannot see Ben missing. */
+    g = (struct pho_group_plan){ .members = members, .count = 3 };
+    pho_organize__choose_best(&g, photos, faces, NULL);
+    assert_int_equal(g.best, 1);
+}
+
 static void test_best_open_eyes_beat_smiles_and_quality(void **state)
 {
     (void)state;
@@ -591,6 +651,7 @@ int main(void)
         cmocka_unit_test(test_best_missing_and_unknown_faces),
         cmocka_unit_test(test_best_smile_then_quality_then_time),
         cmocka_unit_test(test_best_without_faces),
+        cmocka_unit_test(test_best_by_person),
         T_TEST(test_settings_round_trip),
         T_TEST(test_sidecar_merge),
         T_TEST(test_thumbnail_hashed_member_unreadable),
