@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "organize/internal.h"
 #include "organize/run.h"
 #include "pho/catalog.h"
@@ -165,6 +167,27 @@ static int keep(struct run *run, const char *model, size_t i, const int64_t *per
     }
     int rc = pho_catalog_person_faces_replace(run->cat, model, run->r->photos[i].rel, rows, n, err);
     pho_free(rows);
+    return rc;
+}
+
+/* Faces of photos no longer in the library are no one's any more. Only after a scan of all
+ * of it (no --limit): a photo not scanned is then gone. */
+static int forget_gone(struct run *run, const struct memory *m, const char *model,
+                       struct pho_err *err)
+{
+    if (run->o->limit)
+        return 0;
+    GHashTable *here = g_hash_table_new(g_str_hash, g_str_equal);
+    for (size_t i = 0; i < run->r->nphotos; i++)
+        g_hash_table_add(here, run->r->photos[i].rel);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < m->nfaces; i++) {
+        if ((i > 0 && !strcmp(m->faces[i].rel, m->faces[i - 1].rel)) ||
+            g_hash_table_contains(here, m->faces[i].rel))
+            continue;
+        rc = pho_catalog_person_faces_replace(run->cat, model, m->faces[i].rel, NULL, 0, err);
+    }
+    g_hash_table_destroy(here);
     return rc;
 }
 
@@ -339,6 +362,8 @@ int pho_organize__people(struct run *run, struct pho_err *err)
             pho_free(person);
         pho_organize__step_done(run, steps, r->photos[i].rel);
     }
+    if (rc == 0)
+        rc = forget_gone(run, &m, model, err);
     if (rc == 0)
         rc = pho_catalog_commit(run->cat, err);
     /* The persons as they now are: new ones included. */

@@ -71,6 +71,13 @@ is "incremental: the same persons as one run over all" "$(partition "$TMP/inc/re
 is "incremental: the first run's persons keep their ids" \
     "$(jq --argjson f "$first" '[.people[].id | select(. as $i | $f | index($i))] | sort' "$TMP/inc/reports/latest.json")" "$first"
 
+# A photo gone from the library: its faces leave their persons.
+rm "$SRC/identity/musk_3.jpg"
+"$BIN" organize -s "$SRC" -o "$TMP/inc" "${ARGS[@]}" 2>/dev/null
+is "a deleted photo's face leaves its person (people list agrees with the report)" \
+    "$("$BIN" people -o "$TMP/inc" --json list | jq '[.people[].faces] | add')" \
+    "$(jq '[.people[].faces] | add' "$TMP/inc/reports/latest.json")"
+
 # The user's decisions.
 PEOPLE=("$BIN" people -o "$OUT")
 obama=$(jq -r '.photos[] | select(.path == "portraits/obama.jpg") | .faces[0].person' "$R")
