@@ -175,6 +175,16 @@ static bool neighbour_of(const struct ctx *c, size_t i, size_t j)
     return false;
 }
 
+/* Whether face @i has at least half of its k neighbours close: it is inside a person, not
+ * at its edge or alone (a face near many others but close to few is not). */
+static bool dense(const struct ctx *c, size_t i)
+{
+    size_t close = 0;
+    for (size_t a = 0; a < c->k; a++)
+        close += c->nbr[i * c->k + a] != UINT32_MAX && c->d2[i * c->k + a] <= c->limit;
+    return c->k >= 4 && 2 * close >= c->k;
+}
+
 struct edge {
     float d2;
     uint32_t a, b;
@@ -250,8 +260,11 @@ static int found(struct ctx *c, size_t min_faces, int64_t next_id, size_t *creat
             uint32_t j = c->nbr[i * c->k + a];
             if (j == UINT32_MAX || c->d2[i * c->k + a] > c->limit)
                 break;
-            /* Each mutual pair once, from its lower index. */
-            if (j > i && !c->out[j] && c->faces[j].eligible && neighbour_of(c, j, i))
+            /* Each pair once, from its lower index: mutual neighbours, or two faces in the
+             * dense middle of a person (a large person's nearest neighbours are all near
+             * each other, so mutual ones alone would split it). */
+            if (j > i && !c->out[j] && c->faces[j].eligible &&
+                (neighbour_of(c, j, i) || (dense(c, i) && dense(c, j))))
                 edges[ne++] = (struct edge){ c->d2[i * c->k + a], (uint32_t)i, j };
         }
     }
