@@ -56,9 +56,12 @@ int pho_organize__people_folders(struct run *run, struct pho_organize__outputs *
 
 /* Sidecars (write_xmp.c): where a group's go, planned once per group. */
 struct pho_organize__sidecars;
-/* The plan of @g's sidecars for this run (*@out NULL when it writes none in OUT). */
+/* The plan of @g's sidecars for this run (*@out NULL when it writes none). @for_output:
+ * also check each source sidecar OUT's sidecar would take in (the beside-sources pass
+ * reads them when it merges). */
 int pho_organize__sidecars_plan(struct pho_organize__sidecars **out, const struct run *run,
-                                const struct pho_group_plan *g, struct pho_err *err);
+                                const struct pho_group_plan *g, bool for_output,
+                                struct pho_err *err);
 void pho_organize__sidecars_free(struct pho_organize__sidecars *s);
 /* Whether file @f of the group is a source sidecar that this run's own sidecar of the same
  * name in OUT takes in (merged), so it is not copied as it is. */

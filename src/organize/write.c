@@ -483,7 +483,7 @@ static int write_group(struct run *run, struct pho_organize__outputs *outs,
     if (rc)
         return rc;
     struct pho_organize__sidecars *sidecars;
-    rc = pho_organize__sidecars_plan(&sidecars, run, g, err);
+    rc = pho_organize__sidecars_plan(&sidecars, run, g, true, err);
     if (rc == 0)
         rc = pho_catalog_begin(run->cat, err);
     if (rc) {

@@ -134,7 +134,8 @@ static int check_source(struct entry *e)
 }
 
 int pho_organize__sidecars_plan(struct pho_organize__sidecars **out, const struct run *run,
-                                const struct pho_group_plan *g, struct pho_err *err)
+                                const struct pho_group_plan *g, bool for_output,
+                                struct pho_err *err)
 {
     *out = NULL;
     const struct pho_organize_opts *o = run->o;
@@ -155,7 +156,9 @@ int pho_organize__sidecars_plan(struct pho_organize__sidecars **out, const struc
                 if (g->files[f].member == m && g->files[f].photo != SIZE_MAX)
                     rc = add(s, run, g, m, g->files[f].name, g->files[f].photo);
         }
-        for (size_t i = first; rc == 0 && i < s->n; i++)
+        /* Only OUT's sidecars take a source's in; beside the sources each is read when
+         * merged into. */
+        for (size_t i = first; rc == 0 && for_output && i < s->n; i++)
             rc = check_source(&s->v[i]);
     }
     if (rc) {
@@ -419,7 +422,7 @@ int pho_organize__source_sidecars(struct run *run, struct pho_err *err)
     for (size_t gi = 0; rc == 0 && gi < run->r->ngroups; gi++) {
         const struct pho_group_plan *g = &run->r->groups[gi];
         struct pho_organize__sidecars *s;
-        rc = pho_organize__sidecars_plan(&s, run, g, err);
+        rc = pho_organize__sidecars_plan(&s, run, g, false, err);
         for (size_t i = 0; rc == 0 && s && i < s->n; i++) {
             const struct entry *e = &s->v[i];
             char *path = g_hash_table_contains(used, e->source)
