@@ -63,7 +63,7 @@ APT_PACKAGES=(
     # libraries (dependency() in meson.build)
     libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libxml2-dev zlib1g-dev
     libsqlite3-dev libjansson-dev libavformat-dev libavutil-dev libssl-dev libexiv2-dev
-    libhnswlib-dev
+    libhnswlib-dev libopencv-photo-dev libopencv-calib3d-dev
     libdlib-dev libdlib-data libblas-dev liblapack-dev opencv-data
     # tests: cmocka, model tooling, command-line checks
     libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format

@@ -85,6 +85,10 @@ struct pho_face_list {
 /** "open", "closed", "wink" or "unknown": how reports and the CLI name a face's eyes. */
 PHO_API const char *pho_face_eyes_word(const struct pho_face *f);
 
+/** Intersection over union of two boxes (x0, y0, x1, y1): how the same face is recognised
+ *  in two analyses of one photo. */
+PHO_API float pho_face_box_iou(const float a[4], const float b[4]);
+
 /** Frees what @p list owns and zeroes it; NULL is a no-op. */
 PHO_API void pho_face_list_release(struct pho_face_list *list);
 

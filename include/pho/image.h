@@ -171,6 +171,44 @@ PHO_API void pho_image_free(struct pho_image *img);
 PHO_API int pho_image_jpeg(void **out, size_t *len, const struct pho_image *img, const float box[4],
                            uint32_t max_size, int quality, struct pho_err *err);
 
+/** @p img made no larger than @p max_size on its long side (a new image, Lanczos; a copy
+ *  when it is already small enough). Caller owns *@p out. */
+PHO_API int pho_image_fit(struct pho_image **out, const struct pho_image *img, uint32_t max_size,
+                          struct pho_err *err);
+
+/** What a new rendition of a photo keeps of it (pho_image_carry_read()). */
+struct pho_image_carry;
+
+/**
+ * Reads what a photo carries that a new rendition of its pixels (a repaired copy) keeps:
+ * its EXIF, made upright (orientation 1, the new size, no thumbnail: it would show the old
+ * picture); its ICC profile, when its pixels decode without a colour conversion (they then
+ * stay in that profile's space); its XMP, unless that states an orientation; and the JPEG
+ * quality it was saved at. Reads headers only. Caller frees *@p out with
+ * pho_image_carry_free(). @return 0, or PHO_EIO / PHO_ECORRUPT / PHO_EUNSUPPORTED.
+ */
+PHO_API int pho_image_carry_read(struct pho_image_carry **out, const char *path,
+                                 struct pho_err *err);
+
+/** Frees what pho_image_carry_read() made; NULL is a no-op. */
+PHO_API void pho_image_carry_free(struct pho_image_carry *c);
+
+/** The JPEG quality (1-100) the photo was saved at, estimated from its luminance
+ *  quantisation table against the IJG tables; 0 when it is not a JPEG. */
+PHO_API int pho_image_carry_quality(const struct pho_image_carry *c);
+
+/** What was kept, as bits: 1 EXIF, 2 ICC profile, 4 XMP. */
+PHO_API unsigned pho_image_carry_kept(const struct pho_image_carry *c);
+
+/**
+ * Encodes @p img (the photo's upright pixels, possibly changed) as a JPEG carrying @p c's
+ * metadata (@p c may be NULL: none), at @p quality (1-100; 0: the photo's own, else 92).
+ * *@p out is the caller's (pho_free).
+ */
+PHO_API int pho_image_jpeg_carrying(void **out, size_t *len, const struct pho_image *img,
+                                    const struct pho_image_carry *c, int quality,
+                                    struct pho_err *err);
+
 /**
  * Worker threads libvips may use inside one decode (default 1: libpho
  * parallelises across photos instead). Call before the first decode.

@@ -156,6 +156,9 @@ struct pho_organize_opts {
     bool tag_only;
     /** OUT/people/<name>/: each person's photos (needs faces = all; docs/people.md). */
     bool people_folders;
+    /** Best shots with closed eyes repaired from the group's other takes, written beside them
+     *  as best_<name>_fixed.jpg (docs/face-swap.md; needs identity embeddings). */
+    bool face_swap;
     /* Faces */
     enum pho_faces_mode faces;
     const char *face_backend; /**< "auto" (default) or a backend name */
@@ -194,12 +197,38 @@ struct pho_companion {
     size_t owner; /**< index into result.photos: the file it belongs to */
 };
 
+/** Longest name of a group's repaired best shot. */
+#define PHO_SWAP_FILE_MAX 320
+
 /** One file a group writes under originals/ (and as best_ for the best shot). */
 struct pho_group_file {
     size_t member;    /**< which member's shot (index into the group's members) */
     size_t photo;     /**< index into result.photos, or SIZE_MAX for a companion */
     size_t companion; /**< index into result.companions, or SIZE_MAX for a photo file */
     char *name;       /**< its name under originals/ (unique in the group) */
+};
+
+/** A closed-eyed face of a group's best shot and its repair (--enable-face-swap,
+ *  docs/face-swap.md). */
+struct pho_swap_fix {
+    size_t face;       /**< index into result.faces[best] (SIZE_MAX: not one the run found) */
+    float box[4];      /**< the face in the best shot, fractions of the image */
+    size_t donor;      /**< index into result.photos: the take its eyes came (or would come)
+                            from; SIZE_MAX when none */
+    size_t donor_face; /**< index into that take's faces */
+    bool fixed;        /**< repaired in the written file (never on a dry run) */
+    /** Mean eye aspect ratio before and after; identity distance donor-to-target and
+     *  repaired-to-target; seam and match measures (NAN where not measured). */
+    float ear_before, ear_after, distance, distance_after, seam, match;
+    char why[256];
+};
+
+/** The repair of a group's best shot. */
+struct pho_group_swap {
+    /** "best_<name>_fixed.jpg" in the group folder once written; "" when none. */
+    char file[PHO_SWAP_FILE_MAX];
+    struct pho_swap_fix *faces; /**< one per closed-eyed face of the best shot */
+    size_t nfaces, nfixed;
 };
 
 /** One planned group. */
@@ -219,6 +248,8 @@ struct pho_group_plan {
     char why[512]; /**< why the best was chosen */
     int error;     /**< 0, or why this group's files could not all be written (PHO_E*) */
     char error_msg[512];
+    /** The best shot's closed eyes and their repair (--enable-face-swap; nfaces 0: none). */
+    struct pho_group_swap swap;
 };
 
 /** A file in the output folder that is the user's (photo-organizer did not
@@ -278,6 +309,8 @@ struct pho_organize_result {
     struct pho_person_summary *people;
     size_t npeople;
     size_t people_created; /**< persons found in this run */
+    /** --enable-face-swap: best shots with closed eyes, those repaired, faces repaired. */
+    size_t swap_groups, swap_written, swap_faces_fixed;
     size_t analysed, from_catalog, failed;
     size_t groups_failed; /**< groups whose files could not all be written (see their error) */
     struct pho_kept_file *kept; /**< the user's files in OUT that were kept (docs/catalog.md) */
@@ -322,6 +355,7 @@ enum pho_setting {
     PHO_SET_XMP_LABEL = 1 << 21,
     PHO_SET_TAG_ONLY = 1 << 22,
     PHO_SET_PEOPLE_FOLDERS = 1 << 23,
+    PHO_SET_FACE_SWAP = 1 << 24,
 };
 
 /** The settings of the last run recorded in an output folder (what --resume continues). */

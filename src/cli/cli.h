@@ -65,5 +65,6 @@ int cmd_models(int argc, char **argv);
 int cmd_faces(int argc, char **argv);
 int cmd_backends(int argc, char **argv);
 int cmd_people(int argc, char **argv);
+int cmd_fix_eyes(int argc, char **argv);
 
 #endif /* PHO_CLI_H */

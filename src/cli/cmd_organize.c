@@ -111,6 +111,13 @@ static void usage(FILE *f)
             "      --people-folders    with --faces all: OUTPUT/people/<name>/ holds each\n"
             "                          person's photos (made as --link says) and\n"
             "                          people/<name>.jpg their face (docs/people.md)\n"
+            "      --enable-face-swap  when a group's best shot still has closed eyes, also\n"
+            "                          write best_<name>_fixed.jpg: the same people's open\n"
+            "                          eyes from the group's other takes, aligned, colour-\n"
+            "                          matched and blended, each repair checked (eyes open,\n"
+            "                          same person, no seam) or refused with its reason in\n"
+            "                          the report (docs/face-swap.md); needs a backend with\n"
+            "                          identity (not yolov8). The best shot is never changed\n"
             "      --min-face F        smallest face to look for, as a fraction of the\n"
             "                          photo's long side (default 0.02)\n"
             "      --models-dir DIR    face models folder (default: $XDG_DATA_HOME/\n"
@@ -262,6 +269,12 @@ static void print_plan(const struct pho_organize_result *r)
             printf("    %soriginals/%s <- %s%s\n", main ? "" : "  ", cli_shown(gf->name),
                    cli_shown(src), main && gf->photo == gp->best ? "  (best)" : "");
         }
+        /* --enable-face-swap: which closed eyes of the best shot would come from where. */
+        for (size_t i = 0; i < gp->swap.nfaces; i++) {
+            const struct pho_swap_fix *s = &gp->swap.faces[i];
+            printf("    face swap: face %zu of the best shot: %s\n", s->face + 1,
+                   cli_shown(s->why));
+        }
     }
 }
 
@@ -291,6 +304,14 @@ static void print_summary(const struct pho_organize_result *r, bool dry_run)
         printf("People: %zu in the library (%zu found in this run); see them with '%s people "
                "-o OUTPUT list'\n",
                r->npeople, r->people_created, cli_prog);
+    if (r->swap_groups && dry_run)
+        printf("Face swap: %zu best shot%s with closed eyes; the plan is in each group's why\n",
+               r->swap_groups, r->swap_groups == 1 ? "" : "s");
+    else if (r->swap_groups)
+        printf("Face swap: %zu best shot%s with closed eyes, %zu repaired (%zu face%s) as "
+               "best_*_fixed.jpg\n",
+               r->swap_groups, r->swap_groups == 1 ? "" : "s", r->swap_written, r->swap_faces_fixed,
+               r->swap_faces_fixed == 1 ? "" : "s");
     if (!dry_run) {
         char how[160] = "";
         if (r->files_reflinked || r->files_hardlinked || r->files_symlinked)
@@ -339,6 +360,7 @@ int cmd_organize(int argc, char **argv)
         OPT_XMP_LABEL,
         OPT_TAG_ONLY,
         OPT_PEOPLE_FOLDERS,
+        OPT_FACE_SWAP,
     };
     static const struct option longopts[] = {
         { "source", required_argument, NULL, 's' },
@@ -373,6 +395,7 @@ int cmd_organize(int argc, char **argv)
         { "xmp-label", required_argument, NULL, OPT_XMP_LABEL },
         { "tag-only", no_argument, NULL, OPT_TAG_ONLY },
         { "people-folders", no_argument, NULL, OPT_PEOPLE_FOLDERS },
+        { "enable-face-swap", no_argument, NULL, OPT_FACE_SWAP },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -582,6 +605,10 @@ int cmd_organize(int argc, char **argv)
                                        optarg);
             set |= PHO_SET_XMP_LABEL;
             break;
+        case OPT_FACE_SWAP:
+            o.face_swap = true;
+            set |= PHO_SET_FACE_SWAP;
+            break;
         case OPT_PEOPLE_FOLDERS:
             o.people_folders = true;
             set |= PHO_SET_PEOPLE_FOLDERS;
@@ -622,6 +649,9 @@ int cmd_organize(int argc, char **argv)
     }
     if (!o.source)
         return cli_usage_error("organize", "give a source folder with -s");
+    if (o.face_swap && o.faces == PHO_FACES_NONE)
+        return cli_usage_error("organize", "--enable-face-swap needs face analysis: drop "
+                                           "--faces none");
     if (o.people_folders && o.faces != PHO_FACES_ALL)
         return cli_usage_error("organize", "--people-folders needs the faces of every photo: "
                                            "add --faces all");

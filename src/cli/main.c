@@ -14,6 +14,7 @@ static const struct cli_command commands[] = {
     { "explain", cmd_explain, "say why two photos are, or are not, grouped" },
     { "faces", cmd_faces, "show the faces found in photos (eyes, smile, identity)" },
     { "people", cmd_people, "list, name, merge and correct the people found in a library" },
+    { "fix-eyes", cmd_fix_eyes, "repair closed eyes in a photo from other takes of the scene" },
     { "backends", cmd_backends, "list the face backends, their models and devices" },
     { "models", cmd_models, "list, install or verify the face models" },
     { "devices", cmd_devices, "list the CPU and CUDA GPUs the face models can run on" },

@@ -143,6 +143,15 @@ const char *pho_face_eyes_word(const struct pho_face *f)
     return f->eyes_closed ? "closed" : "open";
 }
 
+float pho_face_box_iou(const float a[4], const float b[4])
+{
+    float x0 = PHO_MAX(a[0], b[0]), y0 = PHO_MAX(a[1], b[1]);
+    float x1 = PHO_MIN(a[2], b[2]), y1 = PHO_MIN(a[3], b[3]);
+    float inter = PHO_MAX(0.f, x1 - x0) * PHO_MAX(0.f, y1 - y0);
+    float uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
+    return uni > 0 ? inter / uni : 0.f;
+}
+
 void pho_face_list_release(struct pho_face_list *list)
 {
     if (!list)

@@ -556,3 +556,30 @@ int pho_image_jpeg(void **out, size_t *len, const struct pho_image *img, const f
     g_free(buf);
     return rc;
 }
+
+int pho_image_fit(struct pho_image **out, const struct pho_image *img, uint32_t max_size,
+                  struct pho_err *err)
+{
+    *out = NULL;
+    int rc = pho_image__vips_start(err);
+    if (rc)
+        return rc;
+    uint32_t longest = PHO_MAX(img->width, img->height);
+    VipsImage *whole = vips_image_new_from_memory(img->pixels, img->stride * img->height,
+                                                  (int)(img->stride / 3), (int)img->height, 3,
+                                                  VIPS_FORMAT_UCHAR);
+    VipsImage *part = NULL;
+    if (!whole || vips_extract_area(whole, &part, 0, 0, (int)img->width, (int)img->height, NULL)) {
+        rc = pho_image__vips_fail(err, PHO_ENOMEM, "image: cannot resize");
+    } else {
+        /* finish() resizes (Lanczos) when max_size is smaller, and decodes into memory. */
+        g_object_ref(part);
+        rc = pho_image__vips_finish(out, part, max_size && longest > max_size ? max_size : 0, 1,
+                                    "image: cannot resize", err);
+    }
+    if (part)
+        g_object_unref(part);
+    if (whole)
+        g_object_unref(whole);
+    return rc;
+}

@@ -126,7 +126,7 @@ static void face_infer(void *ud, const size_t *idx, struct pho_image *const *img
         pho_organize__step_done(c->run, 1, r->photos[c->todo[idx[k]]].rel);
 }
 
-static int open_faces(struct run *run, struct pho_face_engine **fe, struct pho_err *err)
+int pho_organize__open_faces(struct run *run, struct pho_face_engine **fe, struct pho_err *err)
 {
     const struct pho_organize_opts *o = run->o;
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
@@ -179,12 +179,18 @@ int pho_organize__faces(struct run *run, struct pho_err *err)
     }
     if (nwant == 0)
         goto out;
-    rc = open_faces(run, &fe, err);
+    rc = pho_organize__open_faces(run, &fe, err);
     if (rc || !fe)
         goto out;
     pho_strlcpy(r->face_backend, pho_face_engine_backend(fe), sizeof(r->face_backend));
     pho_strlcpy(r->face_device, pho_face_engine_device(fe), sizeof(r->face_device));
     pho_strlcpy(r->embed_model, pho_face_engine_embed_model(fe), sizeof(r->embed_model));
+    /* A repair needs to know who is who: refused up front, before any work. */
+    if (o->face_swap) {
+        rc = pho_face_engine_require(fe, PHO_FACE_CAP_ENCODE, "--enable-face-swap", err);
+        if (rc)
+            goto out;
+    }
     run->identity.metric = pho_face_engine_metric(fe);
     run->identity.same = pho_face_engine_same_person(fe);
     char config[160];

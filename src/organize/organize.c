@@ -327,6 +327,9 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     }
     for (size_t g = 0; g < out->ngroups; g++)
         pho_organize__choose_best(&out->groups[g], out->photos, out->faces, &run.identity);
+    rc = pho_organize__swap_plan(&run, err);
+    if (rc)
+        goto out;
 
     if (!opts->dry_run) {
         t = pho_organize__now();

@@ -68,15 +68,6 @@ static int64_t resolve(const struct memory *m, int64_t id)
     return 0;
 }
 
-static float iou(const float a[4], const float b[4])
-{
-    float x0 = PHO_MAX(a[0], b[0]), y0 = PHO_MAX(a[1], b[1]);
-    float x1 = PHO_MIN(a[2], b[2]), y1 = PHO_MIN(a[3], b[3]);
-    float inter = PHO_MAX(0.f, x1 - x0) * PHO_MAX(0.f, y1 - y0);
-    float uni = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-    return uni > 0 ? inter / uni : 0.f;
-}
-
 /* The first of @v (sorted by rel) about @rel, and how many there are. */
 static size_t rows_of(const struct pho_person_face *v, size_t n, const char *rel, size_t *count)
 {
@@ -102,7 +93,7 @@ static const struct pho_person_face *same_face(const struct pho_person_face *row
     const struct pho_person_face *best = NULL;
     float best_iou = 0.5f;
     for (size_t i = 0; i < count; i++) {
-        float o = iou(rows[i].box, f->box);
+        float o = pho_face_box_iou(rows[i].box, f->box);
         if (o > best_iou || (o == best_iou && best && rows[i].face == index)) {
             best = &rows[i];
             best_iou = o;
@@ -309,7 +300,7 @@ int pho_organize__people(struct run *run, struct pho_err *err)
             pf->not_persons = refused ? refused + nrefused : NULL;
             for (size_t a = 0; a < rc_n; a++) {
                 const struct pho_person_face *no = &m.refusals[r0 + a];
-                if (iou(no->box, f->box) > 0.5f && resolve(&m, no->person))
+                if (pho_face_box_iou(no->box, f->box) > 0.5f && resolve(&m, no->person))
                     refused[nrefused++] = resolve(&m, no->person), pf->nnot++;
             }
             const struct pho_person_face *was = same_face(&m.faces[f0], fc, f, (uint32_t)j);

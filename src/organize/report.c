@@ -122,6 +122,45 @@ static json_t *people_json(const struct pho_organize_result *r)
 }
 
 /* How a member joined its group (the auto rule); null for the group's first photo. */
+/* A group's face swap (--enable-face-swap): the repaired file and each closed-eyed face of
+ * the best shot, with where its eyes came from and the checks' measures. */
+static json_t *swap_json(const struct pho_organize_result *r, const struct pho_group_plan *g)
+{
+    json_t *o = json_object();
+    if (g->swap.file[0])
+        pho_json_set_path(o, "file", g->swap.file);
+    else
+        pho_json_set(o, "file", json_null());
+    pho_json_set_int(o, "faces_fixed", (long long)g->swap.nfixed);
+    json_t *faces = json_array();
+    for (size_t i = 0; i < g->swap.nfaces; i++) {
+        const struct pho_swap_fix *s = &g->swap.faces[i];
+        json_t *jf = json_object();
+        if (s->face != SIZE_MAX)
+            pho_json_set_int(jf, "face", (long long)s->face + 1);
+        pho_json_set(
+                jf, "box",
+                pho_json_reals((const double[4]){ s->box[0], s->box[1], s->box[2], s->box[3] }, 4));
+        pho_json_set_bool(jf, "fixed", s->fixed);
+        if (s->donor != SIZE_MAX) {
+            pho_json_set_path(jf, "from", r->photos[s->donor].rel);
+            pho_json_set_int(jf, "from_face", (long long)s->donor_face + 1);
+        } else {
+            pho_json_set(jf, "from", json_null());
+        }
+        json_object_set_new(jf, "ear_before", real_or_null(s->ear_before));
+        json_object_set_new(jf, "ear_after", real_or_null(s->ear_after));
+        json_object_set_new(jf, "identity_distance", real_or_null(s->distance));
+        json_object_set_new(jf, "identity_distance_after", real_or_null(s->distance_after));
+        json_object_set_new(jf, "seam", real_or_null(s->seam));
+        json_object_set_new(jf, "match", real_or_null(s->match));
+        pho_json_set_str(jf, "why", s->why);
+        json_array_append_new(faces, jf);
+    }
+    pho_json_set(o, "faces", faces);
+    return o;
+}
+
 static json_t *link_json(const struct pho_organize_result *r, const struct pho_group_why *w)
 {
     if (w->via == SIZE_MAX)
@@ -323,6 +362,13 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     pho_json_set_int(side, "unchanged", (long long)r->sidecars_unchanged);
     pho_json_set_int(side, "left_alone", (long long)r->nsidecar_issues);
     json_object_set_new(run, "sidecars", side);
+    if (o->face_swap) {
+        json_t *sw = json_object();
+        pho_json_set_int(sw, "groups_with_closed_eyes", (long long)r->swap_groups);
+        pho_json_set_int(sw, "files_written", (long long)r->swap_written);
+        pho_json_set_int(sw, "faces_fixed", (long long)r->swap_faces_fixed);
+        json_object_set_new(run, "face_swap", sw);
+    }
     pho_json_set_bool(run, "interrupted", r->interrupted);
     json_object_set_new(run, "faces_computed", json_integer((json_int_t)r->faces_analysed));
     json_object_set_new(run, "faces_from_catalog", json_integer((json_int_t)r->faces_from_catalog));
@@ -368,6 +414,8 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
         pho_json_set_path(jb, "filename", best_name ? best_name : "");
         json_object_set_new(jg, "best_photo", jb);
         pho_json_set_str(jg, "why", gp->why);
+        if (gp->swap.nfaces)
+            json_object_set_new(jg, "face_swap", swap_json(r, gp));
         if (gp->error) {
             json_t *je = json_object();
             pho_json_set_str(je, "code", pho_status_name(gp->error));
@@ -544,8 +592,22 @@ char *pho_organize__metadata_txt(const struct pho_organize_result *r,
     char s1[4 * PATH_MAX + 1], s2[4 * PATH_MAX + 1];
     add(&t, "Photo Group - %zu images\n", g->count);
     rule(&t, '=');
-    add(&t, "\nBest photo: %s\nWhy: %s\n\n", pho_text_shown(s1, sizeof(s1), r->photos[g->best].rel),
+    add(&t, "\nBest photo: %s\nWhy: %s\n", pho_text_shown(s1, sizeof(s1), r->photos[g->best].rel),
         pho_text_shown(s2, sizeof(s2), g->why));
+    /* Which face of the best shot had its eyes from which take (--enable-face-swap). */
+    if (g->swap.file[0])
+        add(&t, "Repaired: %s\n", pho_text_shown(s1, sizeof(s1), g->swap.file));
+    for (size_t i = 0; i < g->swap.nfaces; i++) {
+        const struct pho_swap_fix *sf = &g->swap.faces[i];
+        if (sf->fixed)
+            add(&t, "  face %zu: eyes from %s face %zu (EAR %.3f -> %.3f, seam %.2f)\n",
+                sf->face + 1, pho_text_shown(s1, sizeof(s1), r->photos[sf->donor].rel),
+                sf->donor_face + 1, sf->ear_before, sf->ear_after, sf->seam);
+        else
+            add(&t, "  face %zu: not repaired: %s\n", sf->face + 1,
+                pho_text_shown(s2, sizeof(s2), sf->why));
+    }
+    add(&t, "\n");
     for (size_t k = 0; k < g->count; k++) {
         const struct pho_photo *p = &r->photos[g->members[k]];
         const struct pho_meta *m = &p->meta;

@@ -142,6 +142,7 @@ void pho_organize__groups_clear(struct pho_organize_result *r)
         pho_free(r->groups[g].files);
         pho_free(r->groups[g].members);
         pho_free(r->groups[g].links);
+        pho_free(r->groups[g].swap.faces);
     }
     pho_free(r->groups);
     r->groups = NULL;

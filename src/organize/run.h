@@ -38,6 +38,10 @@ struct run {
     int lock_fd; /* the output folder's lock (lock.c), -1 when not held */
     struct pho_organize__identity identity; /* of the face engine that ran (faces.c) */
     bool no_reflink; /* --link auto found the output's filesystem cannot clone: copies */
+    /* --enable-face-swap: the engine that repairs and checks (swap.c), opened when first
+     * needed; swap_fe_failed once it could not be. */
+    struct pho_face_engine *swap_fe;
+    bool swap_fe_failed;
 };
 
 /* Monotonic seconds. */
@@ -108,6 +112,17 @@ int pho_organize__plan(struct run *run, struct pho_err *err);
 /* Measures the group members hashed from thumbnails; *failed: how many turned out unreadable. */
 int pho_organize__quality(struct run *run, size_t *failed, struct pho_err *err);
 int pho_organize__faces(struct run *run, struct pho_err *err);
+/* The face engine the run's options ask for (faces.c); *@fe NULL when "auto" finds none
+ * (warned). */
+int pho_organize__open_faces(struct run *run, struct pho_face_engine **fe, struct pho_err *err);
+/* Face swap (swap.c): which closed-eyed faces of each best shot could be repaired from which
+ * take (after the best-shot choice, dry runs too); the repair of one group's best shot,
+ * written as best_<name>_fixed.jpg while the group is written; the engine closed at the end. */
+int pho_organize__swap_plan(struct run *run, struct pho_err *err);
+struct pho_organize__outputs;
+int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs,
+                             struct pho_group_plan *g, struct pho_err *err);
+void pho_organize__swap_close(struct run *run);
 /* People (people.c): with the faces of every photo, persons found and kept in the catalog. */
 int pho_organize__people(struct run *run, struct pho_err *err);
 int pho_organize__write(struct run *run, struct pho_err *err);

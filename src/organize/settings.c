@@ -60,6 +60,7 @@ char *pho_organize_settings_json(const struct pho_organize_opts *o)
     pho_json_set_str(j, "xmp_label", pho_xmp_label_name(o->xmp.label));
     pho_json_set_bool(j, "tag_only", o->tag_only);
     pho_json_set_bool(j, "people_folders", o->people_folders);
+    pho_json_set_bool(j, "face_swap", o->face_swap);
     char *s = j ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(j);
     char *out = s ? pho_strdup(s) : NULL;
@@ -158,6 +159,10 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
     if (json_is_boolean(v = json_object_get(j, "people_folders"))) {
         o->people_folders = json_is_true(v);
         rec->present |= PHO_SET_PEOPLE_FOLDERS;
+    }
+    if (json_is_boolean(v = json_object_get(j, "face_swap"))) {
+        o->face_swap = json_is_true(v);
+        rec->present |= PHO_SET_FACE_SWAP;
     }
     if (json_is_string(v = json_object_get(j, "faces"))) {
         const char *m = json_string_value(v);
@@ -290,6 +295,8 @@ void pho_organize_record_apply(struct pho_organize_opts *o, const struct pho_org
         o->tag_only = r->tag_only;
     if (take & PHO_SET_PEOPLE_FOLDERS)
         o->people_folders = r->people_folders;
+    if (take & PHO_SET_FACE_SWAP)
+        o->face_swap = r->face_swap;
     if (take & PHO_SET_GPU) {
         o->gpu = r->gpu;
         o->gpu_device = r->gpu_device;
@@ -333,6 +340,7 @@ json_t *pho_organize__settings_report(const struct pho_organize_opts *o)
     json_object_set_new(s, "link", json_string(pho_link_mode_name(o->link)));
     json_object_set_new(s, "tag_only", json_boolean(o->tag_only));
     json_object_set_new(s, "people_folders", json_boolean(o->people_folders));
+    json_object_set_new(s, "face_swap", json_boolean(o->face_swap));
     json_object_set_new(s, "xmp", json_boolean(o->xmp.in_output));
     json_object_set_new(s, "xmp_beside_sources", json_boolean(o->xmp.beside_sources));
     json_object_set_new(s, "xmp_style", json_string(pho_xmp_style_name(o->xmp.style)));

@@ -469,7 +469,7 @@ int pho_organize__out_put_file(struct run *run, struct pho_organize__outputs *ou
 }
 
 static int write_group(struct run *run, struct pho_organize__outputs *outs,
-                       const struct pho_group_plan *g, struct pho_err *err)
+                       struct pho_group_plan *g, struct pho_err *err)
 {
     const struct pho_organize_result *r = run->r;
     bool folders = !run->o->tag_only; /* --tag-only: the decisions alone */
@@ -523,6 +523,9 @@ static int write_group(struct run *run, struct pho_organize__outputs *outs,
         frc = pho_organize__sidecars_write(run, outs, g, sidecars, &ferr);
     if (!folders)
         pho_organize__step_done(run, g->count, r->photos[g->best].rel);
+    /* The repaired best shot, before metadata.txt, which tells of it. */
+    if (frc == 0 && folders && run->o->face_swap)
+        frc = pho_organize__swap_write(run, outs, g, &ferr);
     if (frc == 0 && folders) {
         char *text = pho_organize__metadata_txt(r, g);
         snprintf(rel, sizeof(rel), "%s/metadata.txt", g->dir);
@@ -642,6 +645,7 @@ int pho_organize__write(struct run *run, struct pho_err *err)
     /* A --tag-only run makes no group folders and removes none an earlier run made. */
     if (rc == 0 && !run->o->tag_only)
         rc = remove_stale(run, &outs, err);
+    pho_organize__swap_close(run);
     outputs_release(&outs);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "pho/image.h"
 #include "pho/infer.h"
 #include "pho/models.h"
+#include "pho/swap.h"
 
 static struct ft_sandbox sb;
 
@@ -382,6 +383,26 @@ static void test_two_threads(void **state)
     pho_face_engine_close(fe);
 }
 
+/* Face swap needs to know who is who: yolov8 has no identity model, and the repair says so
+ * (naming the backends that can) before it looks at a pixel. */
+static void test_face_swap_refused(void **state)
+{
+    (void)state;
+    struct pho_face_engine *fe = open_engine(sb.models);
+    struct pho_image *img = ft_canvas(W, H);
+    const struct pho_image *donors[1] = { img };
+    struct pho_swap_result res;
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_swap_fix_eyes(&res, fe, img, donors, NULL, 1, NULL, &err), PHO_EBACKEND);
+    assert_non_null(strstr(err.msg, "face swap"));
+    assert_non_null(strstr(err.msg, "mediapipe"));
+    assert_null(res.image);
+    assert_int_equal(res.nfaces, 0);
+    pho_swap_result_release(&res);
+    pho_image_free(img);
+    pho_face_engine_close(fe);
+}
+
 static int probe(const char *dir, struct pho_err *err)
 {
     struct pho_face_opts fo = PHO_FACE_OPTS_INIT;
@@ -428,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_pad_value),
         cmocka_unit_test(test_mesh_eyes_on_real_face),
         cmocka_unit_test(test_two_threads),
+        cmocka_unit_test(test_face_swap_refused),
         cmocka_unit_test(test_probe_messages),
     };
     return T_RUN_GROUP(tests, setup, teardown);
