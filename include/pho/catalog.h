@@ -147,6 +147,18 @@ PHO_API int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_f
 
 PHO_API void pho_catalog_outputs_free(struct pho_output_file *files, size_t count);
 
+/** Records what the output @p rel was made from (@p recipe: a text that changes whenever
+ *  its result could) and what the making found (@p details, JSON), for outputs made rather
+ *  than copied (a repaired best shot). Forgotten with the output
+ *  (pho_catalog_output_forget()). */
+PHO_API int pho_catalog_derived_put(struct pho_catalog *cat, const char *rel, const char *recipe,
+                                    const char *details, struct pho_err *err);
+
+/** What pho_catalog_derived_put() recorded at @p rel: *@p found false when nothing; the
+ *  strings are the caller's (pho_free). */
+PHO_API int pho_catalog_derived_get(struct pho_catalog *cat, const char *rel, char **recipe,
+                                    char **details, bool *found, struct pho_err *err);
+
 /* ---- People (docs/people.md) ---- */
 
 /** A person found with one embedding model. */

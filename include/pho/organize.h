@@ -309,7 +309,8 @@ struct pho_organize_result {
     struct pho_person_summary *people;
     size_t npeople;
     size_t people_created; /**< persons found in this run */
-    /** --enable-face-swap: best shots with closed eyes, those repaired, faces repaired. */
+    /** --enable-face-swap: best shots with closed eyes, those with a repaired file (made in
+     *  this run or kept from an earlier one), faces repaired in them. */
     size_t swap_groups, swap_written, swap_faces_fixed;
     size_t analysed, from_catalog, failed;
     size_t groups_failed; /**< groups whose files could not all be written (see their error) */

@@ -130,21 +130,74 @@ int pho_catalog_output_put_mode(struct pho_catalog *cat, const char *rel, uint64
     return pho_catalog__run(cat, s, err, "cannot record an output file");
 }
 
+/* Runs statement @st with @rel bound first and @a, @b after it (NULL: not bound). */
+static int run_rel(struct pho_catalog *cat, int st, const char *rel, const char *a, const char *b,
+                   const char *what, struct pho_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, st, &s, err);
+    if (rc < 0)
+        return rc;
+    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    if (src == SQLITE_OK && a)
+        src = pho_catalog__bind_text(s, 2, a, strlen(a));
+    if (src == SQLITE_OK && b)
+        src = pho_catalog__bind_text(s, 3, b, strlen(b));
+    if (src != SQLITE_OK) {
+        rc = pho_catalog__fail(cat->db, src, err, what);
+        sqlite3_reset(s);
+        return rc;
+    }
+    return pho_catalog__run(cat, s, err, what);
+}
+
 int pho_catalog_output_forget(struct pho_catalog *cat, const char *rel, struct pho_err *err)
 {
     if (!rel)
         return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
+    int rc = run_rel(cat, ST_OUTPUT_FORGET, rel, NULL, NULL, "cannot forget an output file", err);
+    if (rc == 0)
+        rc = run_rel(cat, ST_DERIVED_FORGET, rel, NULL, NULL, "cannot forget an output file", err);
+    return rc;
+}
+
+int pho_catalog_derived_put(struct pho_catalog *cat, const char *rel, const char *recipe,
+                            const char *details, struct pho_err *err)
+{
+    if (!rel || !*rel || !recipe || !details)
+        return pho_err_set(err, PHO_EINVAL, "catalog: derived output without a path or recipe");
+    return run_rel(cat, ST_DERIVED_PUT, rel, recipe, details, "cannot record a derived output",
+                   err);
+}
+
+int pho_catalog_derived_get(struct pho_catalog *cat, const char *rel, char **recipe, char **details,
+                            bool *found, struct pho_err *err)
+{
+    *recipe = *details = NULL;
+    *found = false;
+    if (!rel)
+        return pho_err_set(err, PHO_EINVAL, "catalog: derived output without a path");
     sqlite3_stmt *s = NULL;
-    int rc = pho_catalog__stmt(cat, ST_OUTPUT_FORGET, &s, err);
+    int rc = pho_catalog__stmt(cat, ST_DERIVED_GET, &s, err);
     if (rc < 0)
         return rc;
     int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
-    if (src != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot forget an output file");
-        sqlite3_reset(s);
-        return rc;
+    if (src == SQLITE_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        *recipe = pho_catalog__text(s, 0);
+        *details = pho_catalog__text(s, 1);
+        if (!*recipe || !*details) {
+            pho_free(*recipe);
+            pho_free(*details);
+            *recipe = *details = NULL;
+            rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+        } else {
+            *found = true;
+        }
+    } else if (src != SQLITE_DONE && src != SQLITE_OK) {
+        rc = pho_catalog__fail(cat->db, src, err, "cannot read a derived output");
     }
-    return pho_catalog__run(cat, s, err, "cannot forget an output file");
+    sqlite3_reset(s);
+    return rc;
 }
 
 int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **files, size_t *count,

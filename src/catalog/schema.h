@@ -151,6 +151,15 @@ static const char *const catalog_migrations[] = {
     "    person INTEGER NOT NULL,\n"
     "    PRIMARY KEY (model, rel, face, person)\n"
     ") WITHOUT ROWID;\n",
+
+    /* 8 -> 9: outputs made from photos rather than copied (a repaired best shot,
+     * docs/face-swap.md): what each was made from, so a re-run that would make the same
+     * keeps it without making it again, and what the making found. */
+    "CREATE TABLE derived (\n"
+    "    rel TEXT PRIMARY KEY NOT NULL,\n"
+    "    recipe TEXT NOT NULL,\n"
+    "    details TEXT NOT NULL\n"
+    ") WITHOUT ROWID;\n",
 };
 /* clang-format on */
 
@@ -243,6 +252,9 @@ enum catalog_stmt {
     ST_OUTPUT_PUT,
     ST_OUTPUT_FORGET,
     ST_OUTPUT_LIST,
+    ST_DERIVED_PUT,
+    ST_DERIVED_GET,
+    ST_DERIVED_FORGET,
     ST_FACES_PUT,
     ST_FACES_GET,
     ST_FACES_FORGET_ALL,
@@ -282,6 +294,9 @@ static const char *const catalog_sql[ST_COUNT] = {
                       "sha256 = excluded.sha256, mode = excluded.mode",
     [ST_OUTPUT_FORGET] = "DELETE FROM outputs WHERE rel = ?1",
     [ST_OUTPUT_LIST] = "SELECT rel, size, sha256, mode FROM outputs ORDER BY rel",
+    [ST_DERIVED_PUT] = "INSERT OR REPLACE INTO derived (rel, recipe, details) VALUES (?1, ?2, ?3)",
+    [ST_DERIVED_GET] = "SELECT recipe, details FROM derived WHERE rel = ?1",
+    [ST_DERIVED_FORGET] = "DELETE FROM derived WHERE rel = ?1",
     [ST_FACES_PUT] = "INSERT OR REPLACE INTO faces (rel, size, mtime_ns, config, image_w, "
                      "image_h, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_FACES_GET] = "SELECT image_w, image_h, count, data FROM faces "

@@ -198,6 +198,7 @@ int pho_organize__faces(struct run *run, struct pho_err *err)
     snprintf(config, sizeof(config), "%s;%s;min_face=%.4f%s%s", r->face_backend, r->embed_model,
              o->min_face > 0 ? o->min_face : 0.02, pho_face_engine_eye_model(fe)[0] ? ";eyes=" : "",
              pho_face_engine_eye_model(fe));
+    pho_strlcpy(run->face_config, config, sizeof(run->face_config));
 
     pho_organize__stage_begin(run, PHO_STAGE_FACES, nwant);
     size_t ntodo = 0;

@@ -186,6 +186,11 @@ void pho_organize__choose_best(struct pho_group_plan *g, const struct pho_photo 
 char *pho_organize__metadata_txt(const struct pho_organize_result *r,
                                  const struct pho_group_plan *g);
 
+/* A group's face swap as the report gives it (report.c): also what the catalog keeps of a
+ * repair (swap.c). */
+json_t *pho_organize__swap_json(const struct pho_organize_result *r,
+                                const struct pho_group_plan *g);
+
 /* The report's "settings" object (settings.c). */
 json_t *pho_organize__settings_report(const struct pho_organize_opts *o);
 

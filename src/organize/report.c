@@ -124,7 +124,7 @@ static json_t *people_json(const struct pho_organize_result *r)
 /* How a member joined its group (the auto rule); null for the group's first photo. */
 /* A group's face swap (--enable-face-swap): the repaired file and each closed-eyed face of
  * the best shot, with where its eyes came from and the checks' measures. */
-static json_t *swap_json(const struct pho_organize_result *r, const struct pho_group_plan *g)
+json_t *pho_organize__swap_json(const struct pho_organize_result *r, const struct pho_group_plan *g)
 {
     json_t *o = json_object();
     if (g->swap.file[0])
@@ -365,7 +365,7 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     if (o->face_swap) {
         json_t *sw = json_object();
         pho_json_set_int(sw, "groups_with_closed_eyes", (long long)r->swap_groups);
-        pho_json_set_int(sw, "files_written", (long long)r->swap_written);
+        pho_json_set_int(sw, "repaired", (long long)r->swap_written);
         pho_json_set_int(sw, "faces_fixed", (long long)r->swap_faces_fixed);
         json_object_set_new(run, "face_swap", sw);
     }
@@ -415,7 +415,7 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
         json_object_set_new(jg, "best_photo", jb);
         pho_json_set_str(jg, "why", gp->why);
         if (gp->swap.nfaces)
-            json_object_set_new(jg, "face_swap", swap_json(r, gp));
+            json_object_set_new(jg, "face_swap", pho_organize__swap_json(r, gp));
         if (gp->error) {
             json_t *je = json_object();
             pho_json_set_str(je, "code", pho_status_name(gp->error));

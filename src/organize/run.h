@@ -42,6 +42,7 @@ struct run {
      * needed; swap_fe_failed once it could not be. */
     struct pho_face_engine *swap_fe;
     bool swap_fe_failed;
+    char face_config[160]; /* how faces were analysed (faces.c): part of a repair's recipe */
 };
 
 /* Monotonic seconds. */

@@ -12,11 +12,13 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "organize/internal.h"
 #include "organize/outputs.h"
 #include "organize/run.h"
+#include "pho/json.h"
 #include "pho/log.h"
 #include "pho/swap.h"
 
@@ -206,32 +208,156 @@ static void take_result(struct pho_group_plan *g, const struct pho_organize_resu
     }
 }
 
-int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs,
-                             struct pho_group_plan *g, struct pho_err *err)
+/*
+ * What a repair is made from, as text: the method's version, how faces were analysed, the
+ * best shot and the donor takes (path, size, modification time). The same recipe makes the
+ * same file, so a re-run keeps it (docs/catalog.md, schema 9). NULL on OOM.
+ */
+static char *recipe_of(const struct run *run, const struct pho_group_plan *g, const size_t *donor,
+                       size_t nd)
+{
+    const struct pho_organize_result *r = run->r;
+    json_t *j = json_object(), *photos = json_array();
+    pho_json_set_str(j, "method", "face-swap/1");
+    pho_json_set_str(j, "faces", run->face_config);
+    pho_json_set_real(j, "max_seam", PHO_SWAP_MAX_SEAM);
+    pho_json_set_real(j, "max_residual", PHO_SWAP_MAX_RESIDUAL);
+    pho_json_set_real(j, "min_match", PHO_SWAP_MIN_MATCH);
+    for (size_t k = 0; k <= nd; k++) {
+        const struct pho_photo *p = &r->photos[k ? donor[k - 1] : g->best];
+        json_t *jp = json_object();
+        pho_json_set_path(jp, "rel", p->rel);
+        pho_json_set_int(jp, "size", (long long)p->size);
+        pho_json_set_int(jp, "mtime_ns", (long long)p->mtime_ns);
+        json_array_append_new(photos, jp);
+    }
+    pho_json_set(j, "photos", photos);
+    char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    char *out = text ? pho_malloc(strlen(text) + 1) : NULL;
+    if (out)
+        memcpy(out, text, strlen(text) + 1);
+    free(text);
+    return out;
+}
+
+static float real_of(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    return json_is_number(v) ? (float)json_number_value(v) : NAN;
+}
+
+/* @g->swap as the catalog's details say it was (pho_organize__swap_json()), when they are of
+ * the same faces and takes; false (nothing changed) otherwise. */
+static bool restore(struct pho_group_plan *g, const struct pho_organize_result *r, const json_t *j)
+{
+    const json_t *faces = json_object_get(j, "faces");
+    if (!json_is_array(faces) || json_array_size(faces) != g->swap.nfaces)
+        return false;
+    for (size_t i = 0; i < g->swap.nfaces; i++) {
+        const json_t *jf = json_array_get(faces, i);
+        const json_t *face = json_object_get(jf, "face"), *from = json_object_get(jf, "from");
+        if (!json_is_integer(face) || (size_t)json_integer_value(face) != g->swap.faces[i].face + 1)
+            return false;
+        if (json_is_string(from)) {
+            bool known = false;
+            for (size_t m = 0; m < g->count && !known; m++)
+                known = !strcmp(r->photos[g->members[m]].rel, json_string_value(from));
+            if (!known)
+                return false;
+        }
+    }
+    size_t nfixed = 0;
+    for (size_t i = 0; i < g->swap.nfaces; i++) {
+        const json_t *jf = json_array_get(faces, i);
+        struct pho_swap_fix *s = &g->swap.faces[i];
+        const json_t *from = json_object_get(jf, "from");
+        s->donor = SIZE_MAX;
+        for (size_t m = 0; json_is_string(from) && m < g->count; m++)
+            if (!strcmp(r->photos[g->members[m]].rel, json_string_value(from)))
+                s->donor = g->members[m];
+        const json_t *ff = json_object_get(jf, "from_face");
+        s->donor_face = json_is_integer(ff) ? (size_t)json_integer_value(ff) - 1 : SIZE_MAX;
+        s->fixed = json_is_true(json_object_get(jf, "fixed"));
+        s->ear_before = real_of(jf, "ear_before");
+        s->ear_after = real_of(jf, "ear_after");
+        s->distance = real_of(jf, "identity_distance");
+        s->distance_after = real_of(jf, "identity_distance_after");
+        s->seam = real_of(jf, "seam");
+        s->match = real_of(jf, "match");
+        const json_t *why = json_object_get(jf, "why");
+        pho_strlcpy(s->why, json_is_string(why) ? json_string_value(why) : "", sizeof(s->why));
+        nfixed += s->fixed;
+    }
+    g->swap.nfixed = nfixed;
+    const json_t *file = json_object_get(j, "file");
+    pho_strlcpy(g->swap.file, json_is_string(file) ? json_string_value(file) : "",
+                sizeof(g->swap.file));
+    return true;
+}
+
+/* A re-run that would repair from the same recipe: the earlier result stands when its file
+ * is still ours (or when it made none). *@hit says whether it did. */
+static int cached(struct run *run, struct pho_organize__outputs *outs, struct pho_group_plan *g,
+                  const char *rel, const char *recipe, bool *hit, struct pho_err *err)
+{
+    *hit = false;
+    char *old = NULL, *details = NULL, *path = NULL;
+    bool found = false;
+    json_t *j = NULL;
+    int rc = pho_catalog_derived_get(run->cat, rel, &old, &details, &found, err);
+    if (rc || !found || strcmp(old, recipe) || !(j = json_loads(details, 0, NULL)))
+        goto out;
+    const json_t *file = json_object_get(j, "file");
+    if (json_is_string(file)) {
+        /* Only the file this recipe made, as it was made: the user's edit is theirs. */
+        const struct pho_output_file *f = pho_organize__out_recorded(outs, rel);
+        path = pho_organize__join(run->out_dir, rel);
+        if (!path) {
+            rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+            goto out;
+        }
+        const char *slash = strrchr(rel, '/');
+        if (!f || strcmp(json_string_value(file), slash ? slash + 1 : rel) ||
+            !pho_organize__out_still_ours(path, f))
+            goto out;
+    }
+    if (!restore(g, run->r, j))
+        goto out;
+    if (g->swap.file[0]) {
+        rc = pho_organize__out_planned(outs, rel);
+        if (rc) {
+            rc = pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+            goto out;
+        }
+        run->r->files_unchanged++;
+    }
+    pho_log(PHO_LOG_INFO, "face swap",
+            "%s: the repair of an earlier run stands (same photos, "
+            "same analysis)",
+            g->dir);
+    *hit = true;
+out:
+    json_decref(j);
+    pho_free(old);
+    pho_free(details);
+    pho_free(path);
+    return rc;
+}
+
+/* The repair itself (no recipe matched): @g->swap filled, the file put at @rel when a face
+ * was repaired. *@made: the result is one to remember (not a photo that could not be read
+ * or a file that could not be written: those are tried again next time). */
+static int repair(struct run *run, struct pho_organize__outputs *outs, struct pho_group_plan *g,
+                  const char *rel, const size_t *donor_photo, size_t nd, bool *made,
+                  struct pho_err *err)
 {
     struct pho_organize_result *r = run->r;
-    if (g->swap.nfaces == 0)
-        return 0;
-    /* Donors: the takes the plan found, nearest in time first. */
-    size_t donor_photo[MAX_DONORS];
-    size_t nd = 0;
-    for (size_t i = 0; i < g->swap.nfaces && nd < MAX_DONORS; i++) {
-        size_t p = g->swap.faces[i].donor;
-        bool seen = p == SIZE_MAX;
-        for (size_t k = 0; k < nd && !seen; k++)
-            seen = donor_photo[k] == p;
-        if (!seen)
-            donor_photo[nd++] = p;
-    }
-    if (nd == 0) {
-        append_why(g, "; face swap: no take to repair %zu closed-eyed face(s) from",
-                   g->swap.nfaces);
-        return 0;
-    }
+    *made = false;
     int rc = open_engine(run, err);
     if (rc || !run->swap_fe) {
-        append_why(g, "; face swap: %zu closed-eyed face(s) not repaired: no face backend",
-                   g->swap.nfaces);
+        for (size_t i = 0; i < g->swap.nfaces; i++)
+            pho_strlcpy(g->swap.faces[i].why, "no face backend", sizeof(g->swap.faces[i].why));
         return rc;
     }
     struct pho_image_opts io = PHO_IMAGE_OPTS_INIT;
@@ -261,18 +387,13 @@ int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs
             src = pho_image_jpeg_carrying(&jpeg, &jlen, res.image, carry, 0, &e);
     }
     if (src == 0 && jpeg) {
-        char name[PHO_SWAP_FILE_MAX], rel[4096];
-        src = fixed_name(name, sizeof(name), g);
+        src = pho_organize__out_put_data(run, outs, jpeg, jlen, rel, &e);
         if (src == 0) {
-            snprintf(rel, sizeof(rel), "%s/%s", g->dir, name);
-            src = pho_organize__out_put_data(run, outs, jpeg, jlen, rel, &e);
-        }
-        if (src == 0) {
-            pho_strlcpy(g->swap.file, name, sizeof(g->swap.file));
-            r->swap_written++;
-            r->swap_faces_fixed += g->swap.nfixed;
+            const char *slash = strrchr(rel, '/');
+            pho_strlcpy(g->swap.file, slash ? slash + 1 : rel, sizeof(g->swap.file));
         }
     }
+    *made = src == 0;
     if (src == PHO_ENOMEM || src == PHO_EDB) {
         rc = pho_err_set(err, src, "%s", e.msg);
     } else if (src) {
@@ -285,12 +406,6 @@ int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs
         }
         g->swap.nfixed = 0;
     }
-    if (g->swap.file[0])
-        append_why(g, "; face swap: %zu of %zu closed-eyed face(s) repaired in %s", g->swap.nfixed,
-                   g->swap.nfaces, g->swap.file);
-    else if (rc == 0)
-        append_why(g, "; face swap: %zu closed-eyed face(s) not repaired: %s", g->swap.nfaces,
-                   g->swap.faces[0].why);
     pho_free(jpeg);
     pho_swap_result_release(&res);
     pho_image_carry_free(carry);
@@ -298,4 +413,61 @@ int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs
     for (size_t k = 0; k < nd; k++)
         pho_image_free(donors[k]);
     return rc;
+}
+
+int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs,
+                             struct pho_group_plan *g, struct pho_err *err)
+{
+    struct pho_organize_result *r = run->r;
+    if (g->swap.nfaces == 0)
+        return 0;
+    /* Donors: the takes the plan found, nearest in time first. */
+    size_t donor_photo[MAX_DONORS];
+    size_t nd = 0;
+    for (size_t i = 0; i < g->swap.nfaces && nd < MAX_DONORS; i++) {
+        size_t p = g->swap.faces[i].donor;
+        bool seen = p == SIZE_MAX;
+        for (size_t k = 0; k < nd && !seen; k++)
+            seen = donor_photo[k] == p;
+        if (!seen)
+            donor_photo[nd++] = p;
+    }
+    if (nd == 0) {
+        append_why(g, "; face swap: no take to repair %zu closed-eyed face(s) from",
+                   g->swap.nfaces);
+        return 0;
+    }
+    char name[PHO_SWAP_FILE_MAX], rel[4096];
+    int rc = fixed_name(name, sizeof(name), g);
+    if (rc)
+        return rc == PHO_ENOMEM ? pho_err_set(err, rc, "output: out of memory") : 0;
+    snprintf(rel, sizeof(rel), "%s/%s", g->dir, name);
+    char *recipe = recipe_of(run, g, donor_photo, nd);
+    if (!recipe)
+        return pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+    bool hit = false, made = false;
+    rc = cached(run, outs, g, rel, recipe, &hit, err);
+    if (rc == 0 && !hit)
+        rc = repair(run, outs, g, rel, donor_photo, nd, &made, err);
+    if (rc == 0 && made) {
+        json_t *j = pho_organize__swap_json(r, g);
+        char *details = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        json_decref(j);
+        rc = details ? pho_catalog_derived_put(run->cat, rel, recipe, details, err)
+                     : pho_err_set(err, PHO_ENOMEM, "output: out of memory");
+        free(details);
+    }
+    pho_free(recipe);
+    if (rc)
+        return rc;
+    if (g->swap.file[0]) {
+        r->swap_written++;
+        r->swap_faces_fixed += g->swap.nfixed;
+        append_why(g, "; face swap: %zu of %zu closed-eyed face(s) repaired in %s", g->swap.nfixed,
+                   g->swap.nfaces, g->swap.file);
+    } else {
+        append_why(g, "; face swap: %zu closed-eyed face(s) not repaired: %s", g->swap.nfaces,
+                   g->swap.faces[0].why);
+    }
+    return 0;
 }

@@ -139,9 +139,24 @@ check "the report says which take the eyes came from, and the checks' measures" 
 check "the group's why tells of the repair" jq -e '.groups[0].why | test("face swap: 1 of 1 .* repaired in best_")' "$R"
 check "metadata.txt says which face came from which take" grep -q "face [0-9]: eyes from take[AB].jpg face" "$G/metadata.txt"
 is "analysed again: both open" "$(eyes_of "$G/$fixed")" '["open","open"]'
-check "run totals in the report" jq -e '.run.face_swap == {groups_with_closed_eyes: 1, files_written: 1, faces_fixed: 1}' "$R"
-"$BIN" organize "${ARGS[@]}" -q -o "$TMP/out" >"$TMP/again.txt" 2>&1
+check "run totals in the report" jq -e '.run.face_swap == {groups_with_closed_eyes: 1, repaired: 1, faces_fixed: 1}' "$R"
+is "the catalog remembers what the repair was made from" \
+    "$(sqlite3 "$TMP/out/.photo-organizer/catalog.db" "SELECT count(*) FROM derived WHERE rel = 'group_0001/$fixed'")" 1
+sum_fixed=$(sha256sum <"$G/$fixed")
+"$BIN" organize "${ARGS[@]}" -v -o "$TMP/out" >"$TMP/again.txt" 2>&1
 is "a re-run rewrites nothing" "$(jq '.run.files_written' "$R")" 0
+check "... nor repairs again: the same photos and analysis keep the earlier repair" \
+    grep -q "group_0001: the repair of an earlier run stands" "$TMP/again.txt"
+check "... and still reports the repair, from the catalog" jq -e '
+    .run.face_swap.repaired == 1 and .groups[0].face_swap.faces[0].fixed
+    and (.groups[0].face_swap.faces[0].from | test("take")) and (.groups[0].why | test("repaired in best_"))' "$R"
+# The user edits the repaired file: it is theirs now; the next run keeps it and puts its
+# own repair beside it.
+printf 'x' >>"$G/$fixed"
+edited=$(sha256sum <"$G/$fixed")
+"$BIN" organize "${ARGS[@]}" -q -o "$TMP/out" 2>/dev/null
+is "the user's edit of the repaired file is kept" "$(sha256sum <"$G/$fixed")" "$edited"
+check "... and the report lists it as theirs" jq -e --arg f "group_0001/$fixed" '[.user_files_kept[]?.path] | index($f) != null' "$R"
 is "the sources were never changed" "$(tree_sums "$TMP/src")" "$(cat "$TMP/src.before")"
 is "the test photos were never changed" "$(tree_sums "$TD")" "$(cat "$TMP/sources.before")"
 done_testing

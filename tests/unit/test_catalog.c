@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 8
+#define CATALOG_VERSION 9
 
 struct fixture {
     char *dir;
@@ -590,6 +590,48 @@ static void test_people(void **state)
     assert_int_equal(pho_catalog_person_faces(cat, "m-192", 0, &got, &n, &err), 0);
     assert_int_equal(n, 1);
     pho_catalog_person_faces_free(got, n);
+    pho_catalog_close(cat);
+}
+
+/* What a made output was made from: kept, replaced, read back, forgotten with the output. */
+static void test_derived(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    const char *sha = "0000000000000000000000000000000000000000000000000000000000000001";
+    char *recipe = (char *)&err, *details = (char *)&err;
+    bool found = true;
+    assert_int_equal(
+            pho_catalog_derived_get(cat, "g/best_x_fixed.jpg", &recipe, &details, &found, &err), 0);
+    assert_false(found);
+    assert_null(recipe);
+    assert_null(details);
+    assert_int_equal(pho_catalog_output_put(cat, "g/best_x_fixed.jpg", 3, sha, &err), 0);
+    assert_int_equal(pho_catalog_derived_put(cat, "g/best_x_fixed.jpg", "r1", "{}", &err), 0);
+    assert_int_equal(pho_catalog_derived_put(cat, "g/best_x_fixed.jpg", "r2", "{\"a\":1}", &err),
+                     0);
+    assert_int_equal(pho_catalog_derived_put(cat, "g/refused.jpg", "r3", "{}", &err), 0);
+    assert_int_equal(pho_catalog_derived_put(cat, "", "r", "{}", &err), PHO_EINVAL);
+    pho_catalog_close(cat);
+
+    cat = open_ok(f->db);
+    assert_int_equal(
+            pho_catalog_derived_get(cat, "g/best_x_fixed.jpg", &recipe, &details, &found, &err), 0);
+    assert_true(found);
+    assert_string_equal(recipe, "r2");
+    assert_string_equal(details, "{\"a\":1}");
+    pho_free(recipe);
+    pho_free(details);
+    assert_int_equal(pho_catalog_output_forget(cat, "g/best_x_fixed.jpg", &err), 0);
+    assert_int_equal(
+            pho_catalog_derived_get(cat, "g/best_x_fixed.jpg", &recipe, &details, &found, &err), 0);
+    assert_false(found);
+    assert_int_equal(pho_catalog_derived_get(cat, "g/refused.jpg", &recipe, &details, &found, &err),
+                     0);
+    assert_true(found);
+    pho_free(recipe);
+    pho_free(details);
     pho_catalog_close(cat);
 }
 
@@ -1417,6 +1459,7 @@ static void test_upgrade_from_schema_1(void **state)
              "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
              "ALTER TABLE photos DROP COLUMN content_id; ALTER TABLE outputs DROP COLUMN mode; "
              "DROP TABLE persons; DROP TABLE person_faces; DROP TABLE person_refusals; "
+             "DROP TABLE derived; "
              "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
@@ -1494,6 +1537,7 @@ int main(void)
         T(test_forget_photos),
         T(test_runs),
         T(test_outputs),
+        T(test_derived),
         T(test_wal_and_schema_version),
         T(test_newer_schema_refused),
         T(test_foreign_and_garbage_files),
