@@ -34,6 +34,11 @@ PHO_API char *pho_text_shown(char *dst, size_t size, const char *src);
  * included, which JSON escapes itself) is kept. Caller frees with pho_free(); NULL on OOM. */
 PHO_API char *pho_text_json_path(const char *src);
 
+/* The bytes pho_text_json_path() wrote @src for: NULL when @src is not such a text (a lone
+ * backslash, a bad \x escape, an escape of a NUL byte) or on OOM. Caller frees with
+ * pho_free(). */
+PHO_API char *pho_text_json_path_decode(const char *src);
+
 /* True when @s is valid UTF-8. */
 PHO_API bool pho_text_is_utf8(const char *s);
 

@@ -111,6 +111,8 @@ static void usage(FILE *f)
             "      --people-folders    with --faces all: OUTPUT/people/<name>/ holds each\n"
             "                          person's photos (made as --link says) and\n"
             "                          people/<name>.jpg their face (docs/people.md)\n"
+            "      --web-viewer        when the run is done, serve the review viewer for\n"
+            "                          OUTPUT (as '%s serve -o OUTPUT'; --port N)\n"
             "      --enable-face-swap  when a group's best shot still has closed eyes, also\n"
             "                          write best_<name>_fixed.jpg: the same people's open\n"
             "                          eyes from the group's other takes, aligned, colour-\n"
@@ -149,7 +151,7 @@ static void usage(FILE *f)
             "Exit status: 0 when every photo could be read, 1 when some could not (each is\n"
             "one line on standard error and an entry in the report), 2 on a usage error,\n"
             "130 when interrupted (run again, or with --resume, to continue).\n",
-            cli_prog, cli_prog, cli_prog, cli_prog, PHO_DEFAULT_MAX_PIXELS);
+            cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, PHO_DEFAULT_MAX_PIXELS);
 }
 
 struct ui {
@@ -361,6 +363,8 @@ int cmd_organize(int argc, char **argv)
         OPT_TAG_ONLY,
         OPT_PEOPLE_FOLDERS,
         OPT_FACE_SWAP,
+        OPT_WEB_VIEWER,
+        OPT_PORT,
     };
     static const struct option longopts[] = {
         { "source", required_argument, NULL, 's' },
@@ -396,6 +400,8 @@ int cmd_organize(int argc, char **argv)
         { "tag-only", no_argument, NULL, OPT_TAG_ONLY },
         { "people-folders", no_argument, NULL, OPT_PEOPLE_FOLDERS },
         { "enable-face-swap", no_argument, NULL, OPT_FACE_SWAP },
+        { "web-viewer", no_argument, NULL, OPT_WEB_VIEWER },
+        { "port", required_argument, NULL, OPT_PORT },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -403,7 +409,8 @@ int cmd_organize(int argc, char **argv)
     };
     struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
     unsigned set = 0;
-    bool resume = false;
+    bool resume = false, web_viewer = false;
+    unsigned long long viewer_port = 0;
     int verbosity = 1;
     unsigned long long v;
     int c;
@@ -605,6 +612,13 @@ int cmd_organize(int argc, char **argv)
                                        optarg);
             set |= PHO_SET_XMP_LABEL;
             break;
+        case OPT_WEB_VIEWER:
+            web_viewer = true;
+            break;
+        case OPT_PORT:
+            if (!cli_parse_uint("--port", optarg, 65535, &viewer_port) || viewer_port == 0)
+                return cli_usage_error("organize", "--port takes 1..65535");
+            break;
         case OPT_FACE_SWAP:
             o.face_swap = true;
             set |= PHO_SET_FACE_SWAP;
@@ -692,6 +706,16 @@ int cmd_organize(int argc, char **argv)
         if (r.failed || r.groups_failed)
             status = EXIT_FAIL;
     }
+    bool serve = web_viewer && rc == 0 && !o.dry_run;
     pho_organize_result_release(&r);
+    /* --web-viewer: the result, in the browser, as the original tool offered. */
+    if (serve) {
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        int vs = cli_serve_run(o.output, (unsigned)viewer_port, viewer_port != 0, "127.0.0.1");
+        if (status == EXIT_OK)
+            status = vs;
+    }
     return status;
 }

@@ -116,3 +116,36 @@ char *pho_text_json_path(const char *src)
     out[len] = '\0';
     return out;
 }
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+char *pho_text_json_path_decode(const char *src)
+{
+    char *out = pho_malloc(strlen(src) + 1);
+    if (!out)
+        return NULL;
+    size_t len = 0;
+    for (const char *p = src; *p;) {
+        if (*p != '\\') {
+            out[len++] = *p++;
+            continue;
+        }
+        if (p[1] == '\\') {
+            out[len++] = '\\';
+            p += 2;
+            continue;
+        }
+        int hi = p[1] == 'x' ? hex_digit(p[2]) : -1, lo = hi >= 0 ? hex_digit(p[3]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            pho_free(out);
+            return NULL;
+        }
+        out[len++] = (char)(hi * 16 + lo);
+        p += 4;
+    }
+    out[len] = '\0';
+    return out;
+}

@@ -7,6 +7,7 @@
 
 #include "../lib/testlib.h"
 #include "pho/parallel.h"
+#include "pho/text.h"
 
 static void test_strerror_covers_every_code(void **state)
 {
@@ -163,6 +164,27 @@ static void test_parallel_for_visits_each_index_once(void **state)
     assert_true(pho_cpu_count() >= 1);
 }
 
+/* Paths travel losslessly through JSON (backslashes doubled, bytes that are not UTF-8 as
+ * \xNN) and come back as the same bytes; anything else is refused. */
+static void test_json_path_round_trip(void **state)
+{
+    (void)state;
+    const char *names[] = { "plain.jpg", "caf\xc3\xa9/\xff\xfe.jpg", "back\\slash\\x41.jpg",
+                            "<script>.jpg", "" };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(names); i++) {
+        char *e = pho_text_json_path(names[i]);
+        assert_non_null(e);
+        char *d = pho_text_json_path_decode(e);
+        assert_non_null(d);
+        assert_string_equal(d, names[i]);
+        pho_free(d);
+        pho_free(e);
+    }
+    const char *bad[] = { "lone\\", "bad\\xzz", "short\\x4", "nul\\x00", "what\\n" };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(bad); i++)
+        assert_null(pho_text_json_path_decode(bad[i]));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -172,6 +194,7 @@ int main(void)
         cmocka_unit_test(test_log_levels_and_handler),
         cmocka_unit_test(test_alloc_fault_injection),
         cmocka_unit_test(test_strlcpy),
+        cmocka_unit_test(test_json_path_round_trip),
         cmocka_unit_test(test_parallel_for_visits_each_index_once),
     };
     return T_RUN_GROUP(tests, NULL, NULL);
