@@ -254,7 +254,12 @@ function pane(g, p, i) {
   const fc = faceCounts(ph);
   const label = el('div', { class: 'label' + (p.is_best ? ' best' : ''),
     text: `${i + 1}. ${p.filename}${p.is_best ? ' ★ best' : ''}` + ((ph.faces || []).length ? ` · ${fc.open} open, ${fc.closed + fc.wink} closed` : '') });
-  const d = el('div', { class: 'pane' + (i === S.take ? ' focus' : ''), 'data-i': i }, label, stage);
+  const bestButton = p.is_best ? null : el('button', {
+    class: 'mini set-best', text: 'Set as best (B)', title: 'Make this take the best shot: kept by every later run',
+    onpointerdown: (e) => e.stopPropagation(),
+    onclick: (e) => { e.stopPropagation(); S.take = i; setBest(i); },
+  });
+  const d = el('div', { class: 'pane' + (i === S.take ? ' focus' : ''), 'data-i': i }, label, bestButton, stage);
   attachZoom(d);
   d.addEventListener('dblclick', () => { S.take = i; openLightbox(); });
   return d;
@@ -378,6 +383,56 @@ function closeLightbox() {
   layoutPanes();
 }
 
+// ---- decisions (docs/decisions.md) ----------------------------------------------------
+
+let statusTimer = null;
+function status(text, bad) {
+  const st = $('status');
+  st.textContent = text;
+  st.classList.toggle('bad', !!bad);
+  st.hidden = false;
+  clearTimeout(statusTimer);
+  statusTimer = setTimeout(() => { st.hidden = true; }, bad ? 8000 : 4000);
+}
+
+async function decide(body, done) {
+  if (S.busy) return;
+  S.busy = true;
+  status('Saving your decision and making the result again…');
+  try {
+    if (!S.csrf) S.csrf = (await (await fetch('/api/session', { credentials: 'same-origin' })).json()).csrf;
+    const r = await fetch('/api/decide', {
+      method: 'POST', credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf },
+      body: JSON.stringify(body),
+    });
+    const answer = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(answer.error || r.statusText);
+    const keep = S.group >= 0 ? (S.groups[S.group].photos || [])[S.take] : null;
+    await load();
+    if (keep) {
+      const gi = S.groups.findIndex((g) => (g.photos || []).some((p) => p.id === keep.id));
+      if (gi >= 0) { S.group = -1; location.hash === '#/group/' + (gi + 1) ? renderGroup(gi) : openGroup(gi); }
+    } else route();
+    status(done);
+  } catch (err) {
+    status('Not saved: ' + err.message, true);
+  } finally {
+    S.busy = false;
+  }
+}
+
+function setBest(i) {
+  const g = S.groups[S.group];
+  const p = g && (g.photos || [])[i];
+  if (!p || p.is_best) return;
+  decide({ kind: 'best', photo: p.id }, `${p.filename} is the best shot of ${g.dir} now (U takes it back).`);
+}
+
+function undo() {
+  decide({ kind: 'undo' }, 'Your last decision was taken back.');
+}
+
 // ---- people and the report ----------------------------------------------------------
 
 function renderPeople() {
@@ -465,6 +520,8 @@ function onKey(e) {
     else if (e.key === '+' || e.key === '=') zoomBy(1.5);
     else if (e.key === '-') zoomBy(1 / 1.5);
     else if (e.key === '0') zoomBy(0);
+    else if (e.key === 'b' || e.key === 'B') setBest(S.take);
+    else if (e.key === 'u' || e.key === 'U') undo();
     else if (e.key === 'f' || e.key === 'F') {
       S.faces = !S.faces;
       for (const c of document.querySelectorAll('.compare, #lightbox')) c.classList.toggle('hide-faces', !S.faces);

@@ -154,6 +154,30 @@ PHO_API void pho_catalog_outputs_free(struct pho_output_file *files, size_t coun
 PHO_API int pho_catalog_derived_put(struct pho_catalog *cat, const char *rel, const char *recipe,
                                     const char *details, struct pho_err *err);
 
+/** One of the user's decisions about the result (docs/decisions.md). */
+struct pho_decision {
+    int64_t id;
+    char kind[16]; /**< "best" */
+    char *photo;   /**< below the source */
+    char *other;   /**< "" unless the kind relates two photos */
+    int64_t made_at;
+};
+
+/** Records a decision (after the ones before it). *@p id: its number (may be NULL). */
+PHO_API int pho_catalog_decision_add(struct pho_catalog *cat, const char *kind, const char *photo,
+                                     const char *other, int64_t *id, struct pho_err *err);
+
+/** The decisions in force, oldest first (caller frees with pho_catalog_decisions_free()). */
+PHO_API int pho_catalog_decisions(struct pho_catalog *cat, struct pho_decision **out, size_t *count,
+                                  struct pho_err *err);
+
+PHO_API void pho_catalog_decisions_free(struct pho_decision *v, size_t count);
+
+/** Takes back the newest decision in force: *@p undone gets it (id 0: there was none;
+ *  photo and other are the caller's to free with pho_free()). */
+PHO_API int pho_catalog_decision_undo(struct pho_catalog *cat, struct pho_decision *undone,
+                                      struct pho_err *err);
+
 /** What pho_catalog_derived_put() recorded at @p rel: *@p found false when nothing; the
  *  strings are the caller's (pho_free). */
 PHO_API int pho_catalog_derived_get(struct pho_catalog *cat, const char *rel, char **recipe,

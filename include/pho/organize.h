@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pho/catalog.h"
 #include "pho/common.h"
 #include "pho/error.h"
 #include "pho/face.h"
@@ -309,6 +310,7 @@ struct pho_organize_result {
     struct pho_person_summary *people;
     size_t npeople;
     size_t people_created; /**< persons found in this run */
+    size_t decisions;      /**< the user's decisions in force (docs/decisions.md) */
     /** --enable-face-swap: best shots with closed eyes, those with a repaired file (made in
      *  this run or kept from an earlier one), faces repaired in them. */
     size_t swap_groups, swap_written, swap_faces_fixed;
@@ -410,6 +412,27 @@ PHO_API int pho_organize_run(struct pho_organize_result *out, const struct pho_o
                              struct pho_err *err);
 
 PHO_API void pho_organize_result_release(struct pho_organize_result *r);
+
+/**
+ * Records one of the user's decisions about @p output's result (docs/decisions.md): kind
+ * "best" makes @p photo (a path below the source, as the report gives it) its group's best
+ * shot, in this and every later run. Takes the output folder's lock (PHO_EBUSY while a run
+ * holds it). It shows once the result is made again (pho_organize_rerun()).
+ */
+PHO_API int pho_organize_decide(const char *output, const char *kind, const char *photo,
+                                struct pho_err *err);
+
+/** Takes back the newest decision in force; *@p undone says which (id 0: none; its strings
+ *  are the caller's to pho_free()). */
+PHO_API int pho_organize_undo(struct pho_decision *undone, const char *output, struct pho_err *err);
+
+/**
+ * Makes @p output's result again with its last run's settings (what --resume does), so
+ * that decisions show in its folders, report and sidecars; photos come from the catalog
+ * when unchanged. Waits for a run that holds the folder. Fills @p out as pho_organize_run().
+ */
+PHO_API int pho_organize_rerun(struct pho_organize_result *out, const char *output,
+                               const char *models_dir, atomic_int *cancel, struct pho_err *err);
 
 /** The companions of photo @p photo in @p r (*@p count of them; NULL when none). */
 PHO_API const struct pho_companion *pho_organize_companions(const struct pho_organize_result *r,

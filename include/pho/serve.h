@@ -45,6 +45,8 @@ struct pho_serve_opts {
     unsigned port;    /**< 0: PHO_SERVE_PORT */
     bool port_exact;  /**< only @ref port, no next free one */
     unsigned threads; /**< connection threads (default 4) */
+    /** Face models folder for making the result again after a decision (NULL: default). */
+    const char *models_dir;
 };
 
 #define PHO_SERVE_OPTS_INIT \

@@ -260,3 +260,108 @@ void pho_catalog_outputs_free(struct pho_output_file *files, size_t count)
         pho_free(files[i].rel);
     pho_free(files);
 }
+
+int pho_catalog_decision_add(struct pho_catalog *cat, const char *kind, const char *photo,
+                             const char *other, int64_t *id, struct pho_err *err)
+{
+    if (!kind || !*kind || strlen(kind) >= sizeof(((struct pho_decision *)0)->kind) || !photo ||
+        !*photo)
+        return pho_err_set(err, PHO_EINVAL, "catalog: a decision needs a kind and a photo");
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_DECISION_ADD, &s, err);
+    if (rc < 0)
+        return rc;
+    const char *o = other ? other : "";
+    int src = pho_catalog__bind_text(s, 1, kind, strlen(kind));
+    if (src == SQLITE_OK)
+        src = pho_catalog__bind_text(s, 2, photo, strlen(photo));
+    if (src == SQLITE_OK)
+        src = pho_catalog__bind_text(s, 3, o, strlen(o));
+    if (src != SQLITE_OK) {
+        rc = pho_catalog__fail(cat->db, src, err, "cannot record a decision");
+        sqlite3_reset(s);
+        return rc;
+    }
+    rc = pho_catalog__run(cat, s, err, "cannot record a decision");
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(cat->db);
+    return rc;
+}
+
+void pho_catalog_decisions_free(struct pho_decision *v, size_t count)
+{
+    for (size_t i = 0; v && i < count; i++) {
+        pho_free(v[i].photo);
+        pho_free(v[i].other);
+    }
+    pho_free(v);
+}
+
+int pho_catalog_decisions(struct pho_catalog *cat, struct pho_decision **out, size_t *count,
+                          struct pho_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_DECISIONS_LIST, &s, err);
+    if (rc < 0)
+        return rc;
+    struct pho_decision *v = NULL;
+    size_t n = 0, cap = 0;
+    int src;
+    while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        if (n == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            struct pho_decision *grown = pho_reallocarray(v, ncap, sizeof(*v));
+            if (!grown) {
+                rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+                break;
+            }
+            v = grown;
+            cap = ncap;
+        }
+        struct pho_decision *d = &v[n];
+        memset(d, 0, sizeof(*d));
+        d->id = sqlite3_column_int64(s, 0);
+        const unsigned char *k = sqlite3_column_text(s, 1);
+        pho_strlcpy(d->kind, k ? (const char *)k : "", sizeof(d->kind));
+        d->photo = pho_catalog__text(s, 2);
+        d->other = pho_catalog__text(s, 3);
+        d->made_at = sqlite3_column_int64(s, 4);
+        n++;
+        if (!d->photo || !d->other)
+            rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+    }
+    if (rc == 0 && src != SQLITE_DONE)
+        rc = pho_catalog__fail(cat->db, src, err, "cannot read the decisions");
+    sqlite3_reset(s);
+    if (rc) {
+        pho_catalog_decisions_free(v, n);
+        return rc;
+    }
+    *out = v;
+    *count = n;
+    return 0;
+}
+
+int pho_catalog_decision_undo(struct pho_catalog *cat, struct pho_decision *undone,
+                              struct pho_err *err)
+{
+    memset(undone, 0, sizeof(*undone));
+    sqlite3_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_DECISION_UNDO, &s, err);
+    if (rc < 0)
+        return rc;
+    int src = sqlite3_step(s);
+    if (src == SQLITE_ROW) {
+        undone->id = sqlite3_column_int64(s, 0);
+        const unsigned char *k = sqlite3_column_text(s, 1);
+        pho_strlcpy(undone->kind, k ? (const char *)k : "", sizeof(undone->kind));
+        undone->photo = pho_catalog__text(s, 2);
+        src = sqlite3_step(s);
+    }
+    if (src != SQLITE_DONE)
+        rc = pho_catalog__fail(cat->db, src, err, "cannot take a decision back");
+    sqlite3_reset(s);
+    return rc;
+}

@@ -160,6 +160,18 @@ static const char *const catalog_migrations[] = {
     "    recipe TEXT NOT NULL,\n"
     "    details TEXT NOT NULL\n"
     ") WITHOUT ROWID;\n",
+
+    /* 9 -> 10: the user's decisions about the result (docs/decisions.md): each a kind, the
+     * photo it is about (below the source) and, for kinds that relate two, the other; kept
+     * in order, undone by marking, applied by every later run after its own computation. */
+    "CREATE TABLE decisions (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    photo TEXT NOT NULL,\n"
+    "    other TEXT NOT NULL DEFAULT '',\n"
+    "    made_at INTEGER NOT NULL,\n"
+    "    undone INTEGER NOT NULL DEFAULT 0 CHECK (undone IN (0, 1))\n"
+    ");\n",
 };
 /* clang-format on */
 
@@ -255,6 +267,9 @@ enum catalog_stmt {
     ST_DERIVED_PUT,
     ST_DERIVED_GET,
     ST_DERIVED_FORGET,
+    ST_DECISION_ADD,
+    ST_DECISIONS_LIST,
+    ST_DECISION_UNDO,
     ST_FACES_PUT,
     ST_FACES_GET,
     ST_FACES_FORGET_ALL,
@@ -297,6 +312,14 @@ static const char *const catalog_sql[ST_COUNT] = {
     [ST_DERIVED_PUT] = "INSERT OR REPLACE INTO derived (rel, recipe, details) VALUES (?1, ?2, ?3)",
     [ST_DERIVED_GET] = "SELECT recipe, details FROM derived WHERE rel = ?1",
     [ST_DERIVED_FORGET] = "DELETE FROM derived WHERE rel = ?1",
+    [ST_DECISION_ADD] = "INSERT INTO decisions (kind, photo, other, made_at) "
+                        "VALUES (?1, ?2, ?3, CAST(strftime('%s', 'now') AS INTEGER))",
+    [ST_DECISIONS_LIST] = "SELECT id, kind, photo, other, made_at FROM decisions "
+                          "WHERE undone = 0 ORDER BY id",
+    /* The newest decision still in force. */
+    [ST_DECISION_UNDO] =
+            "UPDATE decisions SET undone = 1 WHERE id = "
+            "(SELECT MAX(id) FROM decisions WHERE undone = 0) RETURNING id, kind, photo",
     [ST_FACES_PUT] = "INSERT OR REPLACE INTO faces (rel, size, mtime_ns, config, image_w, "
                      "image_h, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_FACES_GET] = "SELECT image_w, image_h, count, data FROM faces "

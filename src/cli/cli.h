@@ -67,7 +67,9 @@ int cmd_backends(int argc, char **argv);
 int cmd_people(int argc, char **argv);
 int cmd_fix_eyes(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_decide(int argc, char **argv);
 /* Serves the viewer for @output until a signal (cmd_serve.c; also organize --web-viewer). */
-int cli_serve_run(const char *output, unsigned port, bool port_exact, const char *listen);
+int cli_serve_run(const char *output, unsigned port, bool port_exact, const char *listen,
+                  const char *models_dir);
 
 #endif /* PHO_CLI_H */

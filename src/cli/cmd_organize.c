@@ -713,7 +713,8 @@ int cmd_organize(int argc, char **argv)
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
-        int vs = cli_serve_run(o.output, (unsigned)viewer_port, viewer_port != 0, "127.0.0.1");
+        int vs = cli_serve_run(o.output, (unsigned)viewer_port, viewer_port != 0, "127.0.0.1",
+                               o.models_dir);
         if (status == EXIT_OK)
             status = vs;
     }

@@ -33,6 +33,8 @@ static void usage(FILE *f)
             "                       only); any other needs --allow-remote\n"
             "      --allow-remote   allow a --listen address other machines can reach (anyone\n"
             "                       who gets the printed address can see your photos)\n"
+            "      --models-dir DIR face models folder, for making the result again after a\n"
+            "                       decision in the viewer (setting a best shot)\n"
             "  -h, --help           show this help\n",
             cli_prog, PHO_SERVE_PORT);
 }
@@ -55,7 +57,8 @@ static bool loopback(const char *addr)
     return !strcmp(addr, "127.0.0.1") || !strcmp(addr, "::1") || !strncmp(addr, "127.", 4);
 }
 
-int cli_serve_run(const char *output, unsigned port, bool port_exact, const char *listen)
+int cli_serve_run(const char *output, unsigned port, bool port_exact, const char *listen,
+                  const char *models_dir)
 {
     struct pho_serve_opts so = PHO_SERVE_OPTS_INIT;
     so.output = output;
@@ -63,6 +66,7 @@ int cli_serve_run(const char *output, unsigned port, bool port_exact, const char
     so.listen = listen;
     so.port = port;
     so.port_exact = port_exact;
+    so.models_dir = models_dir;
     /* Signals are taken synchronously: blocked here (the server's threads inherit the
      * mask), then waited for. */
     sigset_t set;
@@ -87,16 +91,17 @@ int cli_serve_run(const char *output, unsigned port, bool port_exact, const char
 
 int cmd_serve(int argc, char **argv)
 {
-    enum { OPT_PORT = 256, OPT_LISTEN, OPT_REMOTE };
+    enum { OPT_PORT = 256, OPT_LISTEN, OPT_REMOTE, OPT_MODELS };
     static const struct option longopts[] = {
         { "output", required_argument, NULL, 'o' },
         { "port", required_argument, NULL, OPT_PORT },
         { "listen", required_argument, NULL, OPT_LISTEN },
         { "allow-remote", no_argument, NULL, OPT_REMOTE },
+        { "models-dir", required_argument, NULL, OPT_MODELS },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    const char *output = NULL, *listen = "127.0.0.1";
+    const char *output = NULL, *listen = "127.0.0.1", *models = NULL;
     unsigned long long port = 0;
     bool remote = false;
     int c;
@@ -115,6 +120,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case OPT_REMOTE:
             remote = true;
+            break;
+        case OPT_MODELS:
+            models = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -138,5 +146,5 @@ int cmd_serve(int argc, char **argv)
                  "these photos",
                  listen);
     }
-    return cli_serve_run(output, (unsigned)port, port != 0, listen);
+    return cli_serve_run(output, (unsigned)port, port != 0, listen, models);
 }

@@ -327,7 +327,9 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     }
     for (size_t g = 0; g < out->ngroups; g++)
         pho_organize__choose_best(&out->groups[g], out->photos, out->faces, &run.identity);
-    rc = pho_organize__swap_plan(&run, err);
+    rc = pho_organize__decisions(&run, err);
+    if (rc == 0)
+        rc = pho_organize__swap_plan(&run, err);
     if (rc)
         goto out;
 

@@ -362,6 +362,7 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
     pho_json_set_int(side, "unchanged", (long long)r->sidecars_unchanged);
     pho_json_set_int(side, "left_alone", (long long)r->nsidecar_issues);
     json_object_set_new(run, "sidecars", side);
+    pho_json_set_int(run, "decisions", (long long)r->decisions);
     if (o->face_swap) {
         json_t *sw = json_object();
         pho_json_set_int(sw, "groups_with_closed_eyes", (long long)r->swap_groups);

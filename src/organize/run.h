@@ -120,6 +120,8 @@ int pho_organize__open_faces(struct run *run, struct pho_face_engine **fe, struc
  * take (after the best-shot choice, dry runs too); the repair of one group's best shot,
  * written as best_<name>_fixed.jpg while the group is written; the engine closed at the end. */
 int pho_organize__swap_plan(struct run *run, struct pho_err *err);
+/* The user's decisions (decisions.c), after the run's own best-shot choice. */
+int pho_organize__decisions(struct run *run, struct pho_err *err);
 struct pho_organize__outputs;
 int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs,
                              struct pho_group_plan *g, struct pho_err *err);

@@ -29,11 +29,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 #include "core/file.h"
+#include "pho/json.h"
 #include "pho/log.h"
+#include "pho/organize.h"
 #include "pho/serve.h"
+#include "pho/text.h"
 #include "serve/internal.h"
 
 #define TOKEN_HEX 32
@@ -41,6 +45,7 @@
 
 struct pho_serve {
     struct MHD_Daemon *d;
+    char *output, *models_dir;
     struct serve_library lib;
     char *assets;
     char listen[64];
@@ -264,19 +269,104 @@ static enum MHD_Result send_original(struct pho_serve *s, struct MHD_Connection 
     return send_fd(c, fd, size, type, "private, no-cache");
 }
 
+/* A request's body, gathered across calls (only the small JSON of a decision). */
+#define BODY_MAX 4096
+struct request {
+    char body[BODY_MAX + 1];
+    size_t len;
+    bool too_long;
+};
+
+static void request_done(void *cls, struct MHD_Connection *c, void **state,
+                         enum MHD_RequestTerminationCode why)
+{
+    (void)cls;
+    (void)c;
+    (void)why;
+    pho_free(*state);
+    *state = NULL;
+}
+
+static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, json_t *j)
+{
+    char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!text)
+        return send_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
+    enum MHD_Result ret = send_buf(c, status, "application/json", text, strlen(text), NULL);
+    free(text);
+    return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, const char *msg)
+{
+    json_t *j = json_object();
+    pho_json_set_str(j, "error", msg);
+    return send_json(c, status, j);
+}
+
+/* POST /api/decide {"kind": "best", "photo": PATH} or {"kind": "undo"}: recorded in the
+ * catalog, then the result made again, as `decide` does (docs/decisions.md). */
+static enum MHD_Result decide(struct pho_serve *s, struct MHD_Connection *c,
+                              const struct request *rq)
+{
+    if (rq->too_long)
+        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request is too long");
+    json_error_t je;
+    json_t *j = json_loadb(rq->body, rq->len, 0, &je);
+    const char *kind = json_string_value(json_object_get(j, "kind"));
+    const char *photo = json_string_value(json_object_get(j, "photo"));
+    struct pho_err e = PHO_ERR_INIT;
+    int rc;
+    char *bytes = NULL;
+    if (kind && !strcmp(kind, "undo")) {
+        struct pho_decision d;
+        rc = pho_organize_undo(&d, s->output, &e);
+        pho_free(d.photo);
+        pho_free(d.other);
+    } else if (kind && !strcmp(kind, "best") && photo &&
+               (bytes = pho_text_json_path_decode(photo))) {
+        rc = pho_organize_decide(s->output, "best", bytes, &e);
+    } else {
+        json_decref(j);
+        return send_error(c, MHD_HTTP_BAD_REQUEST,
+                          "a decision is {kind: best, photo} or {kind: undo}");
+    }
+    pho_free(bytes);
+    json_decref(j);
+    if (rc == 0) {
+        struct pho_organize_result r;
+        rc = pho_organize_rerun(&r, s->output, s->models_dir, NULL, &e);
+        pho_organize_result_release(&r);
+    }
+    if (rc == PHO_EBUSY)
+        return send_error(c, MHD_HTTP_CONFLICT, e.msg);
+    if (rc) {
+        pho_log(PHO_LOG_WARN, "serve", "%s", e.msg);
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, e.msg);
+    }
+    json_t *ok = json_object();
+    pho_json_set_bool(ok, "ok", true);
+    return send_json(c, MHD_HTTP_OK, ok);
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
 {
     (void)version;
-    (void)upload;
     struct pho_serve *s = cls;
-    /* First call per request: headers only; bodies are not accepted yet. */
+    /* First call per request: headers only. */
     if (!*state) {
-        *state = (void *)1;
-        return MHD_YES;
+        *state = pho_calloc(1, sizeof(struct request));
+        return *state ? MHD_YES : MHD_NO;
     }
+    struct request *rq = *state;
     if (*upload_size) {
+        if (rq->len + *upload_size > BODY_MAX)
+            rq->too_long = true;
+        else
+            memcpy(rq->body + rq->len, upload, *upload_size), rq->len += *upload_size;
         *upload_size = 0;
         return MHD_YES;
     }
@@ -315,6 +405,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         const char *csrf = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-CSRF-Token");
         if (!origin_ok(s, origin) || !same_secret(csrf, s->csrf))
             return send_text(c, MHD_HTTP_FORBIDDEN, "refused: not from this viewer's page\n");
+        if (!strcmp(method, "POST") && !strcmp(url, "/api/decide"))
+            return decide(s, c, rq);
         return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "no such action\n");
     }
     if (!strcmp(url, "/"))
@@ -364,7 +456,8 @@ static struct MHD_Daemon *listen_on(struct pho_serve *s, unsigned port, bool v6,
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | (v6 ? MHD_USE_IPv6 : 0), 0, NULL,
             NULL, handle, s, MHD_OPTION_SOCK_ADDR, sa, MHD_OPTION_THREAD_POOL_SIZE, threads,
             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-            MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_END);
+            MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL, MHD_OPTION_NOTIFY_COMPLETED, request_done,
+            NULL, MHD_OPTION_END);
 }
 
 int pho_serve_start(struct pho_serve **out, const struct pho_serve_opts *opts, struct pho_err *err)
@@ -379,7 +472,9 @@ int pho_serve_start(struct pho_serve **out, const struct pho_serve_opts *opts, s
     if (rc)
         goto fail;
     s->assets = pho_strdup(opts->assets);
-    if (!s->assets) {
+    s->output = pho_strdup(s->lib.out);
+    s->models_dir = opts->models_dir ? pho_strdup(opts->models_dir) : NULL;
+    if (!s->assets || !s->output || (opts->models_dir && !s->models_dir)) {
         rc = pho_err_set(err, PHO_ENOMEM, "serve: out of memory");
         goto fail;
     }
@@ -447,5 +542,7 @@ void pho_serve_stop(struct pho_serve *s)
         MHD_stop_daemon(s->d);
     pho_serve__library_close(&s->lib);
     pho_free(s->assets);
+    pho_free(s->output);
+    pho_free(s->models_dir);
     pho_free(s);
 }

@@ -130,6 +130,29 @@ else
     ok "# SKIP chromium not installed"
 fi
 
+# ---- a decision from the page: set another best shot, then take it back ---------------
+G4=$(jq -r '[.groups[] | select(any(.photos[]; .filename | startswith("group4")))][0]' <<<"$R")
+GDIR=$(jq -r .dir <<<"$G4")
+OTHER=$(jq -r '[.photos[] | select(.is_best | not)][0].id' <<<"$G4")
+OLD=$(jq -r '.best_photo.filename' <<<"$G4")
+post() { curl -s -o "$TMP/post.json" -w '%{http_code}' -X POST -H "$C" -H "Origin: $H" -H "X-CSRF-Token: $CSRF" \
+    -H 'Content-Type: application/json' -d "$1" "$H/api/decide"; }
+is "set best from the page: accepted" "$(post "$(jq -nc --arg p "$OTHER" '{kind: "best", photo: $p}')")" 200
+check "the output tree has the new best shot" test -f "$OUT/$GDIR/best_$OTHER"
+check "... and not the old one" test ! -e "$OUT/$GDIR/best_$OLD"
+R2=$(curl -s -H "$C" "$H/api/report")
+is "the report served next says so" "$(jq -r --arg d "$GDIR" '.groups[] | select(.dir == $d) | .best_photo.id' <<<"$R2")" "$OTHER"
+check "... and why: chosen by you, with the rule's choice" jq -e --arg d "$GDIR" '.groups[] | select(.dir == $d) | .why | startswith("chosen by you (the rule chose")' <<<"$R2"
+"$BIN" organize -s "$SRC" -o "$OUT" --faces none -q 2>/dev/null
+check "the next run keeps the decision" test -f "$OUT/$GDIR/best_$OTHER"
+"$BIN" organize -s "$SRC" -o "$OUT" --faces none -q --force-fresh 2>/dev/null
+check "... so does --force-fresh" test -f "$OUT/$GDIR/best_$OTHER"
+is "undo from the page" "$(post '{"kind":"undo"}')" 200
+check "the rule's best shot is back" test -f "$OUT/$GDIR/best_$OLD"
+is "a decision that is not one: refused" "$(post '{"kind":"delete everything"}')" 400
+is "a decision without the CSRF token: refused" \
+    "$(code -X POST -H "$C" -H "Origin: $H" -d '{"kind":"undo"}' "$H/api/decide")" 403
+
 kill "$PID"
 wait "$PID" 2>/dev/null
 is "Ctrl-C (SIGTERM) stops it cleanly" "$?" 0

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 9
+#define CATALOG_VERSION 10
 
 struct fixture {
     char *dir;
@@ -632,6 +632,49 @@ static void test_derived(void **state)
     assert_true(found);
     pho_free(recipe);
     pho_free(details);
+    pho_catalog_close(cat);
+}
+
+/* The user's decisions: kept in order, listed while in force, the newest taken back first. */
+static void test_decisions(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    struct pho_decision *v = NULL;
+    size_t n = 9;
+    assert_int_equal(pho_catalog_decisions(cat, &v, &n, &err), 0);
+    assert_int_equal(n, 0);
+    int64_t id1 = 0, id2 = 0;
+    assert_int_equal(pho_catalog_decision_add(cat, "best", "a/1.jpg", NULL, &id1, &err), 0);
+    assert_int_equal(pho_catalog_decision_add(cat, "best", "b/\xc3\xa9.jpg", "", &id2, &err), 0);
+    assert_true(id2 > id1);
+    assert_int_equal(pho_catalog_decision_add(cat, "", "a/1.jpg", NULL, NULL, &err), PHO_EINVAL);
+    assert_int_equal(pho_catalog_decision_add(cat, "best", "", NULL, NULL, &err), PHO_EINVAL);
+    pho_catalog_close(cat);
+
+    cat = open_ok(f->db);
+    assert_int_equal(pho_catalog_decisions(cat, &v, &n, &err), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].kind, "best");
+    assert_string_equal(v[0].photo, "a/1.jpg");
+    assert_string_equal(v[1].photo, "b/\xc3\xa9.jpg");
+    assert_string_equal(v[1].other, "");
+    assert_true(v[1].made_at > 1700000000);
+    pho_catalog_decisions_free(v, n);
+    struct pho_decision d;
+    assert_int_equal(pho_catalog_decision_undo(cat, &d, &err), 0);
+    assert_true(d.id == id2);
+    assert_string_equal(d.photo, "b/\xc3\xa9.jpg");
+    pho_free(d.photo);
+    assert_int_equal(pho_catalog_decisions(cat, &v, &n, &err), 0);
+    assert_int_equal(n, 1);
+    pho_catalog_decisions_free(v, n);
+    assert_int_equal(pho_catalog_decision_undo(cat, &d, &err), 0);
+    pho_free(d.photo);
+    assert_int_equal(pho_catalog_decision_undo(cat, &d, &err), 0);
+    assert_true(d.id == 0);
+    pho_catalog_decisions_free(NULL, 0);
     pho_catalog_close(cat);
 }
 
@@ -1459,7 +1502,7 @@ static void test_upgrade_from_schema_1(void **state)
              "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
              "ALTER TABLE photos DROP COLUMN content_id; ALTER TABLE outputs DROP COLUMN mode; "
              "DROP TABLE persons; DROP TABLE person_faces; DROP TABLE person_refusals; "
-             "DROP TABLE derived; "
+             "DROP TABLE derived; DROP TABLE decisions; "
              "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
@@ -1538,6 +1581,7 @@ int main(void)
         T(test_runs),
         T(test_outputs),
         T(test_derived),
+        T(test_decisions),
         T(test_wal_and_schema_version),
         T(test_newer_schema_refused),
         T(test_foreign_and_garbage_files),

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The user's decisions (docs/decisions.md), applied after the run's own choices: the
+ * catalog keeps them in order (the viewer and `decide` record them), and every run, with
+ * whatever it computed, ends with the result they ask for. A decision about a photo that
+ * is no longer there, or no longer in a group, waits: it applies again when it can.
+ */
+#include "core/common.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "organize/internal.h"
+#include "organize/run.h"
+#include "pho/log.h"
+
+/* The group @photo (below the source) is a member of, and its index among the photos. */
+static struct pho_group_plan *group_of(struct pho_organize_result *r, const char *photo,
+                                       size_t *index)
+{
+    for (size_t g = 0; g < r->ngroups; g++)
+        for (size_t k = 0; k < r->groups[g].count; k++) {
+            size_t i = r->groups[g].members[k];
+            if (!strcmp(r->photos[i].rel, photo)) {
+                *index = i;
+                return &r->groups[g];
+            }
+        }
+    return NULL;
+}
+
+/* "best": this photo is its group's best shot; the rule's choice is kept in the why. */
+static void apply_best(struct pho_organize_result *r, const struct pho_decision *d)
+{
+    size_t i = 0;
+    struct pho_group_plan *g = group_of(r, d->photo, &i);
+    if (!g || g->best == i)
+        return;
+    char rule[sizeof(g->why)];
+    pho_strlcpy(rule, g->why, sizeof(rule));
+    const char *slash = strrchr(r->photos[g->best].rel, '/');
+    int n = snprintf(g->why, sizeof(g->why), "chosen by you (the rule chose %.200s: ",
+                     slash ? slash + 1 : r->photos[g->best].rel);
+    if (n > 0 && (size_t)n < sizeof(g->why) - 2) {
+        pho_strlcpy(g->why + n, rule, sizeof(g->why) - (size_t)n - 1);
+        size_t len = strlen(g->why);
+        g->why[len] = ')';
+        g->why[len + 1] = '\0';
+    }
+    g->best = i;
+}
+
+int pho_organize__decisions(struct run *run, struct pho_err *err)
+{
+    if (!run->cat)
+        return 0;
+    struct pho_decision *v = NULL;
+    size_t n = 0;
+    int rc = pho_catalog_decisions(run->cat, &v, &n, err);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (!strcmp(v[k].kind, "best"))
+            apply_best(run->r, &v[k]);
+        else
+            pho_log(PHO_LOG_WARN, "decisions",
+                    "decision %lld is of a kind this version does "
+                    "not know (%s); left alone",
+                    (long long)v[k].id, v[k].kind);
+    }
+    run->r->decisions = n;
+    pho_catalog_decisions_free(v, n);
+    return rc;
+}
+
+/* Opens @output's catalog under its lock (PHO_EBUSY while a run holds it). */
+static int open_locked(struct pho_catalog **cat, int *lock_fd, const char *output,
+                       struct pho_err *err)
+{
+    *cat = NULL;
+    *lock_fd = -1;
+    char *dir = pho_organize__join(output, ".photo-organizer");
+    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    int rc = db ? 0 : pho_err_set(err, PHO_ENOMEM, "decisions: out of memory");
+    struct stat st;
+    if (rc == 0 && stat(db, &st) < 0)
+        rc = pho_err_set(err, PHO_ENOTFOUND, "decisions: %s has no catalog; organize into it first",
+                         output);
+    if (rc == 0)
+        rc = pho_organize__lock(lock_fd, output, false, err);
+    if (rc == 0)
+        rc = pho_catalog_open(cat, db, err);
+    pho_free(dir);
+    pho_free(db);
+    if (rc) {
+        pho_organize__unlock(*lock_fd);
+        *lock_fd = -1;
+    }
+    return rc;
+}
+
+int pho_organize_decide(const char *output, const char *kind, const char *photo,
+                        struct pho_err *err)
+{
+    if (!kind || strcmp(kind, "best"))
+        return pho_err_set(err, PHO_EINVAL, "decisions: '%s' is not a decision (best)",
+                           kind ? kind : "");
+    struct pho_catalog *cat = NULL;
+    int fd = -1;
+    int rc = open_locked(&cat, &fd, output, err);
+    if (rc == 0)
+        rc = pho_catalog_decision_add(cat, kind, photo, "", NULL, err);
+    pho_catalog_close(cat);
+    pho_organize__unlock(fd);
+    return rc;
+}
+
+int pho_organize_undo(struct pho_decision *undone, const char *output, struct pho_err *err)
+{
+    memset(undone, 0, sizeof(*undone));
+    struct pho_catalog *cat = NULL;
+    int fd = -1;
+    int rc = open_locked(&cat, &fd, output, err);
+    if (rc == 0)
+        rc = pho_catalog_decision_undo(cat, undone, err);
+    pho_catalog_close(cat);
+    pho_organize__unlock(fd);
+    return rc;
+}
+
+int pho_organize_rerun(struct pho_organize_result *out, const char *output, const char *models_dir,
+                       atomic_int *cancel, struct pho_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    struct pho_organize_record *rec = pho_calloc(1, sizeof(*rec));
+    if (!rec)
+        return pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+    int rc = pho_organize_last_run(rec, output, err);
+    if (rc == 0) {
+        struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
+        pho_organize_record_apply(&o, rec, 0);
+        o.output = output;
+        o.models_dir = models_dir;
+        o.cancel = cancel;
+        o.wait_lock = true;
+        /* One re-run at a time in this process (the viewer's connection threads). */
+        pthread_mutex_lock(&once);
+        rc = pho_organize_run(out, &o, err);
+        pthread_mutex_unlock(&once);
+    }
+    pho_free(rec);
+    return rc;
+}
