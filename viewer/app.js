@@ -349,7 +349,7 @@ function metaTable(g, ps) {
     ['Exposure', (p, ph) => [ph.exposure_time ? (ph.exposure_time < 1 ? '1/' + Math.round(1 / ph.exposure_time) : ph.exposure_time) + ' s' : null,
       ph.fnumber ? 'f/' + ph.fnumber : null, ph.iso ? 'ISO ' + ph.iso : null, ph.focal_length ? ph.focal_length + ' mm' : null].filter(Boolean).join(', ')],
     ['Size', (p, ph) => ph.width ? `${ph.width} × ${ph.height} · ${ph.format} · ${((ph.filesize || 0) / 1e6).toFixed(1)} MB` : ''],
-    ['Faces', (p, ph) => { const c = faceCounts(ph); return (ph.faces || []).length ? `${(ph.faces || []).length}: ${c.open} open, ${c.closed} closed, ${c.wink} winks, ${c.unknown} unknown` : 'none found'; }],
+    ['Faces', (p, ph) => { const c = faceCounts(ph); return (ph.faces || []).length ? `${(ph.faces || []).length}: ${c.open} open, ${c.closed} closed, ${c.wink} wink${c.wink === 1 ? "" : "s"}, ${c.unknown} unknown` : "none found"; }],
     ['People', (p, ph) => namesIn(ph).join(', ')],
     ['Quality', (p, ph) => ph.quality && typeof ph.quality.score === 'number' ? ph.quality.score.toFixed(3) : ''],
     ['Sharpness', (p, ph) => ph.quality && typeof ph.quality.sharpness === 'number' ? ph.quality.sharpness.toFixed(0) : ''],
