@@ -426,6 +426,11 @@ PHO_API int pho_organize_decide(const char *output, const char *kind, const char
  *  are the caller's to pho_free()). */
 PHO_API int pho_organize_undo(struct pho_decision *undone, const char *output, struct pho_err *err);
 
+/** The decisions in force in @p output, oldest first (caller frees with
+ *  pho_catalog_decisions_free()); PHO_ENOTFOUND when it has no catalog. */
+PHO_API int pho_organize_decisions(struct pho_decision **out, size_t *count, const char *output,
+                                   struct pho_err *err);
+
 /**
  * Makes @p output's result again with its last run's settings (what --resume does), so
  * that decisions show in its folders, report and sidecars; photos come from the catalog

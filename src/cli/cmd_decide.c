@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 #include <getopt.h>
@@ -44,20 +43,11 @@ static void usage(FILE *f)
 
 static int list(const char *output, bool json)
 {
-    char db[4096];
-    snprintf(db, sizeof(db), "%s/.photo-organizer/catalog.db", output);
-    struct stat st;
-    if (stat(db, &st) < 0) {
-        cli_error("%s has no catalog; organize into it first", output);
-        return EXIT_FAIL;
-    }
-    struct pho_catalog *cat = NULL;
     struct pho_decision *v = NULL;
     size_t n = 0;
     struct pho_err err = PHO_ERR_INIT;
-    if (pho_catalog_open(&cat, db, &err) < 0 || pho_catalog_decisions(cat, &v, &n, &err) < 0) {
+    if (pho_organize_decisions(&v, &n, output, &err) < 0) {
         cli_error("%s", err.msg);
-        pho_catalog_close(cat);
         return EXIT_FAIL;
     }
     json_t *arr = json ? json_array() : NULL;
@@ -87,7 +77,6 @@ static int list(const char *output, bool json)
         printf("no decisions\n");
     }
     pho_catalog_decisions_free(v, n);
-    pho_catalog_close(cat);
     return EXIT_OK;
 }
 

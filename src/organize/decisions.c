@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "organize/internal.h"
 #include "organize/run.h"
@@ -73,32 +72,6 @@ int pho_organize__decisions(struct run *run, struct pho_err *err)
     return rc;
 }
 
-/* Opens @output's catalog under its lock (PHO_EBUSY while a run holds it). */
-static int open_locked(struct pho_catalog **cat, int *lock_fd, const char *output,
-                       struct pho_err *err)
-{
-    *cat = NULL;
-    *lock_fd = -1;
-    char *dir = pho_organize__join(output, ".photo-organizer");
-    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
-    int rc = db ? 0 : pho_err_set(err, PHO_ENOMEM, "decisions: out of memory");
-    struct stat st;
-    if (rc == 0 && stat(db, &st) < 0)
-        rc = pho_err_set(err, PHO_ENOTFOUND, "decisions: %s has no catalog; organize into it first",
-                         output);
-    if (rc == 0)
-        rc = pho_organize__lock(lock_fd, output, false, err);
-    if (rc == 0)
-        rc = pho_catalog_open(cat, db, err);
-    pho_free(dir);
-    pho_free(db);
-    if (rc) {
-        pho_organize__unlock(*lock_fd);
-        *lock_fd = -1;
-    }
-    return rc;
-}
-
 int pho_organize_decide(const char *output, const char *kind, const char *photo,
                         struct pho_err *err)
 {
@@ -107,7 +80,8 @@ int pho_organize_decide(const char *output, const char *kind, const char *photo,
                            kind ? kind : "");
     struct pho_catalog *cat = NULL;
     int fd = -1;
-    int rc = open_locked(&cat, &fd, output, err);
+    int rc = pho_organize__open_catalog(&cat, &fd, output, true, "decisions",
+                                        "organize into it first", err);
     if (rc == 0)
         rc = pho_catalog_decision_add(cat, kind, photo, "", NULL, err);
     pho_catalog_close(cat);
@@ -120,7 +94,8 @@ int pho_organize_undo(struct pho_decision *undone, const char *output, struct ph
     memset(undone, 0, sizeof(*undone));
     struct pho_catalog *cat = NULL;
     int fd = -1;
-    int rc = open_locked(&cat, &fd, output, err);
+    int rc = pho_organize__open_catalog(&cat, &fd, output, true, "decisions",
+                                        "organize into it first", err);
     if (rc == 0)
         rc = pho_catalog_decision_undo(cat, undone, err);
     pho_catalog_close(cat);
@@ -128,11 +103,26 @@ int pho_organize_undo(struct pho_decision *undone, const char *output, struct ph
     return rc;
 }
 
+int pho_organize_decisions(struct pho_decision **out, size_t *count, const char *output,
+                           struct pho_err *err)
+{
+    *out = NULL;
+    *count = 0;
+    struct pho_catalog *cat = NULL;
+    int fd = -1;
+    int rc = pho_organize__open_catalog(&cat, &fd, output, false, "decisions",
+                                        "organize into it first", err);
+    if (rc == 0)
+        rc = pho_catalog_decisions(cat, out, count, err);
+    pho_catalog_close(cat);
+    return rc;
+}
+
 int pho_organize_rerun(struct pho_organize_result *out, const char *output, const char *models_dir,
                        atomic_int *cancel, struct pho_err *err)
 {
     memset(out, 0, sizeof(*out));
-    static pthread_mutex_t once = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_mutex_t rerun_lock = PTHREAD_MUTEX_INITIALIZER;
     struct pho_organize_record *rec = pho_calloc(1, sizeof(*rec));
     if (!rec)
         return pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
@@ -145,9 +135,9 @@ int pho_organize_rerun(struct pho_organize_result *out, const char *output, cons
         o.cancel = cancel;
         o.wait_lock = true;
         /* One re-run at a time in this process (the viewer's connection threads). */
-        pthread_mutex_lock(&once);
+        pthread_mutex_lock(&rerun_lock);
         rc = pho_organize_run(out, &o, err);
-        pthread_mutex_unlock(&once);
+        pthread_mutex_unlock(&rerun_lock);
     }
     pho_free(rec);
     return rc;

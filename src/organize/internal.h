@@ -148,6 +148,12 @@ char *pho_organize__sidecar_name(const char *name, enum pho_xmp_style style);
 int pho_organize__lock(int *fd, const char *out_dir, bool wait, struct pho_err *err);
 void pho_organize__unlock(int fd);
 
+/* Opens @output's catalog for a command that reads or changes the user's decisions (people,
+ * decisions), under OUT's lock when @lock (PHO_EBUSY while a run holds it). No catalog:
+ * PHO_ENOTFOUND, "<who>: OUT has no catalog; <hint>". On failure nothing is held. */
+int pho_organize__open_catalog(struct pho_catalog **cat, int *lock_fd, const char *output,
+                               bool lock, const char *who, const char *hint, struct pho_err *err);
+
 /* Removes temporary files a crashed run left under @dir (one level of group folders deep). */
 void pho_organize__sweep_temps(const char *dir);
 

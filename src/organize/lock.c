@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "organize/internal.h"
@@ -93,4 +94,28 @@ void pho_organize__unlock(int fd)
 {
     if (fd >= 0)
         close(fd); /* closing the last descriptor releases the flock */
+}
+
+int pho_organize__open_catalog(struct pho_catalog **cat, int *lock_fd, const char *output,
+                               bool lock, const char *who, const char *hint, struct pho_err *err)
+{
+    *cat = NULL;
+    *lock_fd = -1;
+    char *dir = pho_organize__join(output, ".photo-organizer");
+    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    int rc = db ? 0 : pho_err_set(err, PHO_ENOMEM, "%s: out of memory", who);
+    struct stat st;
+    if (rc == 0 && stat(db, &st) < 0)
+        rc = pho_err_set(err, PHO_ENOTFOUND, "%s: %s has no catalog; %s", who, output, hint);
+    if (rc == 0 && lock)
+        rc = pho_organize__lock(lock_fd, output, false, err);
+    if (rc == 0)
+        rc = pho_catalog_open(cat, db, err);
+    pho_free(dir);
+    pho_free(db);
+    if (rc) {
+        pho_organize__unlock(*lock_fd);
+        *lock_fd = -1;
+    }
+    return rc;
 }

@@ -9,7 +9,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "organize/internal.h"
 #include "pho/catalog.h"
@@ -40,21 +39,12 @@ int pho_people_open(struct pho_people_book **out, const char *output, bool chang
 {
     *out = NULL;
     struct pho_people_book *book = pho_calloc(1, sizeof(*book));
-    char *dir = pho_organize__join(output, ".photo-organizer");
-    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    if (!book)
+        return pho_err_set(err, PHO_ENOMEM, "people: out of memory");
     struct pho_person_row *rows = NULL;
     size_t n = 0;
-    int rc = book && db ? 0 : pho_err_set(err, PHO_ENOMEM, "people: out of memory");
-    if (book)
-        book->lock_fd = -1;
-    struct stat st;
-    if (rc == 0 && stat(db, &st) < 0)
-        rc = pho_err_set(err, PHO_ENOTFOUND,
-                         "people: %s has no catalog; organize it first with --faces all", output);
-    if (rc == 0 && change)
-        rc = pho_organize__lock(&book->lock_fd, output, false, err);
-    if (rc == 0)
-        rc = pho_catalog_open(&book->cat, db, err);
+    int rc = pho_organize__open_catalog(&book->cat, &book->lock_fd, output, change, "people",
+                                        "organize it first with --faces all", err);
     if (rc == 0)
         rc = pho_catalog_persons(book->cat, NULL, &rows, &n, err);
     /* The newest persons are of the model the last run recognised faces with. */
@@ -64,8 +54,6 @@ int pho_people_open(struct pho_people_book **out, const char *output, bool chang
     if (rc == 0)
         pho_strlcpy(book->model, rows[n - 1].model, sizeof(book->model));
     pho_catalog_persons_free(rows, n);
-    pho_free(dir);
-    pho_free(db);
     if (rc) {
         pho_people_close(book);
         return rc;

@@ -38,7 +38,7 @@ void pho_serve__library_close(struct serve_library *lib);
 /* The latest report (read again when it changed): a copy in *@out (pho_free). */
 int pho_serve__report(struct serve_library *lib, char **out, size_t *len, struct pho_err *err);
 
-/* Opens @rel for reading when the report lists it: PHO_ENOTFOUND otherwise (and for
+/* Opens @rel for reading when the report last read lists it: PHO_ENOTFOUND otherwise (and for
  * anything that leaves OUT through a link the run did not make). *@fd, *@size, *@mtime_ns. */
 int pho_serve__open_file(struct serve_library *lib, const char *rel, int *fd, uint64_t *size,
                          int64_t *mtime_ns, struct pho_err *err);

@@ -260,13 +260,12 @@ int pho_serve__open_file(struct serve_library *lib, const char *rel, int *fd, ui
                          int64_t *mtime_ns, struct pho_err *err)
 {
     *fd = -1;
+    /* The list is the one of the report the page last fetched (pho_serve__report): a
+     * picture request costs no look at the report file. */
     pthread_mutex_lock(&lib->lock);
-    int rc = refresh(lib, err);
-    bool listed = rc == 0 && lib->nfiles &&
-                  bsearch(&rel, lib->files, lib->nfiles, sizeof(*lib->files), cmp_str);
+    bool listed =
+            lib->nfiles && bsearch(&rel, lib->files, lib->nfiles, sizeof(*lib->files), cmp_str);
     pthread_mutex_unlock(&lib->lock);
-    if (rc)
-        return rc;
     if (!listed)
         return pho_err_set(err, PHO_ENOTFOUND, "serve: not a file of this library");
     /* The report writes names losslessly (pho_text_json_path): the file's own bytes. */

@@ -235,10 +235,10 @@ static enum MHD_Result send_picture(struct pho_serve *s, struct MHD_Connection *
     }
     snprintf(quoted, sizeof(quoted), "\"%s\"", etag);
     const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+    bool same = inm && !strcmp(inm, quoted);
     struct MHD_Response *r =
-            inm && !strcmp(inm, quoted)
-                    ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)
-                    : MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_COPY);
+            same ? MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT)
+                 : MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_COPY);
     pho_free(data);
     if (!r)
         return MHD_NO;
@@ -247,8 +247,7 @@ static enum MHD_Result send_picture(struct pho_serve *s, struct MHD_Connection *
     MHD_add_response_header(r, "ETag", quoted);
     /* The URL names the file, not its content: revalidate, cheaply, by entity tag. */
     MHD_add_response_header(r, "Cache-Control", "private, max-age=300, must-revalidate");
-    enum MHD_Result ret = MHD_queue_response(
-            c, inm && !strcmp(inm, quoted) ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
+    enum MHD_Result ret = MHD_queue_response(c, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
 }
