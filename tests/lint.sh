@@ -5,7 +5,7 @@ set -u
 cd "${PHO_SOURCE_ROOT:-$(dirname "$0")/..}" || exit 1
 status=0
 
-files=$(find include src tests fuzz bench tools -name '*.[ch]' -not -path '*/.cache/*' 2>/dev/null | sort)
+files=$(find include src tests fuzz bench tools -name '*.[ch]' -not -path '*/.cache/*' -not -path '*/node_modules/*' 2>/dev/null | sort)
 if command -v clang-format >/dev/null 2>&1; then
     for f in $files; do
         if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then

@@ -190,6 +190,47 @@ if [ "$WITH_GPU" = yes ]; then
     install_ort_gpu
 fi
 
+# ---- 2b. The viewer's front-end pieces, and the driver of its browser tests ----
+# PhotoSwipe (the lightbox's zoom and pan) from its pinned, integrity-checked package into
+# viewer/vendor/, served by the viewer itself: nothing is fetched at run time.
+PHOTOSWIPE=(photoswipe 5.4.4
+    sha512-WNFHoKrkZNnvFFhbHL93WDkW3ifwVOXSW3w1UuZZelSmgXpIGiZSNlZJq37rR8YejqME2rHs9EhH9ZvlvFH2NA==)
+install_photoswipe() {
+    local dest="$ROOT/viewer/vendor" stamp="${PHOTOSWIPE[0]}@${PHOTOSWIPE[1]} ${PHOTOSWIPE[2]}"
+    if [ -f "$dest/.installed" ] && [ "$(cat "$dest/.installed")" = "$stamp" ]; then
+        say "PhotoSwipe ${PHOTOSWIPE[1]}: present in viewer/vendor"
+        return
+    fi
+    local tgz tmp
+    tgz=$(fetch_npm "${PHOTOSWIPE[@]}")
+    tmp=$(mktemp -d)
+    tar -xzf "$tgz" -C "$tmp" package/dist/photoswipe.esm.min.js package/dist/photoswipe.css \
+        package/LICENSE || die "the PhotoSwipe package lacks its dist files"
+    mkdir -p "$dest"
+    cp "$tmp/package/dist/photoswipe.esm.min.js" "$tmp/package/dist/photoswipe.css" "$dest/"
+    cp "$tmp/package/LICENSE" "$dest/photoswipe.LICENSE"
+    rm -rf "$tmp"
+    printf '%s\n' "$stamp" >"$dest/.installed"
+    say "PhotoSwipe ${PHOTOSWIPE[1]}: installed in viewer/vendor"
+}
+install_photoswipe
+
+# puppeteer-core drives Debian's chromium in the viewer's browser tests; npm ci checks
+# every package of tests/browser/package-lock.json against its recorded integrity.
+install_browser_driver() {
+    local dir="$ROOT/tests/browser" stamp
+    stamp=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ -f "$dir/node_modules/.installed" ] && [ "$(cat "$dir/node_modules/.installed")" = "$stamp" ]; then
+        say "puppeteer-core: present in tests/browser/node_modules"
+        return
+    fi
+    say "installing puppeteer-core (tests/browser) with npm ci"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >"$DEPS/npm-ci.log" 2>&1) ||
+        die "npm ci in tests/browser failed (see .deps/npm-ci.log)"
+    printf '%s\n' "$stamp" >"$dir/node_modules/.installed"
+}
+install_browser_driver
+
 # ---- 3. Build ---------------------------------------------------------------
 if [ "$DO_BUILD" = 1 ]; then
     if [ ! -f "$BUILD_DIR/build.ninja" ]; then

@@ -18,6 +18,7 @@ const S = {
   view: { z: 1, u: 0.5, v: 0.5 },
   faces: true,
   lightbox: false,
+  undo: [],            // this page's changes, newest last: {kind: 'decision'} or {kind: 'people', body}
 };
 const PAGE = 60;
 const $ = (id) => document.getElementById(id);
@@ -112,12 +113,21 @@ function card(gi) {
     el('span', { class: 'badge count', text: `${g.photo_count} photos` }),
     el('span', { class: 'badge best', text: '★ best' }),
     g.face_swap && g.face_swap.file ? el('span', { class: 'badge fixed', text: 'eyes fixed' }) : null,
-    fc.closed + fc.wink ? el('span', { class: 'badge closed', text: `${fc.closed + fc.wink} closed` }) : null);
+    fc.closed + fc.wink ? el('span', { class: 'badge closed', text: `${fc.closed + fc.wink} closed` }) : null,
+    flagBadge(g));
   const who = namesIn(ph);
   return el('div', { class: 'card', 'data-g': gi, onclick: () => openGroup(gi) }, thumb,
     el('div', { class: 'meta' },
       el('div', { class: 'name', text: best.filename, title: best.filename }),
       el('div', { class: 'sub', text: [g.dir, when(ph), camera(ph), who.join(', ')].filter(Boolean).join(' · ') })));
+}
+
+// Picks and rejects of a group's takes, as one badge.
+function flagBadge(g) {
+  const picks = (g.photos || []).filter((p) => p.flag === 'pick').length;
+  const rejects = (g.photos || []).filter((p) => p.flag === 'reject').length;
+  if (!picks && !rejects) return null;
+  return el('span', { class: 'badge flags', text: [picks ? `✓ ${picks}` : null, rejects ? `✗ ${rejects}` : null].filter(Boolean).join(' ') });
 }
 
 let moreObserver = null;
@@ -195,6 +205,11 @@ function renderGroup(gi) {
     el('button', { text: '← previous', onclick: () => step(-1), title: 'Previous group (←)' }),
     el('button', { text: 'next →', onclick: () => step(1), title: 'Next group (→)' }),
     el('button', { text: 'all groups', onclick: () => { location.hash = '#/groups'; }, title: 'Back (Esc)' }),
+    el('span', { class: 'spacer' }),
+    el('button', { id: 'merge-next', text: 'Merge with next (M)', title: 'This group and the next one become one group', onclick: () => mergeNext(gi) }),
+    el('button', { id: 'split-here', text: 'Split here (S)', title: 'The focused take and the ones after it become a group of their own', onclick: () => splitAt(S.take), disabled: S.take === 0 }),
+    el('button', { id: 'ungroup', text: 'Ungroup (D)', title: 'Dissolve this group: its photos stand alone', onclick: () => ungroup(gi) }),
+    el('button', { id: 'undo', text: 'Undo (U)', title: 'Take back your last change', onclick: () => undo() }),
     g.face_swap && g.face_swap.file
       ? el('a', { href: '/file?p=' + encodeURIComponent(g.dir + '/' + g.face_swap.file), target: '_blank', rel: 'noopener', text: 'repaired best shot: ' + g.face_swap.file })
       : null);
@@ -206,7 +221,7 @@ function renderGroup(gi) {
       title: p.filename + (p.is_best ? ' (best)' : '') + ' — click to compare',
       onclick: () => { S.take = i; toggleCompare(i); },
     }, el('img', { src: picture(fileOf(g, p), 256), alt: p.filename, loading: 'lazy' }),
-    el('span', { class: 'n', text: (i + 1) + (p.is_best ? ' ★' : '') })));
+    el('span', { class: 'n', text: (i + 1) + (p.is_best ? ' ★' : '') + (p.flag === 'pick' ? ' ✓' : p.flag === 'reject' ? ' ✗' : '') })));
   });
   const compare = el('div', { class: 'compare' + (S.faces ? '' : ' hide-faces'), id: 'compare' });
   compare.style.gridTemplateColumns = `repeat(${Math.max(1, S.sel.length)}, 1fr)`;
@@ -252,14 +267,21 @@ function pane(g, p, i) {
     stage.append(b);
   }
   const fc = faceCounts(ph);
-  const label = el('div', { class: 'label' + (p.is_best ? ' best' : ''),
-    text: `${i + 1}. ${p.filename}${p.is_best ? ' ★ best' : ''}` + ((ph.faces || []).length ? ` · ${fc.open} open, ${fc.closed + fc.wink} closed` : '') });
-  const bestButton = p.is_best ? null : el('button', {
-    class: 'mini set-best', text: 'Set as best (B)', title: 'Make this take the best shot: kept by every later run',
+  const flagText = p.flag === 'pick' ? ' · ✓ picked' : p.flag === 'reject' ? ' · ✗ rejected' : '';
+  const label = el('div', { class: 'label' + (p.is_best ? ' best' : '') + (p.flag ? ' ' + p.flag : ''),
+    text: `${i + 1}. ${p.filename}${p.is_best ? ' ★ best' : ''}${flagText}` + ((ph.faces || []).length ? ` · ${fc.open} open, ${fc.closed + fc.wink} closed` : '') });
+  const act = (cls, text, title, f) => el('button', {
+    class: 'mini ' + cls, text, title,
     onpointerdown: (e) => e.stopPropagation(),
-    onclick: (e) => { e.stopPropagation(); S.take = i; setBest(i); },
+    onclick: (e) => { e.stopPropagation(); S.take = i; f(i); },
   });
-  const d = el('div', { class: 'pane' + (i === S.take ? ' focus' : ''), 'data-i': i }, label, bestButton, stage);
+  const actions = el('div', { class: 'actions' },
+    p.is_best ? null : act('set-best', 'Set as best (B)', 'Make this take the best shot: kept by every later run', setBest),
+    act('pick', p.flag === 'pick' ? 'Unpick (P)' : 'Pick (P)', 'Mark this take a keeper', (k) => flag(k, 'pick')),
+    act('reject', p.flag === 'reject' ? 'Unreject (X)' : 'Reject (X)', 'Mark this take rejected: never the best unless you say so', (k) => flag(k, 'reject')),
+    act('move', 'Move to… (G)', 'Move this take to another group', openMove),
+    act('detach', 'Take out (T)', 'This take leaves the group', detach));
+  const d = el('div', { class: 'pane' + (i === S.take ? ' focus' : ''), 'data-i': i }, label, actions, stage);
   attachZoom(d);
   d.addEventListener('dblclick', () => { S.take = i; openLightbox(); });
   return d;
@@ -364,11 +386,44 @@ function metaTable(g, ps) {
   return t;
 }
 
-function openLightbox() {
+// The lightbox: PhotoSwipe (installed by the bootstrap in viewer/vendor, served from here)
+// for zoom, pan and swiping through the group; without it, the comparison's own pane.
+let photoSwipe;
+function loadPhotoSwipe() {
+  if (photoSwipe === undefined) {
+    photoSwipe = import('/assets/vendor/photoswipe.esm.min.js').then((m) => {
+      document.head.append(el('link', { rel: 'stylesheet', href: '/assets/vendor/photoswipe.css' }));
+      return m.default;
+    }).catch(() => null);
+  }
+  return photoSwipe;
+}
+
+// The size /img serves at 2048: upright, fitted, never enlarged.
+function shownSize(ph) {
+  let w = ph.width || 1600, h = ph.height || 1200;
+  if (ph.orientation >= 5 && ph.orientation <= 8) [w, h] = [h, w];
+  const k = Math.min(1, 2048 / Math.max(w, h));
+  return { width: Math.round(w * k), height: Math.round(h * k) };
+}
+
+async function openLightbox() {
   const g = S.groups[S.group];
   if (!g) return;
   const p = (g.photos || [])[S.take];
   if (!p) return;
+  const PhotoSwipe = await loadPhotoSwipe();
+  if (PhotoSwipe) {
+    const items = (g.photos || []).map((m) => ({ src: picture(fileOf(g, m), 2048), ...shownSize(photoOf(m)), alt: m.filename }));
+    const pswp = new PhotoSwipe({ dataSource: items, index: S.take, bgOpacity: 0.95, wheelToZoom: true,
+      secondaryZoomLevel: 1, maxZoomLevel: 2, showHideAnimationType: 'fade' });
+    pswp.on('change', () => { S.take = pswp.currIndex; });
+    pswp.on('destroy', () => { S.lightbox = false; S.pswp = null; if (S.group >= 0) renderGroup(S.group); });
+    S.pswp = pswp;
+    S.lightbox = true;
+    pswp.init();
+    return;
+  }
   const lb = $('lightbox');
   lb.replaceChildren(pane(g, p, S.take));
   lb.classList.toggle('hide-faces', !S.faces);
@@ -377,6 +432,7 @@ function openLightbox() {
   requestAnimationFrame(layoutPanes);
 }
 function closeLightbox() {
+  if (S.pswp) { S.pswp.close(); return; }
   $('lightbox').hidden = true;
   $('lightbox').replaceChildren();
   S.lightbox = false;
@@ -395,63 +451,226 @@ function status(text, bad) {
   statusTimer = setTimeout(() => { st.hidden = true; }, bad ? 8000 : 4000);
 }
 
-async function decide(body, done) {
-  if (S.busy) return;
+async function post(url, body) {
+  if (!S.csrf) S.csrf = (await (await fetch('/api/session', { credentials: 'same-origin' })).json()).csrf;
+  const r = await fetch(url, {
+    method: 'POST', credentials: 'same-origin',
+    headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf },
+    body: JSON.stringify(body),
+  });
+  const answer = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(answer.error || r.statusText);
+  return answer;
+}
+
+// Sends a change, then shows the result made again: the group of @keep (a photo id) when
+// it is in one, else the group at the same place.
+async function change(url, body, done, keep, undoEntry) {
+  if (S.busy) return false;
   S.busy = true;
   status('Saving your decision and making the result again…');
   try {
-    if (!S.csrf) S.csrf = (await (await fetch('/api/session', { credentials: 'same-origin' })).json()).csrf;
-    const r = await fetch('/api/decide', {
-      method: 'POST', credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': S.csrf },
-      body: JSON.stringify(body),
-    });
-    const answer = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(answer.error || r.statusText);
-    const keep = S.group >= 0 ? (S.groups[S.group].photos || [])[S.take] : null;
+    await post(url, body);
+    if (undoEntry) S.undo.push(undoEntry);
+    const at = S.group;
     await load();
-    if (keep) {
-      const gi = S.groups.findIndex((g) => (g.photos || []).some((p) => p.id === keep.id));
-      if (gi >= 0) { S.group = -1; location.hash === '#/group/' + (gi + 1) ? renderGroup(gi) : openGroup(gi); }
-    } else route();
+    const gi = keep ? S.groups.findIndex((g) => (g.photos || []).some((p) => p.id === keep)) : -1;
+    if (gi >= 0) {
+      const p = S.groups[gi].photos.findIndex((m) => m.id === keep);
+      S.group = -1;
+      renderGroup(gi);
+      S.take = p;
+      if (!S.sel.includes(p)) { S.sel.push(p); if (S.sel.length > 4) S.sel.shift(); }
+      renderGroup(gi);
+      if (location.hash !== '#/group/' + (gi + 1)) openGroup(gi);
+    } else if (at >= 0 && S.groups.length) {
+      S.group = -1;
+      const k = Math.min(at, S.groups.length - 1);
+      if (location.hash === '#/group/' + (k + 1)) renderGroup(k); else openGroup(k);
+    } else {
+      S.group = -1;
+      route();
+    }
     status(done);
+    return true;
   } catch (err) {
     status('Not saved: ' + err.message, true);
+    return false;
   } finally {
     S.busy = false;
   }
 }
 
-function setBest(i) {
-  const g = S.groups[S.group];
-  const p = g && (g.photos || [])[i];
-  if (!p || p.is_best) return;
-  decide({ kind: 'best', photo: p.id }, `${p.filename} is the best shot of ${g.dir} now (U takes it back).`);
+function decide(body, done, keep) {
+  return change('/api/decide', body, done, keep, body.kind === 'undo' ? null : { kind: 'decision' });
 }
 
-function undo() {
-  decide({ kind: 'undo' }, 'Your last decision was taken back.');
+function current(i) {
+  const g = S.groups[S.group];
+  return g ? [g, (g.photos || [])[i === undefined ? S.take : i]] : [null, null];
+}
+
+function setBest(i) {
+  const [g, p] = current(i);
+  if (!p || p.is_best) return;
+  decide({ kind: 'best', photo: p.id }, `${p.filename} is the best shot of ${g.dir} now (U takes it back).`, p.id);
+}
+
+function flag(i, kind) {
+  const [, p] = current(i);
+  if (!p) return;
+  const off = p.flag === kind;
+  decide({ kind: off ? 'unflag' : kind, photo: p.id },
+    `${p.filename}: ${off ? 'no flag' : kind === 'pick' ? 'picked' : 'rejected'} (U takes it back).`, p.id);
+}
+
+function detach(i) {
+  const [g, p] = current(i);
+  if (!p) return;
+  const stay = (g.photos || []).find((m) => m.id !== p.id);
+  decide({ kind: 'detach', photo: p.id }, `${p.filename} left ${g.dir} (U takes it back).`, stay && stay.id);
+}
+
+function splitAt(i) {
+  const [g, p] = current(i);
+  if (!p || i === 0) { status('Focus a take after the first to split there (1–9, then S).', true); return; }
+  decide({ kind: 'split', photo: p.id }, `${g.dir} was split at ${p.filename} (U takes it back).`, p.id);
+}
+
+function mergeNext(gi) {
+  const k = S.filtered.indexOf(gi);
+  const next = S.groups[S.filtered[k + 1]];
+  const g = S.groups[gi];
+  if (!g || !next) { status('There is no next group to merge with.', true); return; }
+  decide({ kind: 'merge', photo: next.photos[0].id, other: g.photos[0].id },
+    `${g.dir} and ${next.dir} are one group now (U takes it back).`, g.photos[0].id);
+}
+
+function ungroup(gi) {
+  const g = S.groups[gi];
+  if (!g) return;
+  decide({ kind: 'ungroup', photo: g.photos[0].id }, `${g.dir} was ungrouped: its photos stand alone (U takes it back).`);
+}
+
+// Move a take to another group: by its number.
+function openMove(i) {
+  const [g, p] = current(i);
+  if (!p) return;
+  const box = $('move');
+  const input = el('input', { id: 'move-to', type: 'number', min: 1, max: S.groups.length, placeholder: 'group number', 'aria-label': 'Group number' });
+  const go = () => {
+    const n = Number(input.value);
+    const target = S.groups[n - 1];
+    if (!target || n - 1 === S.group) { status('Give the number of another group (1–' + S.groups.length + ').', true); return; }
+    box.hidden = true;
+    decide({ kind: 'move', photo: p.id, other: target.photos[0].id }, `${p.filename} moved to ${target.dir} (U takes it back).`, p.id);
+  };
+  input.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') { e.preventDefault(); go(); }
+    if (e.key === 'Escape') { e.preventDefault(); box.hidden = true; }
+    e.stopPropagation();
+  });
+  box.replaceChildren(el('div', { class: 'panel', role: 'dialog', 'aria-labelledby': 'move-title' },
+    el('h2', { id: 'move-title', text: `Move ${p.filename} to group…` }),
+    el('p', { class: 'muted', text: `This is ${g.dir}; there are ${S.groups.length} groups.` }),
+    input, ' ', el('button', { id: 'move-go', text: 'Move', onclick: go }),
+    el('button', { text: 'Cancel', onclick: () => { box.hidden = true; } })));
+  box.hidden = false;
+  input.focus();
+}
+
+async function undo() {
+  const last = S.undo.pop();
+  if (last && last.kind === 'people') {
+    if (!(await change('/api/people', last.body, 'Your last change to people was taken back.'))) S.undo.push(last);
+    return;
+  }
+  const keep = S.group >= 0 ? (current()[1] || {}).id : null;
+  if (!(await change('/api/decide', { kind: 'undo' }, 'Your last decision was taken back.', keep)) && last) S.undo.push(last);
 }
 
 // ---- people and the report ----------------------------------------------------------
 
+function personTitle(p) { return p.name || 'person ' + p.id; }
+
+function peopleChange(body, done, inverse) {
+  return change('/api/people', body, done, null, inverse ? { kind: 'people', body: inverse } : null);
+}
+
 function renderPeople() {
   setTab('people');
-  const people = (S.report.people || []).filter((p) => !p.hidden);
-  if (!people.length) {
+  const all = S.report.people || [];
+  const people = all.filter((p) => !p.hidden);
+  const hidden = all.filter((p) => p.hidden);
+  if (!all.length) {
     $('main').replaceChildren(el('div', { class: 'empty', text: 'No people yet: organize with --faces all to find the people of the whole library.' }));
     return;
   }
+  // A face of the person in a photo of some group (those are in OUT), cropped to a square
+  // around it; else the person's sample photo whole; else a word.
+  const faceOf = (p) => {
+    let hit = null;
+    for (const g of S.groups) {
+      for (const m of g.photos || []) {
+        const ph = photoOf(m);
+        const f = (ph.faces || []).find((x) => x.person === p.id && x.box);
+        if (f && (!hit || m.id === p.sample)) hit = { g, m, ph, f };
+      }
+    }
+    const box = el('div', { class: 'face' });
+    if (!hit) {
+      box.append(el('div', { class: 'none', text: 'in no group: see the people folders (--people-folders)' }));
+      return box;
+    }
+    const img = el('img', { src: picture(fileOf(hit.g, hit.m), 512), alt: personTitle(p), loading: 'lazy' });
+    const up = hit.ph.orientation >= 5 && hit.ph.orientation <= 8;
+    const W = (up ? hit.ph.height : hit.ph.width) || 0, H = (up ? hit.ph.width : hit.ph.height) || 0;
+    if (!W || !H) { box.classList.add('whole'); box.append(img); return box; }
+    const [x0, y0, x1, y1] = hit.f.box;
+    const side = Math.min(Math.max(W, H), 1.8 * Math.max((x1 - x0) * W, (y1 - y0) * H));
+    const cx = (x0 + x1) / 2 * W, cy = (y0 + y1) / 2 * H;
+    img.style.width = (W / side * 100) + '%';
+    img.style.left = (-(cx - side / 2) / side * 100) + '%';
+    img.style.top = (-(cy - side / 2) / side * 100) + '%';
+    box.append(img);
+    return box;
+  };
   const list = el('div', { class: 'people' });
   for (const p of people) {
-    let src = null;
-    for (const g of S.groups) for (const m of g.photos || []) if (m.id === p.sample) src = picture(fileOf(g, m), 256);
-    list.append(el('div', { class: 'person' },
-      src ? el('img', { src, alt: p.name || 'person ' + p.id, loading: 'lazy' }) : el('img', { alt: '' }),
-      el('div', {}, el('strong', { text: p.name || 'person ' + p.id })),
-      el('div', { class: 'muted', text: `${p.faces} faces in ${p.photos} photos` })));
+    const name = el('input', { class: 'rename', type: 'text', value: p.name || '', placeholder: 'person ' + p.id, 'aria-label': 'Name of ' + personTitle(p), 'data-person': p.id });
+    name.addEventListener('keydown', (e) => {
+      e.stopPropagation();
+      if (e.key === 'Enter') {
+        e.preventDefault();
+        const v = name.value.trim();
+        if (v !== (p.name || '')) peopleChange({ action: 'name', id: p.id, name: v }, `${personTitle(p)} is ${v || 'unnamed'} now.`, { action: 'name', id: p.id, name: p.name || '' });
+      } else if (e.key === 'Escape') { name.value = p.name || ''; name.blur(); }
+    });
+    const others = people.filter((o) => o.id !== p.id);
+    const into = el('select', { class: 'merge-into', 'aria-label': 'Merge ' + personTitle(p) + ' into', 'data-person': p.id },
+      el('option', { value: '', text: 'Same person as…' }), ...others.map((o) => el('option', { value: o.id, text: personTitle(o) })));
+    into.addEventListener('change', () => {
+      const o = S.people.get(Number(into.value));
+      if (!o) return;
+      if (!confirm(`Merge ${personTitle(p)} into ${personTitle(o)}? Their faces become one person's (this cannot be undone here).`)) { into.value = ''; return; }
+      peopleChange({ action: 'merge', id: o.id, other: p.id }, `${personTitle(p)} is part of ${personTitle(o)} now.`);
+    });
+    list.append(el('div', { class: 'person', 'data-person': p.id },
+      faceOf(p),
+      name,
+      el('div', { class: 'muted', text: `${p.faces} faces in ${p.photos} photos` }),
+      el('div', { class: 'actions' }, into,
+        el('button', { class: 'mini hide', text: 'Hide', title: 'Hide this person from lists and people folders',
+          onclick: () => peopleChange({ action: 'hide', id: p.id }, `${personTitle(p)} is hidden (U shows them again).`, { action: 'unhide', id: p.id }) }))));
   }
-  $('main').replaceChildren(el('h2', { text: `${people.length} people` }), list);
+  const parts = [el('h2', { text: `${people.length} people` }),
+    el('p', { class: 'muted', text: 'Type a name and press Enter; “Same person as…” merges two; Hide keeps a person out of lists and folders.' }), list];
+  if (hidden.length) {
+    parts.push(el('h2', { text: `${hidden.length} hidden` }), el('div', { class: 'people hidden-people' }, ...hidden.map((p) =>
+      el('div', { class: 'person' }, el('strong', { text: personTitle(p) }),
+        el('button', { class: 'mini unhide', text: 'Show', onclick: () => peopleChange({ action: 'unhide', id: p.id }, `${personTitle(p)} is shown again.`, { action: 'hide', id: p.id }) })))));
+  }
+  $('main').replaceChildren(...parts);
 }
 
 function kvTable(obj) {
@@ -495,20 +714,24 @@ function route() {
 }
 
 function onKey(e) {
+  if (S.pswp) return; // the lightbox has its own keys (arrows, Esc)
   if (e.target === $('filter')) {
     if (e.key === 'Escape' || e.key === 'Enter') { $('filter').blur(); e.preventDefault(); }
     return;
   }
+  if (e.target.tagName === 'INPUT' || e.target.tagName === 'SELECT') return;
   if (e.ctrlKey || e.metaKey || e.altKey) return;
   const help = $('help');
   if (e.key === '?') { help.hidden = !help.hidden; return; }
   if (e.key === 'Escape') {
     if (!help.hidden) help.hidden = true;
+    else if (!$('move').hidden) $('move').hidden = true;
     else if (S.lightbox) closeLightbox();
     else if (S.group >= 0) location.hash = '#/groups';
     return;
   }
   if (e.key === '/') { e.preventDefault(); $('filter').focus(); return; }
+  if (e.key === 'u' || e.key === 'U') { undo(); return; }
   const inGroup = S.group >= 0 && /^#\/group\//.test(location.hash);
   if (inGroup) {
     const n = (S.groups[S.group].photos || []).length;
@@ -521,7 +744,13 @@ function onKey(e) {
     else if (e.key === '-') zoomBy(1 / 1.5);
     else if (e.key === '0') zoomBy(0);
     else if (e.key === 'b' || e.key === 'B') setBest(S.take);
-    else if (e.key === 'u' || e.key === 'U') undo();
+    else if (e.key === 'p' || e.key === 'P') flag(S.take, 'pick');
+    else if (e.key === 'x' || e.key === 'X') flag(S.take, 'reject');
+    else if (e.key === 'm' || e.key === 'M') mergeNext(S.group);
+    else if (e.key === 's' || e.key === 'S') splitAt(S.take);
+    else if (e.key === 't' || e.key === 'T') detach(S.take);
+    else if (e.key === 'g' || e.key === 'G') { e.preventDefault(); openMove(S.take); }
+    else if (e.key === 'd' || e.key === 'D') ungroup(S.group);
     else if (e.key === 'f' || e.key === 'F') {
       S.faces = !S.faces;
       for (const c of document.querySelectorAll('.compare, #lightbox')) c.classList.toggle('hide-faces', !S.faces);
@@ -537,6 +766,8 @@ function onKey(e) {
     markFocus();
   } else if (e.key === 'Enter' && S.filtered.length) {
     openGroup(S.filtered[S.focus]);
+  } else if ((e.key === 'm' || e.key === 'M') && S.filtered.length) {
+    mergeNext(S.filtered[S.focus]);
   }
 }
 

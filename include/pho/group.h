@@ -96,6 +96,8 @@ enum pho_group_reason {
     /** An edit or copy of the other by its name (IMG_E1234, -edited, (1)): the organizer
      *  keeps it with its original whatever the pictures say (docs/shots.md). */
     PHO_GROUP_EDIT,
+    /** Put in this group by the user (a move or merge decision, docs/decisions.md). */
+    PHO_GROUP_USER,
 };
 
 /** One link: how a photo joined its group, or how two photos compare. */

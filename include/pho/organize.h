@@ -414,13 +414,23 @@ PHO_API int pho_organize_run(struct pho_organize_result *out, const struct pho_o
 PHO_API void pho_organize_result_release(struct pho_organize_result *r);
 
 /**
- * Records one of the user's decisions about @p output's result (docs/decisions.md): kind
- * "best" makes @p photo (a path below the source, as the report gives it) its group's best
- * shot, in this and every later run. Takes the output folder's lock (PHO_EBUSY while a run
- * holds it). It shows once the result is made again (pho_organize_rerun()).
+ * Records one of the user's decisions about @p output's result (docs/decisions.md), about
+ * @p photo (a path below the source, as the report gives it), in this and every later run:
+ * "best" (its group's best shot), "pick", "reject" (never the best unless chosen by hand),
+ * "unflag", "move" (into the group of @p other), "merge" (its group and @p other's become
+ * one), "split" (it and the takes after it form a group of their own), "ungroup" (its group
+ * is no more), "detach" (it leaves its group). @p other: "move" and "merge" only. Takes the
+ * output folder's lock (PHO_EBUSY while a run holds it). It shows once the result is made
+ * again (pho_organize_rerun()).
  */
 PHO_API int pho_organize_decide(const char *output, const char *kind, const char *photo,
-                                struct pho_err *err);
+                                const char *other, struct pho_err *err);
+
+/** True when @p kind is a decision this version applies. */
+PHO_API bool pho_organize_decision_known(const char *kind);
+
+/** True when decisions of @p kind relate two photos (move, merge). */
+PHO_API bool pho_organize_decision_relates(const char *kind);
 
 /** Takes back the newest decision in force; *@p undone says which (id 0: none; its strings
  *  are the caller's to pho_free()). */

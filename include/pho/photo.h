@@ -25,6 +25,13 @@ PHO_BEGIN_DECLS
  *  library of 100k photos keeps them all in memory. */
 #define PHO_PHOTO_ERR_MAX 256
 
+/** A photo's flag from the user's decisions. */
+enum pho_user_flag {
+    PHO_FLAG_NONE = 0,
+    PHO_FLAG_PICK,   /**< a keeper */
+    PHO_FLAG_REJECT, /**< not wanted: never the best shot unless the user says so */
+};
+
 struct pho_photo {
     char *path; /**< as scanned (source root joined with rel); owned */
     char *rel;  /**< path below the source root: the catalog key; owned */
@@ -53,6 +60,9 @@ struct pho_photo {
      *  the two always share a group. */
     size_t edit_of;
     uint8_t edit_kind; /**< enum pho_edit_kind */
+    /** The user's pick or reject (enum pho_user_flag; docs/decisions.md), set from the
+     *  catalog's decisions by every run, never stored with the photo. */
+    uint8_t user_flag;
 
     int error; /**< 0, or the PHO_E* status of the step that failed */
     char error_msg[PHO_PHOTO_ERR_MAX];

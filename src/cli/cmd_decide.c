@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `photo-organizer decide -o OUT best PHOTO | undo | list`: the user's decisions about the
+ * `photo-organizer decide -o OUT KIND PHOTO [OTHER] | undo | list`: the user's decisions about the
  * result (docs/decisions.md), kept in OUT's catalog and applied by every later run. After a
  * change the result is made again with the last run's settings, so OUT shows it at once.
  */
@@ -26,11 +26,20 @@ static void usage(FILE *f)
             "run undoes them. After a change the result is made again with the last run's\n"
             "settings (its group folders, report and sidecars), as the viewer does.\n"
             "\n"
-            "Actions:\n"
-            "  best PHOTO     PHOTO (its path below the source, as the report names it) is\n"
-            "                 its group's best shot\n"
-            "  undo           take back the newest decision\n"
-            "  list           the decisions in force\n"
+            "Actions (PHOTO: a path below the source, as the report names it):\n"
+            "  best PHOTO          PHOTO is its group's best shot\n"
+            "  pick PHOTO          mark PHOTO a keeper (sidecars: the best shot's rating)\n"
+            "  reject PHOTO        mark PHOTO rejected: never the best unless you say so\n"
+            "                      (sidecars: rating -1)\n"
+            "  unflag PHOTO        neither picked nor rejected\n"
+            "  move PHOTO OTHER    PHOTO goes into OTHER's group (OTHER in no group: the\n"
+            "                      two make one)\n"
+            "  merge PHOTO OTHER   PHOTO's group and OTHER's become one\n"
+            "  split PHOTO         PHOTO and the takes after it form a group of their own\n"
+            "  ungroup PHOTO       PHOTO's group is no more: its photos stand alone\n"
+            "  detach PHOTO        PHOTO leaves its group\n"
+            "  undo                take back the newest decision\n"
+            "  list                the decisions in force\n"
             "\n"
             "Options:\n"
             "  -o, --output DIR     the output folder\n"
@@ -57,6 +66,8 @@ static int list(const char *output, bool json)
             pho_json_set_int(o, "id", v[i].id);
             pho_json_set_str(o, "kind", v[i].kind);
             pho_json_set_path(o, "photo", v[i].photo);
+            if (v[i].other && *v[i].other)
+                pho_json_set_path(o, "other", v[i].other);
             pho_json_set_int(o, "made_at", v[i].made_at);
             json_array_append_new(arr, o);
         } else {
@@ -65,8 +76,10 @@ static int list(const char *output, bool json)
             struct tm tm;
             if (localtime_r(&t, &tm))
                 strftime(when, sizeof(when), "%Y-%m-%d %H:%M", &tm);
-            printf("%lld  %s  %s  %s\n", (long long)v[i].id, when, v[i].kind,
-                   cli_shown(v[i].photo));
+            printf("%lld  %s  %s  %s", (long long)v[i].id, when, v[i].kind, cli_shown(v[i].photo));
+            if (v[i].other && *v[i].other)
+                printf("  %s", cli_shown(v[i].other));
+            putchar('\n');
         }
     }
     if (json) {
@@ -81,7 +94,7 @@ static int list(const char *output, bool json)
 }
 
 /* The result made again; says where @photo's group stands. */
-static int apply(const char *output, const char *models_dir, const char *photo)
+static int apply(const char *output, const char *models_dir, const char *photo, const char *kind)
 {
     struct pho_organize_result r;
     struct pho_err err = PHO_ERR_INIT;
@@ -96,11 +109,17 @@ static int apply(const char *output, const char *models_dir, const char *photo)
         for (size_t k = 0; k < r.groups[g].count; k++)
             if (!strcmp(r.photos[r.groups[g].members[k]].rel, photo)) {
                 found = true;
-                printf("%s: best %s\n", r.groups[g].dir, cli_shown(r.photos[r.groups[g].best].rel));
+                printf("%s: %zu photos, best %s\n", r.groups[g].dir, r.groups[g].count,
+                       cli_shown(r.photos[r.groups[g].best].rel));
                 break;
             }
-    if (photo && !found)
-        cli_warn("%s is in no group of this result; the decision applies when it is", photo);
+    if (photo && !found) {
+        if (!strcmp(kind, "ungroup") || !strcmp(kind, "detach"))
+            printf("%s is in no group now\n", cli_shown(photo));
+        else
+            cli_warn("%s is in no group of this result; the decision applies when it is",
+                     cli_shown(photo));
+    }
     printf("Result made again: %zu groups, %zu files written, %zu unchanged\n", r.ngroups,
            r.files_written, r.files_unchanged);
     pho_organize_result_release(&r);
@@ -146,21 +165,25 @@ int cmd_decide(int argc, char **argv)
     if (!output)
         return cli_usage_error("decide", "give the output folder with -o");
     if (optind >= argc)
-        return cli_usage_error("decide", "give an action: best PHOTO, undo or list");
+        return cli_usage_error("decide", "give an action: best PHOTO, undo or list (see --help)");
     const char *action = argv[optind];
     struct pho_err err = PHO_ERR_INIT;
     if (!strcmp(action, "list"))
         return optind + 1 == argc ? list(output, json)
                                   : cli_usage_error("decide", "list takes nothing more");
-    if (!strcmp(action, "best")) {
-        if (optind + 2 != argc)
-            return cli_usage_error("decide", "best takes one photo (its path below the source)");
-        const char *photo = argv[optind + 1];
-        if (pho_organize_decide(output, "best", photo, &err) < 0) {
+    if (pho_organize_decision_known(action)) {
+        bool two = pho_organize_decision_relates(action);
+        if (optind + (two ? 3 : 2) != argc)
+            return cli_usage_error("decide", "%s takes %s (paths below the source)", action,
+                                   two ? "two photos: PHOTO OTHER" : "one photo");
+        const char *photo = argv[optind + 1], *other = two ? argv[optind + 2] : NULL;
+        if (pho_organize_decide(output, action, photo, other, &err) < 0) {
             cli_error("%s", err.msg);
-            return err.code == PHO_EBUSY ? EXIT_BUSY : EXIT_FAIL;
+            return err.code == PHO_EBUSY    ? EXIT_BUSY
+                   : err.code == PHO_EINVAL ? EXIT_USAGE
+                                            : EXIT_FAIL;
         }
-        return no_apply ? EXIT_OK : apply(output, models, photo);
+        return no_apply ? EXIT_OK : apply(output, models, photo, action);
     }
     if (!strcmp(action, "undo")) {
         if (optind + 1 != argc)
@@ -177,7 +200,10 @@ int cmd_decide(int argc, char **argv)
         printf("took back decision %lld (%s %s)\n", (long long)d.id, d.kind, cli_shown(d.photo));
         pho_free(d.photo);
         pho_free(d.other);
-        return no_apply ? EXIT_OK : apply(output, models, NULL);
+        return no_apply ? EXIT_OK : apply(output, models, NULL, "undo");
     }
-    return cli_usage_error("decide", "unknown action '%s' (best, undo, list)", action);
+    return cli_usage_error("decide",
+                           "unknown action '%s' (best, pick, reject, unflag, move, merge, split, "
+                           "ungroup, detach, undo, list)",
+                           action);
 }

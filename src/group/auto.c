@@ -223,6 +223,10 @@ void pho_group_explain(struct pho_group_why *out, const struct pho_group_item *a
 
 char *pho_group_why_format(char *buf, size_t size, const struct pho_group_why *w)
 {
+    if (w->reason == PHO_GROUP_USER) {
+        snprintf(buf, size, "put in this group by you");
+        return buf;
+    }
     char gap[64] = "", score[96] = "";
     if (isfinite(w->gap))
         snprintf(gap, sizeof(gap), ", %.1f s apart", w->gap);
@@ -248,6 +252,7 @@ const char *pho_group_reason_name(enum pho_group_reason reason)
         [PHO_GROUP_SAME_CAMERA] = "same camera",
         [PHO_GROUP_TURNED] = "turned",
         [PHO_GROUP_EDIT] = "edit",
+        [PHO_GROUP_USER] = "yours",
     };
     return (unsigned)reason < PHO_ARRAY_LEN(names) ? names[reason] : "unknown";
 }

@@ -120,6 +120,11 @@ static double capture_seconds(const struct pho_photo *p)
 
 static int compare(const struct shot *a, const struct shot *b, const struct pho_photo *photos)
 {
+    /* A take the user rejected is the best shot only when they say so (decisions.c). */
+    bool ra = photos[a->idx].user_flag == PHO_FLAG_REJECT,
+         rb = photos[b->idx].user_flag == PHO_FLAG_REJECT;
+    if (ra != rb)
+        return ra ? 1 : -1;
     if (fabs(a->badness - b->badness) > 1e-9)
         return a->badness < b->badness ? -1 : 1;
     if (fabs(a->openness - b->openness) > OPENNESS_MARGIN)

@@ -14,6 +14,7 @@
 #include "organize/internal.h"
 #include "organize/run.h"
 #include "pho/log.h"
+#include "pho/photo.h"
 
 /* The group @photo (below the source) is a member of, and its index among the photos. */
 static struct pho_group_plan *group_of(struct pho_organize_result *r, const char *photo,
@@ -51,39 +52,108 @@ static void apply_best(struct pho_organize_result *r, const struct pho_decision 
     g->best = i;
 }
 
-int pho_organize__decisions(struct run *run, struct pho_err *err)
+int pho_organize__decisions_load(struct run *run, struct pho_err *err)
 {
-    if (!run->cat)
+    if (!run->cat || run->decisions)
         return 0;
-    struct pho_decision *v = NULL;
-    size_t n = 0;
-    int rc = pho_catalog_decisions(run->cat, &v, &n, err);
-    for (size_t k = 0; rc == 0 && k < n; k++) {
-        if (!strcmp(v[k].kind, "best"))
-            apply_best(run->r, &v[k]);
-        else
-            pho_log(PHO_LOG_WARN, "decisions",
-                    "decision %lld is of a kind this version does "
-                    "not know (%s); left alone",
-                    (long long)v[k].id, v[k].kind);
-    }
-    run->r->decisions = n;
-    pho_catalog_decisions_free(v, n);
+    int rc = pho_catalog_decisions(run->cat, &run->decisions, &run->ndecisions, err);
+    run->r->decisions = run->ndecisions;
     return rc;
 }
 
-int pho_organize_decide(const char *output, const char *kind, const char *photo,
+/* The photo (below the source) called @rel, SIZE_MAX when none. */
+static size_t photo_named(const struct pho_organize_result *r, const char *rel)
+{
+    for (size_t i = 0; i < r->nphotos; i++)
+        if (!strcmp(r->photos[i].rel, rel))
+            return i;
+    return SIZE_MAX;
+}
+
+void pho_organize__decisions_flags(struct run *run)
+{
+    for (size_t i = 0; i < run->r->nphotos; i++)
+        run->r->photos[i].user_flag = PHO_FLAG_NONE;
+    for (size_t k = 0; k < run->ndecisions; k++) {
+        const struct pho_decision *d = &run->decisions[k];
+        uint8_t flag = !strcmp(d->kind, "pick")     ? PHO_FLAG_PICK
+                       : !strcmp(d->kind, "reject") ? PHO_FLAG_REJECT
+                                                    : UINT8_MAX;
+        if (flag == UINT8_MAX && strcmp(d->kind, "unflag"))
+            continue;
+        size_t i = photo_named(run->r, d->photo);
+        if (i != SIZE_MAX)
+            run->r->photos[i].user_flag = flag == UINT8_MAX ? PHO_FLAG_NONE : flag;
+    }
+}
+
+/* A pick, reject or unflag of @photo made after decision @k: a later reject takes back a
+ * best shot chosen by hand. */
+static bool rejected_later(const struct run *run, size_t k, const char *photo)
+{
+    bool rejected = false;
+    for (size_t j = k + 1; j < run->ndecisions; j++)
+        if (!strcmp(run->decisions[j].photo, photo)) {
+            if (!strcmp(run->decisions[j].kind, "reject"))
+                rejected = true;
+            else if (!strcmp(run->decisions[j].kind, "pick") ||
+                     !strcmp(run->decisions[j].kind, "unflag"))
+                rejected = false;
+        }
+    return rejected;
+}
+
+void pho_organize__decisions(struct run *run)
+{
+    for (size_t k = 0; k < run->ndecisions; k++) {
+        const struct pho_decision *d = &run->decisions[k];
+        if (!strcmp(d->kind, "best")) {
+            if (!rejected_later(run, k, d->photo))
+                apply_best(run->r, d);
+        } else if (!pho_organize_decision_known(d->kind)) {
+            pho_log(PHO_LOG_WARN, "decisions",
+                    "decision %lld is of a kind this version does "
+                    "not know (%s); left alone",
+                    (long long)d->id, d->kind);
+        }
+    }
+}
+
+bool pho_organize_decision_known(const char *kind)
+{
+    static const char *const kinds[] = { "best",  "pick",  "reject",  "unflag", "move",
+                                         "merge", "split", "ungroup", "detach" };
+    for (size_t i = 0; kind && i < PHO_ARRAY_LEN(kinds); i++)
+        if (!strcmp(kind, kinds[i]))
+            return true;
+    return false;
+}
+
+bool pho_organize_decision_relates(const char *kind)
+{
+    return kind && (!strcmp(kind, "move") || !strcmp(kind, "merge"));
+}
+
+int pho_organize_decide(const char *output, const char *kind, const char *photo, const char *other,
                         struct pho_err *err)
 {
-    if (!kind || strcmp(kind, "best"))
-        return pho_err_set(err, PHO_EINVAL, "decisions: '%s' is not a decision (best)",
+    if (!pho_organize_decision_known(kind))
+        return pho_err_set(err, PHO_EINVAL,
+                           "decisions: '%s' is not a decision (best, pick, reject, unflag, "
+                           "move, merge, split, ungroup, detach)",
                            kind ? kind : "");
+    bool relates = pho_organize_decision_relates(kind);
+    if (!photo || !*photo || (relates && (!other || !*other)))
+        return pho_err_set(err, PHO_EINVAL, "decisions: '%s' needs %s", kind,
+                           relates ? "two photos" : "a photo");
+    if (relates && !strcmp(photo, other))
+        return pho_err_set(err, PHO_EINVAL, "decisions: '%s' needs two different photos", kind);
     struct pho_catalog *cat = NULL;
     int fd = -1;
     int rc = pho_organize__open_catalog(&cat, &fd, output, true, "decisions",
                                         "organize into it first", err);
     if (rc == 0)
-        rc = pho_catalog_decision_add(cat, kind, photo, "", NULL, err);
+        rc = pho_catalog_decision_add(cat, kind, photo, relates ? other : "", NULL, err);
     pho_catalog_close(cat);
     pho_organize__unlock(fd);
     return rc;

@@ -280,7 +280,10 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     if (rc)
         goto out;
 
-    /* Group and plan */
+    /* Group and plan, with the user's decisions */
+    rc = pho_organize__decisions_load(&run, err);
+    if (rc)
+        goto out;
     t = pho_organize__now();
     /* Members hashed from thumbnails are measured (quality.c); one that turns out
      * unreadable leaves the groups, which are then formed again without it. */
@@ -325,11 +328,11 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         run.identity.people = out->people;
         run.identity.npeople = out->npeople;
     }
+    pho_organize__decisions_flags(&run);
     for (size_t g = 0; g < out->ngroups; g++)
         pho_organize__choose_best(&out->groups[g], out->photos, out->faces, &run.identity);
-    rc = pho_organize__decisions(&run, err);
-    if (rc == 0)
-        rc = pho_organize__swap_plan(&run, err);
+    pho_organize__decisions(&run);
+    rc = pho_organize__swap_plan(&run, err);
     if (rc)
         goto out;
 
@@ -350,6 +353,7 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
 out:
     out->t_total = pho_organize__now() - t0;
     pho_scan_list_free(list);
+    pho_catalog_decisions_free(run.decisions, run.ndecisions);
     pho_free(run.todo);
     pho_brisque_close(run.brisque);
     pho_catalog_close(run.cat);

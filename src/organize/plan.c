@@ -118,10 +118,8 @@ static int cmp_keyed(const void *pa, const void *pb)
     return (a->item > b->item) - (a->item < b->item);
 }
 
-/* The groups again, each component of @parent with at least @min items, in the grouper's
- * canonical order (members by time, groups by their first member); links follow when @w. */
-static int regroup(struct pho_groups **gs, const struct pho_group_item *items, size_t n,
-                   size_t *parent, struct pho_group_why *w, size_t min)
+int pho_organize__regroup(struct pho_groups **gs, const struct pho_group_item *items, size_t n,
+                          size_t *parent, struct pho_group_why *w, size_t min)
 {
     size_t *count = pho_calloc(n ? n : 1, sizeof(*count));
     struct keyed *keys = pho_calloc(n ? n : 1, sizeof(*keys));
@@ -254,7 +252,7 @@ static int attach_edits(struct pho_groups **gs, const struct pho_group_item *ite
             reroot(w, n, k, e, item_of[o]);
         }
     }
-    rc = changed ? regroup(gs, items, n, parent, w, min) : 0;
+    rc = changed ? pho_organize__regroup(gs, items, n, parent, w, min) : 0;
 out:
     pho_free(item_of);
     pho_free(parent);
@@ -290,6 +288,9 @@ int pho_organize__plan(struct run *run, struct pho_err *err)
     go.threads = run->threads;
     rc = pho_group_run(&groups, items, n, &go, err);
     if (rc == 0 && (rc = attach_edits(&groups, items, n, map, r, go.min_group_size)))
+        rc = pho_err_set(err, rc, "organize: out of memory");
+    /* The user's moves, merges and splits, after the rule (docs/decisions.md). */
+    if (rc == 0 && (rc = pho_organize__decide_groups(run, &groups, items, n, map)))
         rc = pho_err_set(err, rc, "organize: out of memory");
     if (rc)
         goto out;

@@ -435,6 +435,10 @@ char *pho_organize__report_json(const struct pho_organize_result *r,
             if (strcmp(base, gp->names[k]) != 0) /* renamed: a clash, or too long for OUT */
                 pho_json_set_path(jm, "original_name", base);
             json_object_set_new(jm, "is_best", json_boolean(gp->members[k] == gp->best));
+            json_object_set_new(jm, "flag",
+                                p->user_flag == PHO_FLAG_PICK     ? json_string("pick")
+                                : p->user_flag == PHO_FLAG_REJECT ? json_string("reject")
+                                                                  : json_null());
             json_object_set_new(jm, "hash", json_string(buf));
             json_object_set_new(jm, "score", real_or_null(p->quality.score));
             if (gp->links)
@@ -616,6 +620,8 @@ char *pho_organize__metadata_txt(const struct pho_organize_result *r,
             g->members[k] == g->best ? "  [BEST]" : "");
         rule(&t, '-');
         add(&t, "source: %s\n", pho_text_shown(s1, sizeof(s1), p->rel));
+        if (p->user_flag != PHO_FLAG_NONE)
+            add(&t, "flag: %s by you\n", p->user_flag == PHO_FLAG_PICK ? "picked" : "rejected");
         for (size_t f = 0; f < g->nfiles; f++) {
             const struct pho_group_file *gf = &g->files[f];
             if (gf->member != k || gf->photo == g->members[k])

@@ -43,6 +43,9 @@ struct run {
     struct pho_face_engine *swap_fe;
     bool swap_fe_failed;
     char face_config[160]; /* how faces were analysed (faces.c): part of a repair's recipe */
+    /* The user's decisions in force, oldest first (decisions.c; loaded before grouping). */
+    struct pho_decision *decisions;
+    size_t ndecisions;
 };
 
 /* Monotonic seconds. */
@@ -120,8 +123,23 @@ int pho_organize__open_faces(struct run *run, struct pho_face_engine **fe, struc
  * take (after the best-shot choice, dry runs too); the repair of one group's best shot,
  * written as best_<name>_fixed.jpg while the group is written; the engine closed at the end. */
 int pho_organize__swap_plan(struct run *run, struct pho_err *err);
-/* The user's decisions (decisions.c), after the run's own best-shot choice. */
-int pho_organize__decisions(struct run *run, struct pho_err *err);
+/* The user's decisions (decisions.c): loaded from the catalog (nothing on a dry run
+ * without one); picks and rejects set on the photos, before the best-shot choice; the
+ * best shots chosen by hand, after it. */
+int pho_organize__decisions_load(struct run *run, struct pho_err *err);
+void pho_organize__decisions_flags(struct run *run);
+void pho_organize__decisions(struct run *run);
+
+/* The groups again, each component of @parent with at least @min items, in the grouper's
+ * canonical order (members by time, groups by their first member); links follow when @w
+ * (plan.c). */
+int pho_organize__regroup(struct pho_groups **gs, const struct pho_group_item *items, size_t n,
+                          size_t *parent, struct pho_group_why *w, size_t min);
+
+/* The user's moves, merges, splits and ungroupings applied to the rule's groups
+ * (decide_groups.c); @map takes items to result photos. Leaves @gs alone without any. */
+int pho_organize__decide_groups(struct run *run, struct pho_groups **gs,
+                                const struct pho_group_item *items, size_t n, const size_t *map);
 struct pho_organize__outputs;
 int pho_organize__swap_write(struct run *run, struct pho_organize__outputs *outs,
                              struct pho_group_plan *g, struct pho_err *err);

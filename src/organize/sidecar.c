@@ -104,6 +104,16 @@ void pho_organize__decision(struct pho_organize__decision *d, const struct pho_o
         .rating = best ? x->rating_best : x->rating_others,
         .label = best ? x->label : PHO_XMP_LABEL_NONE,
     };
+    /* The user's flags (docs/decisions.md): a pick is a keeper as the best shot is; a
+     * reject is rated -1, what Lightroom, darktable and digiKam read as rejected. */
+    uint8_t flag = r->photos[g->members[m]].user_flag;
+    if (flag == PHO_FLAG_PICK) {
+        d->rating = x->rating_best;
+        d->label = x->label;
+    } else if (flag == PHO_FLAG_REJECT) {
+        d->rating = -1;
+        d->label = PHO_XMP_LABEL_NONE;
+    }
 }
 
 /* A list of strings being edited (owned copies). */

@@ -36,6 +36,7 @@
 #include "pho/json.h"
 #include "pho/log.h"
 #include "pho/organize.h"
+#include "pho/people.h"
 #include "pho/serve.h"
 #include "pho/text.h"
 #include "serve/internal.h"
@@ -304,7 +305,43 @@ static enum MHD_Result send_error(struct MHD_Connection *c, unsigned status, con
     return send_json(c, status, j);
 }
 
-/* POST /api/decide {"kind": "best", "photo": PATH} or {"kind": "undo"}: recorded in the
+/* The result made again after a change, and the answer to the page: 409 while a run
+ * holds the folder. */
+static enum MHD_Result changed(struct pho_serve *s, struct MHD_Connection *c, int rc,
+                               struct pho_err *e)
+{
+    if (rc == 0) {
+        struct pho_organize_result r;
+        rc = pho_organize_rerun(&r, s->output, s->models_dir, NULL, e);
+        pho_organize_result_release(&r);
+    }
+    if (rc == PHO_EBUSY)
+        return send_error(c, MHD_HTTP_CONFLICT, e->msg);
+    if (rc == PHO_EINVAL || rc == PHO_ENOTFOUND)
+        return send_error(c, MHD_HTTP_BAD_REQUEST, e->msg);
+    if (rc) {
+        pho_log(PHO_LOG_WARN, "serve", "%s", e->msg);
+        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, e->msg);
+    }
+    json_t *ok = json_object();
+    pho_json_set_bool(ok, "ok", true);
+    return send_json(c, MHD_HTTP_OK, ok);
+}
+
+/* A path from the page's JSON (the report's escapes for bytes that are not UTF-8), or NULL
+ * when absent; *@bad when it cannot be one. */
+static char *json_path_arg(json_t *j, const char *key, bool *bad)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+    if (!v)
+        return NULL;
+    char *p = pho_text_json_path_decode(v);
+    if (!p || !*p)
+        *bad = true;
+    return p;
+}
+
+/* POST /api/decide {"kind", "photo"[, "other"]} or {"kind": "undo"}: recorded in the
  * catalog, then the result made again, as `decide` does (docs/decisions.md). */
 static enum MHD_Result decide(struct pho_serve *s, struct MHD_Connection *c,
                               const struct request *rq)
@@ -314,39 +351,62 @@ static enum MHD_Result decide(struct pho_serve *s, struct MHD_Connection *c,
     json_error_t je;
     json_t *j = json_loadb(rq->body, rq->len, 0, &je);
     const char *kind = json_string_value(json_object_get(j, "kind"));
-    const char *photo = json_string_value(json_object_get(j, "photo"));
+    bool bad = false;
+    char *photo = json_path_arg(j, "photo", &bad), *other = json_path_arg(j, "other", &bad);
     struct pho_err e = PHO_ERR_INIT;
     int rc;
-    char *bytes = NULL;
     if (kind && !strcmp(kind, "undo")) {
         struct pho_decision d;
         rc = pho_organize_undo(&d, s->output, &e);
         pho_free(d.photo);
         pho_free(d.other);
-    } else if (kind && !strcmp(kind, "best") && photo &&
-               (bytes = pho_text_json_path_decode(photo))) {
-        rc = pho_organize_decide(s->output, "best", bytes, &e);
+    } else if (!bad && pho_organize_decision_known(kind) && photo) {
+        rc = pho_organize_decide(s->output, kind, photo, other, &e);
     } else {
-        json_decref(j);
-        return send_error(c, MHD_HTTP_BAD_REQUEST,
-                          "a decision is {kind: best, photo} or {kind: undo}");
+        rc = pho_err_set(&e, PHO_EINVAL,
+                         "a decision is {kind, photo[, other]} or {kind: undo} "
+                         "(docs/decisions.md)");
     }
-    pho_free(bytes);
+    pho_free(photo);
+    pho_free(other);
     json_decref(j);
+    return changed(s, c, rc, &e);
+}
+
+/* POST /api/people {"action": "name"|"hide"|"unhide"|"merge", "id", "name"|"other"}: what
+ * `people` does (docs/people.md), then the result made again (folders and report name
+ * people). */
+static enum MHD_Result people(struct pho_serve *s, struct MHD_Connection *c,
+                              const struct request *rq)
+{
+    if (rq->too_long)
+        return send_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the request is too long");
+    json_error_t je;
+    json_t *j = json_loadb(rq->body, rq->len, 0, &je);
+    const char *action = json_string_value(json_object_get(j, "action"));
+    json_int_t id = json_integer_value(json_object_get(j, "id"));
+    json_int_t other = json_integer_value(json_object_get(j, "other"));
+    const char *name = json_string_value(json_object_get(j, "name"));
+    struct pho_err e = PHO_ERR_INIT;
+    struct pho_people_book *book = NULL;
+    int rc = id > 0 && action ? 0
+                              : pho_err_set(&e, PHO_EINVAL,
+                                            "a change to people is {action, id, name|other}");
+    if (rc == 0)
+        rc = pho_people_open(&book, s->output, true, &e);
     if (rc == 0) {
-        struct pho_organize_result r;
-        rc = pho_organize_rerun(&r, s->output, s->models_dir, NULL, &e);
-        pho_organize_result_release(&r);
+        if (!strcmp(action, "name") && name)
+            rc = pho_people_name(book, id, name, &e);
+        else if (!strcmp(action, "hide") || !strcmp(action, "unhide"))
+            rc = pho_people_hide(book, id, !strcmp(action, "hide"), &e);
+        else if (!strcmp(action, "merge") && other > 0)
+            rc = pho_people_merge(book, id, other, &e);
+        else
+            rc = pho_err_set(&e, PHO_EINVAL, "people: no such change (name, hide, unhide, merge)");
     }
-    if (rc == PHO_EBUSY)
-        return send_error(c, MHD_HTTP_CONFLICT, e.msg);
-    if (rc) {
-        pho_log(PHO_LOG_WARN, "serve", "%s", e.msg);
-        return send_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, e.msg);
-    }
-    json_t *ok = json_object();
-    pho_json_set_bool(ok, "ok", true);
-    return send_json(c, MHD_HTTP_OK, ok);
+    pho_people_close(book);
+    json_decref(j);
+    return changed(s, c, rc, &e);
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -406,6 +466,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
             return send_text(c, MHD_HTTP_FORBIDDEN, "refused: not from this viewer's page\n");
         if (!strcmp(method, "POST") && !strcmp(url, "/api/decide"))
             return decide(s, c, rq);
+        if (!strcmp(method, "POST") && !strcmp(url, "/api/people"))
+            return people(s, c, rq);
         return send_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "no such action\n");
     }
     if (!strcmp(url, "/"))
