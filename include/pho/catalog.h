@@ -157,7 +157,7 @@ PHO_API int pho_catalog_derived_put(struct pho_catalog *cat, const char *rel, co
 /** One of the user's decisions about the result (docs/decisions.md). */
 struct pho_decision {
     int64_t id;
-    char kind[16]; /**< "best" */
+    char kind[16]; /**< "best", "pick", "move", ... (docs/decisions.md) */
     char *photo;   /**< below the source */
     char *other;   /**< "" unless the kind relates two photos */
     int64_t made_at;
