@@ -367,6 +367,7 @@ struct pho_organize_record {
     unsigned present;              /**< enum pho_setting bits the record holds */
     char source[4096];             /**< canonical path (older catalogs: as typed) */
     char face_backend[64];
+    char models_dir[4096];  /**< the face models folder the run used, when it was given */
     bool source_identified; /**< source_device/inode were recorded with a canonical path */
     unsigned long long source_device, source_inode;
     bool finished; /**< that run finished */

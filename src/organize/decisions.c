@@ -201,7 +201,8 @@ int pho_organize_rerun(struct pho_organize_result *out, const char *output, cons
         struct pho_organize_opts o = PHO_ORGANIZE_OPTS_INIT;
         pho_organize_record_apply(&o, rec, 0);
         o.output = output;
-        o.models_dir = models_dir;
+        if (models_dir) /* else the folder that run was given, if any */
+            o.models_dir = models_dir;
         o.cancel = cancel;
         o.wait_lock = true;
         /* One re-run at a time in this process (the viewer's connection threads). */

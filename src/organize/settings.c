@@ -49,6 +49,13 @@ char *pho_organize_settings_json(const struct pho_organize_opts *o)
     pho_json_set_int(j, "threads", (long long)o->threads);
     pho_json_set_str(j, "faces", face_modes[o->faces <= PHO_FACES_NONE ? o->faces : 0]);
     pho_json_set_str(j, "face_backend", o->face_backend);
+    /* Where the face models were, so that the result can be made again from here (a
+     * decision in the viewer, `decide`, --resume) without being told again. */
+    if (o->models_dir) {
+        char *canon = realpath(o->models_dir, NULL);
+        pho_json_set_str(j, "models_dir", canon ? canon : o->models_dir);
+        free(canon);
+    }
     pho_json_set_real(j, "min_face", o->min_face);
     pho_json_set_bool(j, "gpu", o->gpu);
     pho_json_set_int(j, "gpu_device", o->gpu_device);
@@ -171,6 +178,10 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
                                         : PHO_FACES_GROUPS;
         rec->present |= PHO_SET_FACES;
     }
+    if (json_is_string(v = json_object_get(j, "models_dir"))) {
+        pho_strlcpy(rec->models_dir, json_string_value(v), sizeof(rec->models_dir));
+        o->models_dir = rec->models_dir;
+    }
     if (json_is_string(v = json_object_get(j, "face_backend"))) {
         pho_strlcpy(rec->face_backend, json_string_value(v), sizeof(rec->face_backend));
         o->face_backend = rec->face_backend;
@@ -249,6 +260,8 @@ void pho_organize_record_apply(struct pho_organize_opts *o, const struct pho_org
 {
     const struct pho_organize_opts *r = &rec->opts;
     unsigned take = rec->present & ~given;
+    if (!o->models_dir && rec->models_dir[0])
+        o->models_dir = rec->models_dir;
     if (take & PHO_SET_SOURCE)
         o->source = r->source;
     if (take & PHO_SET_GROUPING)

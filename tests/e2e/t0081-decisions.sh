@@ -39,6 +39,14 @@ check "the rule's best shot is back" test -f "$OUT/$GDIR/best_$OLD"
 is "nothing more to undo" "$("$BIN" decide -o "$OUT" undo)" "no decision to take back"
 "$BIN" decide -o "$OUT" best 2>/dev/null
 is "best without a photo: usage error" "$?" 2
+# The face models folder the run was given is the one the result is made again with.
+if [ -n "${PHO_MODELS_DIR:-}" ] && [ -f "$PHO_MODELS_DIR/blazeface_full_range.onnx" ]; then
+    OUTF=$TMP/outf
+    "$BIN" organize -s "$SRC" -o "$OUTF" --faces all --models-dir "$PHO_MODELS_DIR" -q 2>/dev/null
+    touch "$SRC/group4_take1.jpg" # a photo whose faces must be found again
+    XDG_DATA_HOME=$TMP/none HOME=$TMP/none "$BIN" decide -o "$OUTF" best "$OTHER" >/dev/null 2>"$TMP/f.err"
+    is "decide without --models-dir: the run's models folder" "$(cat "$TMP/f.err")" ""
+fi
 "$BIN" decide -o "$OUT" forget "$OTHER" 2>/dev/null
 is "an unknown action: usage error" "$?" 2
 "$BIN" decide -o "$TMP/nowhere" best "$OTHER" 2>"$TMP/e.txt"
