@@ -543,7 +543,7 @@ function mergeNext(gi) {
   const g = S.groups[gi];
   if (!g || !next) { status('There is no next group to merge with.', true); return; }
   decide({ kind: 'merge', photo: next.photos[0].id, other: g.photos[0].id },
-    `${g.dir} and ${next.dir} are one group now (U takes it back).`, g.photos[0].id);
+    `${g.dir} and ${next.dir} are one group now (U takes it back).`, S.group >= 0 ? g.photos[0].id : null);
 }
 
 function ungroup(gi) {

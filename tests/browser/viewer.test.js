@@ -182,6 +182,15 @@ async function main() {
     await act('u', 'U');
     r = await report();
     check('U: the groups are as before', r.groups.length === n0);
+    // From the grid: M merges the focused card's group with the next; the grid stays.
+    await page.goto(origin + '/#/groups');
+    await page.waitForSelector('.card.focus');
+    await act('m', 'M in the grid');
+    r = await report();
+    check('M in the grid: one group fewer, still the grid', r.groups.length === n0 - 1 && (await page.$('#grid')) !== null);
+    await act('u', 'U');
+    r = await report();
+    check('U: the groups are as before', r.groups.length === n0);
   }
   // Split the four sizes of one photo after the second: two groups of two.
   const ob = 'obama-1080p.jpg';
