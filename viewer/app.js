@@ -606,8 +606,8 @@ function renderPeople() {
     $('main').replaceChildren(el('div', { class: 'empty', text: 'No people yet: organize with --faces all to find the people of the whole library.' }));
     return;
   }
-  // A face of the person in a photo of some group (those are in OUT), cropped to a square
-  // around it; else the person's sample photo whole; else a word.
+  // The person's face picture (--people-folders); else a face of theirs in a photo of some
+  // group (those are in OUT), cropped to a square around it; else a word.
   const faceOf = (p) => {
     let hit = null;
     for (const g of S.groups) {
@@ -618,6 +618,11 @@ function renderPeople() {
       }
     }
     const box = el('div', { class: 'face' });
+    if (p.picture) { // the face picture of --people-folders
+      box.classList.add('whole');
+      box.append(el('img', { src: picture(p.picture, 256), alt: personTitle(p), loading: 'lazy' }));
+      return box;
+    }
     if (!hit) {
       box.append(el('div', { class: 'none', text: 'in no group: see the people folders (--people-folders)' }));
       return box;

@@ -276,6 +276,7 @@ struct pho_person_summary {
     bool hidden;
     size_t faces, photos;
     size_t sample; /**< index into result.photos: the photo that shows the person best */
+    char *picture; /**< their face picture below OUT (--people-folders), NULL when none */
 };
 
 struct pho_organize_result {

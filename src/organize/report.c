@@ -116,6 +116,8 @@ static json_t *people_json(const struct pho_organize_result *r)
         pho_json_set_int(o, "faces", (long long)p->faces);
         pho_json_set_int(o, "photos", (long long)p->photos);
         pho_json_set_path(o, "sample", r->photos[p->sample].rel);
+        if (p->picture)
+            pho_json_set_path(o, "picture", p->picture);
         json_array_append_new(arr, o);
     }
     return arr;

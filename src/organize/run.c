@@ -179,7 +179,7 @@ void pho_organize_result_release(struct pho_organize_result *r)
         pho_free(r->face_persons[i]);
     pho_free(r->face_persons);
     for (size_t i = 0; i < r->npeople; i++)
-        pho_free(r->people[i].name);
+        pho_free(r->people[i].name), pho_free(r->people[i].picture);
     pho_free(r->people);
     pho_organize__groups_clear(r);
     memset(r, 0, sizeof(*r));

@@ -67,7 +67,7 @@ static char *file_name(GHashTable *taken, const char *rel)
 /* OUT/people/<folder>.jpg: the person's face from their best photo. A photo that cannot be
  * read again is said once and the folder is made without it. */
 static int put_face(struct run *run, struct pho_organize__outputs *outs,
-                    const struct pho_person_summary *p, const char *folder, struct pho_err *err)
+                    struct pho_person_summary *p, const char *folder, struct pho_err *err)
 {
     const struct pho_organize_result *r = run->r;
     const struct pho_face_list *fl = &r->faces[p->sample];
@@ -106,12 +106,17 @@ static int put_face(struct run *run, struct pho_organize__outputs *outs,
     snprintf(rel, sizeof(rel), "people/%s.jpg", folder);
     rc = pho_organize__out_put_data(run, outs, jpeg, len, rel, err);
     pho_free(jpeg);
+    if (rc == 0) { /* the report names it: the viewer shows it */
+        pho_free(p->picture);
+        if (!(p->picture = pho_strdup(rel)))
+            rc = pho_err_set(err, PHO_ENOMEM, "people: out of memory");
+    }
     return rc;
 }
 
 /* One person's folder: every photo they are in, then their face. */
 static int put_person(struct run *run, struct pho_organize__outputs *outs,
-                      const struct pho_person_summary *p, const char *folder, struct pho_err *err)
+                      struct pho_person_summary *p, const char *folder, struct pho_err *err)
 {
     const struct pho_organize_result *r = run->r;
     char rel[4096];
@@ -159,7 +164,7 @@ int pho_organize__people_folders(struct run *run, struct pho_organize__outputs *
     int frc = 0;
     struct pho_err ferr = PHO_ERR_INIT;
     for (size_t k = 0; rc == 0 && frc == 0 && k < r->npeople; k++) {
-        const struct pho_person_summary *p = &r->people[k];
+        struct pho_person_summary *p = &r->people[k];
         if (p->hidden)
             continue;
         char *folder = folder_name(p);

@@ -103,6 +103,14 @@ static int index_report(struct serve_library *lib, const json_t *root, struct ph
         const json_t *swap = json_object_get(g, "face_swap");
         add(&l, dir, "", json_string_value(json_object_get(swap, "file")));
     }
+    /* The people's face pictures (--people-folders). */
+    json_array_foreach(json_object_get(root, "people"), gi, g)
+    {
+        const char *pic = json_string_value(json_object_get(g, "picture"));
+        const char *slash = pic ? strchr(pic, '/') : NULL;
+        if (slash && !strncmp(pic, "people/", 7))
+            add(&l, "people", "", slash + 1);
+    }
     if (l.oom) {
         free_files(l.v, l.n);
         return pho_err_set(err, PHO_ENOMEM, "serve: out of memory");

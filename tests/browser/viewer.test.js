@@ -250,6 +250,8 @@ async function main() {
     await page.waitForSelector('input.rename');
     await page.evaluate(() => Promise.all([...document.querySelectorAll('.person img')].map((i) => { i.loading = 'eager'; return i.decode().catch(() => null); })));
     await shot('people.png');
+    const pictures = await page.$$eval('.person .face img', (imgs) => imgs.filter((i) => i.complete && i.naturalWidth > 0).length);
+    check('every person has a face picture', pictures === (r.people || []).filter((p) => !p.hidden).length, pictures);
     const pid = Number(await page.$eval('input.rename', (i) => i.dataset.person));
     const evil = '<img src=x onerror=window.__xss=1> "Ann"';
     await page.click('input.rename', { clickCount: 3 });

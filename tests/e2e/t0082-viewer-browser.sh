@@ -22,7 +22,7 @@ ARGS=(-s "$SRC" -o "$TMP/out" -q --threads 2)
 if [ -n "$MODELS" ] && [ -f "$MODELS/blazeface_full_range.onnx" ]; then
     # People to rename, hide and merge: two photos each of three people.
     cp "$TD"/faces/identity/{musk_1,musk_2,bezos_1,bezos_2,mayer_1,mayer_2}.jpg "$SRC/"
-    ARGS+=(--faces all --models-dir "$MODELS")
+    ARGS+=(--faces all --people-folders --models-dir "$MODELS")
 else
     ARGS+=(--faces none)
 fi
