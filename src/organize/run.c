@@ -178,8 +178,10 @@ void pho_organize_result_release(struct pho_organize_result *r)
     for (size_t i = 0; r->face_persons && i < r->nphotos; i++)
         pho_free(r->face_persons[i]);
     pho_free(r->face_persons);
-    for (size_t i = 0; i < r->npeople; i++)
-        pho_free(r->people[i].name), pho_free(r->people[i].picture);
+    for (size_t i = 0; i < r->npeople; i++) {
+        pho_free(r->people[i].name);
+        pho_free(r->people[i].picture);
+    }
     pho_free(r->people);
     pho_organize__groups_clear(r);
     memset(r, 0, sizeof(*r));
