@@ -184,7 +184,8 @@ function openGroup(gi) {
   location.hash = '#/group/' + (gi + 1);
 }
 
-function renderGroup(gi) {
+// Opens group @gi; a group opened anew focuses take @take (default: the best shot).
+function renderGroup(gi, take) {
   setTab('groups');
   const g = S.groups[gi];
   if (!g) { location.hash = '#/groups'; return; }
@@ -192,9 +193,10 @@ function renderGroup(gi) {
     S.group = gi;
     const photos = g.photos || [];
     const bi = Math.max(0, photos.findIndex((p) => p.is_best));
-    // The best and the next takes, up to four side by side.
-    S.sel = [bi, ...photos.map((_, i) => i).filter((i) => i !== bi)].slice(0, Math.min(4, photos.length));
-    S.take = bi;
+    const t = take >= 0 && take < photos.length ? take : bi;
+    // The focused take, the best and the next takes, up to four side by side.
+    S.sel = [...new Set([t, bi, ...photos.map((_, i) => i)])].slice(0, Math.min(4, photos.length));
+    S.take = t;
     S.view = { z: 1, u: 0.5, v: 0.5 };
     const k = S.filtered.indexOf(gi);
     if (k >= 0) S.focus = k;
@@ -478,10 +480,7 @@ async function change(url, body, done, keep, undoEntry) {
     if (gi >= 0) {
       const p = S.groups[gi].photos.findIndex((m) => m.id === keep);
       S.group = -1;
-      renderGroup(gi);
-      S.take = p;
-      if (!S.sel.includes(p)) { S.sel.push(p); if (S.sel.length > 4) S.sel.shift(); }
-      renderGroup(gi);
+      renderGroup(gi, p);
       if (location.hash !== '#/group/' + (gi + 1)) openGroup(gi);
     } else if (at >= 0 && S.groups.length) {
       S.group = -1;
