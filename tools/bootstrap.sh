@@ -64,7 +64,7 @@ APT_PACKAGES=(
     libvips-dev libglib2.0-dev libheif-dev libraw-dev libexif-dev libxml2-dev zlib1g-dev
     libsqlite3-dev libjansson-dev libavformat-dev libavutil-dev libssl-dev libexiv2-dev
     libhnswlib-dev libopencv-photo-dev libopencv-calib3d-dev
-    libmicrohttpd-dev
+    libmicrohttpd-dev libpq-dev
     libdlib-dev libdlib-data libblas-dev liblapack-dev opencv-data
     # tests: cmocka, model tooling, command-line checks
     libcmocka-dev python3 python3-onnx python3-numpy libvips-tools jq sqlite3 clang-format
@@ -76,6 +76,8 @@ APT_PACKAGES=(
     exiv2 libxml2-utils
     # tests: the viewer, asked over HTTP and rendered in a real browser
     curl chromium
+    # tests: the shared catalog and job queue (a private server per test, tests/lib/pgserver.sh)
+    postgresql postgresql-client
     # fuzzing: libFuzzer with clang; LibRaw links OpenMP (-fopenmp), which is libomp under clang
     clang-14 libclang-rt-14-dev libomp-14-dev
 )

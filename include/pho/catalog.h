@@ -34,9 +34,9 @@ PHO_BEGIN_DECLS
 struct pho_catalog;
 
 /**
- * Opens (creating if needed) the catalog at @p db_path; its folder must
- * exist. Caller owns *out. @return 0; PHO_EDB when the file is not a usable
- * database (the message says so and how to start over: --force-fresh) or
+ * Opens (creating if needed) the catalog at @p db_path (an SQLite file, whose folder must
+ * exist, or a PostgreSQL database: pho_catalog_is_url()). Caller owns *out. @return 0; PHO_EDB when
+ * the file is not a usable database (the message says so and how to start over: --force-fresh) or
  * comes from a newer, unknown schema; PHO_EIO; PHO_ENOMEM.
  */
 PHO_API int pho_catalog_open(struct pho_catalog **out, const char *db_path, struct pho_err *err);
@@ -52,6 +52,19 @@ PHO_API int pho_catalog_open(struct pho_catalog **out, const char *db_path, stru
  * when there was nothing to move. @return 0; PHO_EIO; PHO_ENOMEM.
  */
 PHO_API int pho_catalog_move_aside(const char *db_path, char **moved_to, struct pho_err *err);
+
+/**
+ * True when @p where names a PostgreSQL database (postgresql://..., postgres://..., or
+ * libpq's "key=value ..." form) rather than an SQLite file; pho_catalog_open() then
+ * connects to it (docs/scale-out.md).
+ */
+PHO_API bool pho_catalog_is_url(const char *where);
+
+/** True for a catalog that processes on many machines may share (PostgreSQL). */
+PHO_API bool pho_catalog_is_shared(const struct pho_catalog *cat);
+
+/** The engine's name: "SQLite" or "PostgreSQL". */
+PHO_API const char *pho_catalog_engine(const struct pho_catalog *cat);
 
 /** Closes the catalog; NULL is a no-op. Pending transactions are rolled back. */
 PHO_API void pho_catalog_close(struct pho_catalog *cat);
@@ -91,6 +104,11 @@ PHO_API int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, stru
  */
 PHO_API int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *finished,
                                  struct pho_err *err);
+
+/** The settings (JSON text) of run @p run_id; caller frees with pho_free(). PHO_ENOTFOUND
+ *  when there is no such run. */
+PHO_API int pho_catalog_run_settings(struct pho_catalog *cat, int64_t run_id, char **settings_json,
+                                     struct pho_err *err);
 
 struct pho_face_list;
 
@@ -241,6 +259,47 @@ PHO_API int pho_catalog_person_faces_move(struct pho_catalog *cat, int64_t from,
 /** Records that @p face is not @p face->person. */
 PHO_API int pho_catalog_person_refuse(struct pho_catalog *cat, const char *model,
                                       const struct pho_person_face *face, struct pho_err *err);
+
+/* ---- Jobs: work shared among processes (docs/scale-out.md) ---- */
+
+/** A job's state. */
+enum pho_job_state { PHO_JOB_QUEUED, PHO_JOB_CLAIMED, PHO_JOB_DONE, PHO_JOB_GIVEN_UP };
+#define PHO_JOB_STATES 4
+
+/** A photo a run wants worked on. */
+struct pho_job {
+    int64_t id;
+    int64_t run;
+    char kind[16]; /**< "analyse", "probe", "measure", "faces" (docs/scale-out.md) */
+    char *rel;     /**< below the run's source */
+    uint64_t size;
+    int64_t mtime_ns;
+};
+
+/** Queues a job for run @p run (inside a transaction for many). */
+PHO_API int pho_catalog_job_add(struct pho_catalog *cat, int64_t run, const char *kind,
+                                const char *rel, uint64_t size, int64_t mtime_ns,
+                                struct pho_err *err);
+/** Claims up to @p max of the oldest queued jobs for @p worker, leased for @p lease_s
+ *  seconds; never one another claimer holds. Free with pho_catalog_jobs_free(). */
+PHO_API int pho_catalog_jobs_claim(struct pho_catalog *cat, const char *worker, int lease_s,
+                                   size_t max, struct pho_job **jobs, size_t *count,
+                                   struct pho_err *err);
+PHO_API void pho_catalog_jobs_free(struct pho_job *jobs, size_t count);
+/** Marks a job done (with its results, in the same transaction). */
+PHO_API int pho_catalog_job_done(struct pho_catalog *cat, int64_t id, struct pho_err *err);
+/** Extends the leases of every job @p worker holds to @p lease_s seconds from now. */
+PHO_API int pho_catalog_jobs_heartbeat(struct pho_catalog *cat, const char *worker, int lease_s,
+                                       struct pho_err *err);
+/** Queues again the jobs whose lease ran out, or gives up those claimed @p max_attempts
+ *  times; *@p expired (may be NULL) counts both. */
+PHO_API int pho_catalog_jobs_expire(struct pho_catalog *cat, int max_attempts, int64_t *expired,
+                                    struct pho_err *err);
+/** How many jobs of run @p run are in each state (indexed by enum pho_job_state). */
+PHO_API int pho_catalog_jobs_count(struct pho_catalog *cat, int64_t run,
+                                   int64_t counts[PHO_JOB_STATES], struct pho_err *err);
+/** Forgets the jobs of run @p run. */
+PHO_API int pho_catalog_jobs_forget(struct pho_catalog *cat, int64_t run, struct pho_err *err);
 
 PHO_END_DECLS
 

@@ -8,8 +8,6 @@
 
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "catalog/internal.h"
 #include "catalog/schema.h"
 #include "pho/catalog.h"
@@ -33,38 +31,34 @@ int pho_catalog_persons(struct pho_catalog *cat, const char *model, struct pho_p
 {
     *rows = NULL;
     *count = 0;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSONS_LIST, &s, err);
     if (rc < 0)
         return rc;
     if (model)
         pho_catalog__bind_text(s, 1, model, strlen(model));
     else
-        sqlite3_bind_null(s, 1);
+        pho_catalog__bind_null(s, 1);
     size_t cap = 0;
-    int src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    bool row = false;
+    while ((rc = pho_catalog__step(s, &row, err, "cannot read the persons")) == 0 && row) {
         if (!grow((void **)rows, &cap, *count, sizeof(**rows))) {
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
             break;
         }
         struct pho_person_row *r = &(*rows)[*count];
         memset(r, 0, sizeof(*r));
-        r->id = sqlite3_column_int64(s, 0);
-        const unsigned char *m = sqlite3_column_text(s, 1);
-        pho_catalog__copy_bounded(r->model, sizeof(r->model), m ? (const char *)m : "",
-                                  (size_t)sqlite3_column_bytes(s, 1));
-        r->hidden = sqlite3_column_int(s, 3) != 0;
-        r->merged_into = sqlite3_column_int64(s, 4);
+        r->id = pho_catalog__col_int(s, 0);
+        pho_catalog__text_into(s, 1, r->model, sizeof(r->model));
+        r->hidden = pho_catalog__col_int(s, 3) != 0;
+        r->merged_into = pho_catalog__col_int(s, 4);
         if (!(r->name = pho_catalog__text(s, 2))) {
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
             break;
         }
         (*count)++;
     }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = pho_catalog__fail(cat->db, src, err, "cannot read the persons");
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     if (rc) {
         pho_catalog_persons_free(*rows, *count);
         *rows = NULL;
@@ -83,77 +77,77 @@ void pho_catalog_persons_free(struct pho_person_row *rows, size_t count)
 int pho_catalog_person_new(struct pho_catalog *cat, int64_t id, const char *model,
                            struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_NEW, &s, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
+    pho_catalog__bind_int(s, 1, id);
     pho_catalog__bind_text(s, 2, model, strlen(model));
-    return pho_catalog__run(cat, s, err, "cannot record a person");
+    return pho_catalog__run(s, err, "cannot record a person");
 }
 
 int pho_catalog_person_next_id(struct pho_catalog *cat, int64_t *id, struct pho_err *err)
 {
     *id = 1;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_NEXT_ID, &s, err);
     if (rc < 0)
         return rc;
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW)
-        *id = sqlite3_column_int64(s, 0);
-    else
-        rc = pho_catalog__fail(cat->db, src, err, "cannot number a person");
-    sqlite3_reset(s);
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot number a person");
+    if (row)
+        *id = pho_catalog__col_int(s, 0);
+    pho_catalog__reset(s);
     return rc;
 }
 
 int pho_catalog_person_set(struct pho_catalog *cat, int64_t id, const char *name, int hidden,
                            int64_t merged_into, struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_SET, &s, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, id);
+    pho_catalog__bind_int(s, 1, id);
     if (name)
         pho_catalog__bind_text(s, 2, name, strlen(name));
     else
-        sqlite3_bind_null(s, 2);
+        pho_catalog__bind_null(s, 2);
     if (hidden >= 0)
-        sqlite3_bind_int(s, 3, hidden != 0);
+        pho_catalog__bind_int(s, 3, hidden != 0);
     else
-        sqlite3_bind_null(s, 3);
+        pho_catalog__bind_null(s, 3);
     if (merged_into >= 0)
-        sqlite3_bind_int64(s, 4, merged_into);
+        pho_catalog__bind_int(s, 4, merged_into);
     else
-        sqlite3_bind_null(s, 4);
-    rc = pho_catalog__run(cat, s, err, "cannot change a person");
-    if (rc == 0 && sqlite3_changes(cat->db) == 0)
+        pho_catalog__bind_null(s, 4);
+    rc = pho_catalog__run(s, err, "cannot change a person");
+    if (rc == 0 && pho_catalog__changes(s) == 0)
         rc = pho_err_set(err, PHO_ENOTFOUND, "people: there is no person %lld", (long long)id);
     return rc;
 }
 
 /* Rows of a faces or refusals listing; @faces_table: with the faces' pinned and score. */
-static int read_faces(struct pho_catalog *cat, sqlite3_stmt *s, bool faces_table,
-                      struct pho_person_face **out, size_t *count, struct pho_err *err)
+static int read_faces(struct cat_stmt *s, bool faces_table, struct pho_person_face **out,
+                      size_t *count, struct pho_err *err)
 {
     size_t cap = 0;
-    int rc = 0, src;
-    while ((src = sqlite3_step(s)) == SQLITE_ROW) {
+    int rc;
+    bool row = false;
+    while ((rc = pho_catalog__step(s, &row, err, "cannot read the faces of persons")) == 0 && row) {
         if (!grow((void **)out, &cap, *count, sizeof(**out))) {
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
             break;
         }
         struct pho_person_face *f = &(*out)[*count];
         memset(f, 0, sizeof(*f));
-        f->face = (uint32_t)sqlite3_column_int64(s, 1);
+        f->face = (uint32_t)pho_catalog__col_int(s, 1);
         for (int i = 0; i < 4; i++)
-            f->box[i] = (float)sqlite3_column_double(s, 2 + i);
-        f->person = sqlite3_column_int64(s, 6);
+            f->box[i] = (float)pho_catalog__col_real(s, 2 + i);
+        f->person = pho_catalog__col_int(s, 6);
         if (faces_table) {
-            f->pinned = sqlite3_column_int(s, 7) != 0;
-            f->score = (float)sqlite3_column_double(s, 8);
+            f->pinned = pho_catalog__col_int(s, 7) != 0;
+            f->score = (float)pho_catalog__col_real(s, 8);
         }
         if (!(f->rel = pho_catalog__text(s, 0))) {
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
@@ -161,9 +155,7 @@ static int read_faces(struct pho_catalog *cat, sqlite3_stmt *s, bool faces_table
         }
         (*count)++;
     }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = pho_catalog__fail(cat->db, src, err, "cannot read the faces of persons");
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     if (rc) {
         pho_catalog_person_faces_free(*out, *count);
         *out = NULL;
@@ -177,13 +169,13 @@ int pho_catalog_person_faces(struct pho_catalog *cat, const char *model, int64_t
 {
     *faces = NULL;
     *count = 0;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_FACES_LIST, &s, err);
     if (rc < 0)
         return rc;
     pho_catalog__bind_text(s, 1, model, strlen(model));
-    sqlite3_bind_int64(s, 2, person);
-    return read_faces(cat, s, true, faces, count, err);
+    pho_catalog__bind_int(s, 2, person);
+    return read_faces(s, true, faces, count, err);
 }
 
 int pho_catalog_person_refusals(struct pho_catalog *cat, const char *model,
@@ -192,12 +184,12 @@ int pho_catalog_person_refusals(struct pho_catalog *cat, const char *model,
 {
     *refusals = NULL;
     *count = 0;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_REFUSALS_LIST, &s, err);
     if (rc < 0)
         return rc;
     pho_catalog__bind_text(s, 1, model, strlen(model));
-    return read_faces(cat, s, false, refusals, count, err);
+    return read_faces(s, false, refusals, count, err);
 }
 
 void pho_catalog_person_faces_free(struct pho_person_face *faces, size_t count)
@@ -208,40 +200,40 @@ void pho_catalog_person_faces_free(struct pho_person_face *faces, size_t count)
 }
 
 /* Binds model, rel, face and box as parameters 1..7. */
-static void bind_face(sqlite3_stmt *s, const char *model, const struct pho_person_face *f)
+static void bind_face(struct cat_stmt *s, const char *model, const struct pho_person_face *f)
 {
     pho_catalog__bind_text(s, 1, model, strlen(model));
     pho_catalog__bind_text(s, 2, f->rel, strlen(f->rel));
-    sqlite3_bind_int64(s, 3, f->face);
+    pho_catalog__bind_int(s, 3, f->face);
     for (int i = 0; i < 4; i++)
-        sqlite3_bind_double(s, 4 + i, f->box[i]);
+        pho_catalog__bind_real(s, 4 + i, f->box[i]);
 }
 
 int pho_catalog_person_face_put(struct pho_catalog *cat, const char *model,
                                 const struct pho_person_face *face, struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_FACE_PUT, &s, err);
     if (rc < 0)
         return rc;
     bind_face(s, model, face);
-    sqlite3_bind_int64(s, 8, face->person);
-    sqlite3_bind_int(s, 9, face->pinned);
-    sqlite3_bind_double(s, 10, face->score);
-    return pho_catalog__run(cat, s, err, "cannot record a face of a person");
+    pho_catalog__bind_int(s, 8, face->person);
+    pho_catalog__bind_int(s, 9, face->pinned);
+    pho_catalog__bind_real(s, 10, face->score);
+    return pho_catalog__run(s, err, "cannot record a face of a person");
 }
 
 int pho_catalog_person_faces_replace(struct pho_catalog *cat, const char *model, const char *rel,
                                      const struct pho_person_face *faces, size_t n,
                                      struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_FACES_DROP_REL, &s, err);
     if (rc < 0)
         return rc;
     pho_catalog__bind_text(s, 1, model, strlen(model));
     pho_catalog__bind_text(s, 2, rel, strlen(rel));
-    rc = pho_catalog__run(cat, s, err, "cannot change the faces of persons");
+    rc = pho_catalog__run(s, err, "cannot change the faces of persons");
     for (size_t i = 0; rc == 0 && i < n; i++)
         rc = pho_catalog_person_face_put(cat, model, &faces[i], err);
     return rc;
@@ -250,23 +242,23 @@ int pho_catalog_person_faces_replace(struct pho_catalog *cat, const char *model,
 int pho_catalog_person_faces_move(struct pho_catalog *cat, int64_t from, int64_t into,
                                   struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_FACES_MOVE_ALL, &s, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, from);
-    sqlite3_bind_int64(s, 2, into);
-    return pho_catalog__run(cat, s, err, "cannot merge persons");
+    pho_catalog__bind_int(s, 1, from);
+    pho_catalog__bind_int(s, 2, into);
+    return pho_catalog__run(s, err, "cannot merge persons");
 }
 
 int pho_catalog_person_refuse(struct pho_catalog *cat, const char *model,
                               const struct pho_person_face *face, struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PERSON_REFUSAL_PUT, &s, err);
     if (rc < 0)
         return rc;
     bind_face(s, model, face);
-    sqlite3_bind_int64(s, 8, face->person);
-    return pho_catalog__run(cat, s, err, "cannot record that a face is not a person");
+    pho_catalog__bind_int(s, 8, face->person);
+    return pho_catalog__run(s, err, "cannot record that a face is not a person");
 }

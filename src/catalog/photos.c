@@ -12,38 +12,31 @@
 #include <math.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "catalog/faces_blob.h"
 #include "catalog/internal.h"
 #include "catalog/schema.h"
 #include "pho/catalog.h"
 #include "pho/face.h"
 
-/* Accumulates the first bind failure, so a put binds 40 values in a row. */
+/* Binds photo columns (schema.h's order) of one statement. */
 struct binder {
-    sqlite3_stmt *s;
-    int rc;
+    struct cat_stmt *s;
 };
 
 static void b_int(struct binder *b, int col, int64_t v)
 {
-    if (b->rc == SQLITE_OK)
-        b->rc = sqlite3_bind_int64(b->s, PARAM_FIRST_COLUMN + col, v);
+    pho_catalog__bind_int(b->s, PARAM_FIRST_COLUMN + col, v);
 }
 
 static void b_real(struct binder *b, int col, double v)
 {
-    if (b->rc == SQLITE_OK)
-        b->rc = isnan(v) ? sqlite3_bind_null(b->s, PARAM_FIRST_COLUMN + col)
-                         : sqlite3_bind_double(b->s, PARAM_FIRST_COLUMN + col, v);
+    pho_catalog__bind_real(b->s, PARAM_FIRST_COLUMN + col, v);
 }
 
 /* A fixed-size field: never read past it, even if it lacks its NUL. */
 static void b_str(struct binder *b, int col, const char *field, size_t size)
 {
-    if (b->rc == SQLITE_OK)
-        b->rc = pho_catalog__bind_text(b->s, PARAM_FIRST_COLUMN + col, field, strnlen(field, size));
+    pho_catalog__bind_text(b->s, PARAM_FIRST_COLUMN + col, field, strnlen(field, size));
 }
 
 #define B_STR(b, col, field) b_str(b, col, field, sizeof(field))
@@ -99,13 +92,14 @@ int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct p
 {
     if (!p || !p->rel)
         return pho_err_set(err, PHO_EINVAL, "catalog: photo without a path");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PHOTO_PUT, &s, err);
     if (rc < 0)
         return rc;
     const struct pho_meta *m = &p->meta;
     const struct pho_quality *q = &p->quality;
-    struct binder b = { s, pho_catalog__bind_text(s, PARAM_REL, p->rel, strlen(p->rel)) };
+    struct binder b = { s };
+    pho_catalog__bind_text(s, PARAM_REL, p->rel, strlen(p->rel));
     b_int(&b, COL_size, pho_catalog__u64_bits(p->size));
     b_int(&b, COL_mtime_ns, p->mtime_ns);
     b_int(&b, COL_analysed, p->analysed);
@@ -153,16 +147,11 @@ int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct p
     b_int(&b, COL_probed, p->probed);
     uint8_t sig[SIG_BYTES];
     sig_encode(sig, &p->sig);
-    if (b.rc == SQLITE_OK)
-        b.rc = p->analysed ? sqlite3_bind_blob(s, PARAM_FIRST_COLUMN + COL_sig, sig, SIG_BYTES,
-                                               SQLITE_TRANSIENT)
-                           : sqlite3_bind_null(s, PARAM_FIRST_COLUMN + COL_sig);
-    if (b.rc != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, b.rc, err, "cannot store a photo");
-        sqlite3_reset(s);
-        return rc;
-    }
-    return pho_catalog__run(cat, s, err, "cannot store a photo");
+    if (p->analysed)
+        pho_catalog__bind_blob(s, PARAM_FIRST_COLUMN + COL_sig, sig, SIG_BYTES);
+    else
+        pho_catalog__bind_null(s, PARAM_FIRST_COLUMN + COL_sig);
+    return pho_catalog__run(s, err, "cannot store a photo");
 }
 
 /*
@@ -171,18 +160,18 @@ int pho_catalog_put(struct pho_catalog *cat, const struct pho_photo *p, struct p
  * treated as missing, so the photo is analysed again and the row replaced.
  */
 struct reader {
-    sqlite3_stmt *s;
+    struct cat_stmt *s;
     bool ok;
     bool nomem;
 };
 
 static int64_t r_int(struct reader *r, int col, int64_t lo, int64_t hi)
 {
-    if (sqlite3_column_type(r->s, col) != SQLITE_INTEGER) {
+    if (pho_catalog__col_type(r->s, col) != CAT_INT) {
         r->ok = false;
         return 0;
     }
-    int64_t v = sqlite3_column_int64(r->s, col);
+    int64_t v = pho_catalog__col_int(r->s, col);
     if (v < lo || v > hi) {
         r->ok = false;
         return 0;
@@ -197,11 +186,11 @@ static uint64_t r_u64(struct reader *r, int col)
 
 static double r_real(struct reader *r, int col)
 {
-    switch (sqlite3_column_type(r->s, col)) {
-    case SQLITE_NULL:
+    switch (pho_catalog__col_type(r->s, col)) {
+    case CAT_NULL:
         return NAN;
-    case SQLITE_FLOAT:
-        return sqlite3_column_double(r->s, col);
+    case CAT_REAL:
+        return pho_catalog__col_real(r->s, col);
     default:
         r->ok = false;
         return 0;
@@ -210,17 +199,20 @@ static double r_real(struct reader *r, int col)
 
 static void r_str(struct reader *r, int col, char *field, size_t size)
 {
-    if (sqlite3_column_type(r->s, col) != SQLITE_TEXT) {
+    /* Text, or bytes where the engine keeps text as bytes (PostgreSQL's bytea). */
+    enum cat_type t0 = pho_catalog__col_type(r->s, col);
+    if (t0 != CAT_TEXT && t0 != CAT_BLOB) {
         r->ok = false;
         return;
     }
-    const char *t = (const char *)sqlite3_column_text(r->s, col);
+    size_t len = 0;
+    const char *t = pho_catalog__col_data(r->s, col, &len);
     if (!t) {
         r->nomem = true;
         r->ok = false;
         return;
     }
-    pho_catalog__copy_bounded(field, size, t, (size_t)sqlite3_column_bytes(r->s, col));
+    pho_catalog__copy_bounded(field, size, t, len);
 }
 
 #define R_STR(r, col, field) r_str(r, col, field, sizeof(field))
@@ -277,10 +269,11 @@ static bool read_photo(struct reader *r, struct pho_photo *p)
     p->probed = r_int(r, COL_probed, 0, 1);
     /* An analysed photo without a signature (a catalog from before it) is analysed again. */
     if (p->analysed) {
-        const void *blob = sqlite3_column_type(r->s, COL_sig) == SQLITE_BLOB
-                                   ? sqlite3_column_blob(r->s, COL_sig)
+        size_t len = 0;
+        const void *blob = pho_catalog__col_type(r->s, COL_sig) == CAT_BLOB
+                                   ? pho_catalog__col_data(r->s, COL_sig, &len)
                                    : NULL;
-        if (!blob || !sig_decode(&p->sig, blob, (size_t)sqlite3_column_bytes(r->s, COL_sig)))
+        if (!blob || !sig_decode(&p->sig, blob, len))
             r->ok = false;
     }
     return r->ok;
@@ -292,18 +285,16 @@ int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo, bool *f
     *found = false;
     if (!photo || !photo->rel)
         return pho_err_set(err, PHO_EINVAL, "catalog: photo without a path");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PHOTO_LOOKUP, &s, err);
     if (rc < 0)
         return rc;
-    int src = pho_catalog__bind_text(s, 1, photo->rel, strlen(photo->rel));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 2, pho_catalog__u64_bits(photo->size));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 3, photo->mtime_ns);
-    if (src == SQLITE_OK)
-        src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
+    pho_catalog__bind_text(s, 1, photo->rel, strlen(photo->rel));
+    pho_catalog__bind_int(s, 2, pho_catalog__u64_bits(photo->size));
+    pho_catalog__bind_int(s, 3, photo->mtime_ns);
+    bool there = false;
+    rc = pho_catalog__step(s, &there, err, "cannot look up a photo");
+    if (there) {
         /* Decoded aside: the caller's record changes only on a full match. */
         struct pho_photo row;
         memset(&row, 0, sizeof(row));
@@ -327,22 +318,20 @@ int pho_catalog_lookup(struct pho_catalog *cat, struct pho_photo *photo, bool *f
             PHO_LOG_DEBUG("catalog", "row for %s does not fit this version; analysing again",
                           photo->rel);
         }
-    } else if (src != SQLITE_DONE) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot look up a photo");
     }
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     return rc;
 }
 
 int pho_catalog_forget_photos(struct pho_catalog *cat, struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_PHOTO_FORGET_ALL, &s, err);
     if (rc == 0)
-        rc = pho_catalog__run(cat, s, err, "cannot forget the photos");
+        rc = pho_catalog__run(s, err, "cannot forget the photos");
     if (rc == 0)
         rc = pho_catalog__stmt(cat, ST_FACES_FORGET_ALL, &s, err);
-    return rc < 0 ? rc : pho_catalog__run(cat, s, err, "cannot forget the faces");
+    return rc < 0 ? rc : pho_catalog__run(s, err, "cannot forget the faces");
 }
 
 /* --------------------------------------------------------------- faces */
@@ -357,30 +346,18 @@ int pho_catalog_faces_put(struct pho_catalog *cat, const char *rel, uint64_t siz
     uint8_t *data = pho_catalog__faces_encode(faces, &len);
     if (!data)
         return pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_FACES_PUT, &s, err);
     if (rc == 0) {
-        int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 2, pho_catalog__u64_bits(size));
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 3, mtime_ns);
-        if (src == SQLITE_OK)
-            src = pho_catalog__bind_text(s, 4, config, strlen(config));
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 5, faces->image_w);
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 6, faces->image_h);
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_int64(s, 7, (int64_t)faces->count);
-        if (src == SQLITE_OK)
-            src = sqlite3_bind_blob64(s, 8, data, (sqlite3_uint64)len, SQLITE_TRANSIENT);
-        if (src != SQLITE_OK) {
-            rc = pho_catalog__fail(cat->db, src, err, "cannot record faces");
-            sqlite3_reset(s);
-        } else {
-            rc = pho_catalog__run(cat, s, err, "cannot record faces");
-        }
+        pho_catalog__bind_text(s, 1, rel, strlen(rel));
+        pho_catalog__bind_int(s, 2, pho_catalog__u64_bits(size));
+        pho_catalog__bind_int(s, 3, mtime_ns);
+        pho_catalog__bind_text(s, 4, config, strlen(config));
+        pho_catalog__bind_int(s, 5, faces->image_w);
+        pho_catalog__bind_int(s, 6, faces->image_h);
+        pho_catalog__bind_int(s, 7, (int64_t)faces->count);
+        pho_catalog__bind_blob(s, 8, data, len);
+        rc = pho_catalog__run(s, err, "cannot record faces");
     }
     pho_free(data);
     return rc;
@@ -394,36 +371,32 @@ int pho_catalog_faces_get(struct pho_catalog *cat, const char *rel, uint64_t siz
     memset(out, 0, sizeof(*out));
     if (!rel || !config)
         return pho_err_set(err, PHO_EINVAL, "catalog: faces without a photo or a configuration");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_FACES_GET, &s, err);
     if (rc < 0)
         return rc;
-    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 2, pho_catalog__u64_bits(size));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 3, mtime_ns);
-    if (src == SQLITE_OK)
-        src = pho_catalog__bind_text(s, 4, config, strlen(config));
-    if (src == SQLITE_OK)
-        src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        const uint8_t *blob = sqlite3_column_blob(s, 3);
-        size_t len = (size_t)sqlite3_column_bytes(s, 3);
-        out->image_w = (uint32_t)sqlite3_column_int64(s, 0);
-        out->image_h = (uint32_t)sqlite3_column_int64(s, 1);
-        if (pho_catalog__faces_decode(out, blob ? blob : (const uint8_t *)"", len,
-                                      sqlite3_column_int64(s, 2))) {
+    pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    pho_catalog__bind_int(s, 2, pho_catalog__u64_bits(size));
+    pho_catalog__bind_int(s, 3, mtime_ns);
+    pho_catalog__bind_text(s, 4, config, strlen(config));
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot look up faces");
+    if (row) {
+        size_t len = 0;
+        const uint8_t *blob =
+                pho_catalog__col_type(s, 3) == CAT_BLOB ? pho_catalog__col_data(s, 3, &len) : NULL;
+        out->image_w = (uint32_t)pho_catalog__col_int(s, 0);
+        out->image_h = (uint32_t)pho_catalog__col_int(s, 1);
+        if (pho_catalog__faces_decode(out, blob ? blob : (const uint8_t *)"", blob ? len : 0,
+                                      pho_catalog__col_int(s, 2))) {
             *found = true;
         } else {
             pho_free(out->faces);
             memset(out, 0, sizeof(*out));
             PHO_LOG_DEBUG("catalog", "faces of %s do not fit this version; analysing again", rel);
         }
-    } else if (src != SQLITE_DONE) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot look up faces");
     }
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     return rc;
 }
 

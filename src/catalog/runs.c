@@ -9,8 +9,6 @@
 #include <math.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
 #include "catalog/faces_blob.h"
 #include "catalog/internal.h"
 #include "catalog/schema.h"
@@ -23,31 +21,28 @@ int pho_catalog_run_start(struct pho_catalog *cat, const char *settings_json, in
     *run_id = 0;
     if (!settings_json)
         return pho_err_set(err, PHO_EINVAL, "catalog: run without settings");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_RUN_START, &s, err);
     if (rc < 0)
         return rc;
-    int src = pho_catalog__bind_text(s, 1, settings_json, strlen(settings_json));
-    if (src != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot record the run");
-        sqlite3_reset(s);
-        return rc;
-    }
-    rc = pho_catalog__run(cat, s, err, "cannot record the run");
-    if (rc == 0)
-        *run_id = sqlite3_last_insert_rowid(cat->db);
+    pho_catalog__bind_text(s, 1, settings_json, strlen(settings_json));
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot record the run");
+    if (rc == 0 && row)
+        *run_id = pho_catalog__col_int(s, 0);
+    pho_catalog__reset(s);
     return rc;
 }
 
 int pho_catalog_run_finish(struct pho_catalog *cat, int64_t run_id, struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_RUN_FINISH, &s, err);
     if (rc < 0)
         return rc;
-    sqlite3_bind_int64(s, 1, run_id);
-    rc = pho_catalog__run(cat, s, err, "cannot mark the run finished");
-    if (rc == 0 && sqlite3_changes(cat->db) == 0)
+    pho_catalog__bind_int(s, 1, run_id);
+    rc = pho_catalog__run(s, err, "cannot mark the run finished");
+    if (rc == 0 && pho_catalog__changes(s) == 0)
         rc = pho_err_set(err, PHO_ENOTFOUND, "catalog: no run %lld to mark finished",
                          (long long)run_id);
     return rc;
@@ -58,21 +53,39 @@ int pho_catalog_last_run(struct pho_catalog *cat, char **settings_json, bool *fi
 {
     *settings_json = NULL;
     *finished = false;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_RUN_LAST, &s, err);
     if (rc < 0)
         return rc;
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot read the last run");
+    if (row) {
         *settings_json = pho_catalog__text(s, 0);
         if (!*settings_json)
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
         else
-            *finished = sqlite3_column_int(s, 1) != 0;
-    } else if (src != SQLITE_DONE) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot read the last run");
+            *finished = pho_catalog__col_int(s, 1) != 0;
     }
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
+    return rc;
+}
+
+int pho_catalog_run_settings(struct pho_catalog *cat, int64_t run_id, char **settings_json,
+                             struct pho_err *err)
+{
+    *settings_json = NULL;
+    struct cat_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_RUN_SETTINGS, &s, err);
+    if (rc < 0)
+        return rc;
+    pho_catalog__bind_int(s, 1, run_id);
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot read a run's settings");
+    if (row && !(*settings_json = pho_catalog__text(s, 0)))
+        rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+    else if (rc == 0 && !row)
+        rc = pho_err_set(err, PHO_ENOTFOUND, "catalog: there is no run %lld", (long long)run_id);
+    pho_catalog__reset(s);
     return rc;
 }
 
@@ -111,44 +124,31 @@ int pho_catalog_output_put_mode(struct pho_catalog *cat, const char *rel, uint64
         return pho_err_set(err, PHO_EINVAL, "catalog: output file without a path");
     if (!sha256_normalise(sha, sha256_hex))
         return pho_err_set(err, PHO_EINVAL, "catalog: output checksum is not 64 hex digits");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_OUTPUT_PUT, &s, err);
     if (rc < 0)
         return rc;
-    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
-    if (src == SQLITE_OK)
-        src = sqlite3_bind_int64(s, 2, pho_catalog__u64_bits(size));
-    if (src == SQLITE_OK)
-        src = pho_catalog__bind_text(s, 3, sha, 64);
-    if (src == SQLITE_OK)
-        src = pho_catalog__bind_text(s, 4, mode, strlen(mode));
-    if (src != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot record an output file");
-        sqlite3_reset(s);
-        return rc;
-    }
-    return pho_catalog__run(cat, s, err, "cannot record an output file");
+    pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    pho_catalog__bind_int(s, 2, pho_catalog__u64_bits(size));
+    pho_catalog__bind_text(s, 3, sha, 64);
+    pho_catalog__bind_text(s, 4, mode, strlen(mode));
+    return pho_catalog__run(s, err, "cannot record an output file");
 }
 
 /* Runs statement @st with @rel bound first and @a, @b after it (NULL: not bound). */
 static int run_rel(struct pho_catalog *cat, int st, const char *rel, const char *a, const char *b,
                    const char *what, struct pho_err *err)
 {
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, st, &s, err);
     if (rc < 0)
         return rc;
-    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
-    if (src == SQLITE_OK && a)
-        src = pho_catalog__bind_text(s, 2, a, strlen(a));
-    if (src == SQLITE_OK && b)
-        src = pho_catalog__bind_text(s, 3, b, strlen(b));
-    if (src != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, src, err, what);
-        sqlite3_reset(s);
-        return rc;
-    }
-    return pho_catalog__run(cat, s, err, what);
+    pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    if (a)
+        pho_catalog__bind_text(s, 2, a, strlen(a));
+    if (b)
+        pho_catalog__bind_text(s, 3, b, strlen(b));
+    return pho_catalog__run(s, err, what);
 }
 
 int pho_catalog_output_forget(struct pho_catalog *cat, const char *rel, struct pho_err *err)
@@ -177,12 +177,14 @@ int pho_catalog_derived_get(struct pho_catalog *cat, const char *rel, char **rec
     *found = false;
     if (!rel)
         return pho_err_set(err, PHO_EINVAL, "catalog: derived output without a path");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_DERIVED_GET, &s, err);
     if (rc < 0)
         return rc;
-    int src = pho_catalog__bind_text(s, 1, rel, strlen(rel));
-    if (src == SQLITE_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+    pho_catalog__bind_text(s, 1, rel, strlen(rel));
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot read a derived output");
+    if (row) {
         *recipe = pho_catalog__text(s, 0);
         *details = pho_catalog__text(s, 1);
         if (!*recipe || !*details) {
@@ -193,10 +195,8 @@ int pho_catalog_derived_get(struct pho_catalog *cat, const char *rel, char **rec
         } else {
             *found = true;
         }
-    } else if (src != SQLITE_DONE && src != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot read a derived output");
     }
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     return rc;
 }
 
@@ -205,14 +205,14 @@ int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **fi
 {
     *files = NULL;
     *count = 0;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_OUTPUT_LIST, &s, err);
     if (rc < 0)
         return rc;
     struct pho_output_file *list = NULL;
     size_t n = 0, cap = 0;
-    int src;
-    while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
+    bool row = false;
+    while ((rc = pho_catalog__step(s, &row, err, "cannot list the output files")) == 0 && row) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             struct pho_output_file *grown = pho_reallocarray(list, ncap, sizeof(*list));
@@ -231,18 +231,13 @@ int pho_catalog_output_list(struct pho_catalog *cat, struct pho_output_file **fi
             break;
         }
         n++;
-        f->size = pho_catalog__bits_u64(sqlite3_column_int64(s, 1));
-        const unsigned char *sha = sqlite3_column_text(s, 2);
-        if (sha)
-            pho_catalog__copy_bounded(f->sha256, sizeof(f->sha256), (const char *)sha,
-                                      (size_t)sqlite3_column_bytes(s, 2));
-        const unsigned char *mode = sqlite3_column_text(s, 3);
-        pho_catalog__copy_bounded(f->mode, sizeof(f->mode), mode ? (const char *)mode : "copy",
-                                  mode ? (size_t)sqlite3_column_bytes(s, 3) : 4);
+        f->size = pho_catalog__bits_u64(pho_catalog__col_int(s, 1));
+        pho_catalog__text_into(s, 2, f->sha256, sizeof(f->sha256));
+        pho_catalog__text_into(s, 3, f->mode, sizeof(f->mode));
+        if (!f->mode[0])
+            pho_strlcpy(f->mode, "copy", sizeof(f->mode));
     }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = pho_catalog__fail(cat->db, src, err, "cannot list the output files");
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     if (rc < 0) {
         pho_catalog_outputs_free(list, n);
         return rc;
@@ -267,24 +262,19 @@ int pho_catalog_decision_add(struct pho_catalog *cat, const char *kind, const ch
     if (!kind || !*kind || strlen(kind) >= sizeof(((struct pho_decision *)0)->kind) || !photo ||
         !*photo)
         return pho_err_set(err, PHO_EINVAL, "catalog: a decision needs a kind and a photo");
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_DECISION_ADD, &s, err);
     if (rc < 0)
         return rc;
     const char *o = other ? other : "";
-    int src = pho_catalog__bind_text(s, 1, kind, strlen(kind));
-    if (src == SQLITE_OK)
-        src = pho_catalog__bind_text(s, 2, photo, strlen(photo));
-    if (src == SQLITE_OK)
-        src = pho_catalog__bind_text(s, 3, o, strlen(o));
-    if (src != SQLITE_OK) {
-        rc = pho_catalog__fail(cat->db, src, err, "cannot record a decision");
-        sqlite3_reset(s);
-        return rc;
-    }
-    rc = pho_catalog__run(cat, s, err, "cannot record a decision");
-    if (rc == 0 && id)
-        *id = sqlite3_last_insert_rowid(cat->db);
+    pho_catalog__bind_text(s, 1, kind, strlen(kind));
+    pho_catalog__bind_text(s, 2, photo, strlen(photo));
+    pho_catalog__bind_text(s, 3, o, strlen(o));
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot record a decision");
+    if (rc == 0 && row && id)
+        *id = pho_catalog__col_int(s, 0);
+    pho_catalog__reset(s);
     return rc;
 }
 
@@ -302,14 +292,14 @@ int pho_catalog_decisions(struct pho_catalog *cat, struct pho_decision **out, si
 {
     *out = NULL;
     *count = 0;
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_DECISIONS_LIST, &s, err);
     if (rc < 0)
         return rc;
     struct pho_decision *v = NULL;
     size_t n = 0, cap = 0;
-    int src;
-    while (rc == 0 && (src = sqlite3_step(s)) == SQLITE_ROW) {
+    bool row = false;
+    while ((rc = pho_catalog__step(s, &row, err, "cannot read the decisions")) == 0 && row) {
         if (n == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             struct pho_decision *grown = pho_reallocarray(v, ncap, sizeof(*v));
@@ -322,19 +312,18 @@ int pho_catalog_decisions(struct pho_catalog *cat, struct pho_decision **out, si
         }
         struct pho_decision *d = &v[n];
         memset(d, 0, sizeof(*d));
-        d->id = sqlite3_column_int64(s, 0);
-        const unsigned char *k = sqlite3_column_text(s, 1);
-        pho_strlcpy(d->kind, k ? (const char *)k : "", sizeof(d->kind));
+        d->id = pho_catalog__col_int(s, 0);
+        pho_catalog__text_into(s, 1, d->kind, sizeof(d->kind));
         d->photo = pho_catalog__text(s, 2);
         d->other = pho_catalog__text(s, 3);
-        d->made_at = sqlite3_column_int64(s, 4);
+        d->made_at = pho_catalog__col_int(s, 4);
         n++;
-        if (!d->photo || !d->other)
+        if (!d->photo || !d->other) {
             rc = pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
+            break;
+        }
     }
-    if (rc == 0 && src != SQLITE_DONE)
-        rc = pho_catalog__fail(cat->db, src, err, "cannot read the decisions");
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     if (rc) {
         pho_catalog_decisions_free(v, n);
         return rc;
@@ -348,20 +337,18 @@ int pho_catalog_decision_undo(struct pho_catalog *cat, struct pho_decision *undo
                               struct pho_err *err)
 {
     memset(undone, 0, sizeof(*undone));
-    sqlite3_stmt *s = NULL;
+    struct cat_stmt *s = NULL;
     int rc = pho_catalog__stmt(cat, ST_DECISION_UNDO, &s, err);
     if (rc < 0)
         return rc;
-    int src = sqlite3_step(s);
-    if (src == SQLITE_ROW) {
-        undone->id = sqlite3_column_int64(s, 0);
-        const unsigned char *k = sqlite3_column_text(s, 1);
-        pho_strlcpy(undone->kind, k ? (const char *)k : "", sizeof(undone->kind));
+    bool row = false;
+    rc = pho_catalog__step(s, &row, err, "cannot take a decision back");
+    if (row) {
+        undone->id = pho_catalog__col_int(s, 0);
+        pho_catalog__text_into(s, 1, undone->kind, sizeof(undone->kind));
         undone->photo = pho_catalog__text(s, 2);
-        src = sqlite3_step(s);
+        rc = pho_catalog__step(s, &row, err, "cannot take a decision back");
     }
-    if (src != SQLITE_DONE)
-        rc = pho_catalog__fail(cat->db, src, err, "cannot take a decision back");
-    sqlite3_reset(s);
+    pho_catalog__reset(s);
     return rc;
 }

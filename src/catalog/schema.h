@@ -172,6 +172,24 @@ static const char *const catalog_migrations[] = {
     "    made_at INTEGER NOT NULL,\n"
     "    undone INTEGER NOT NULL DEFAULT 0 CHECK (undone IN (0, 1))\n"
     ");\n",
+
+    /* 10 -> 11: work to share among processes (docs/scale-out.md): each job a photo to
+     * analyse for a run, its state (0 queued, 1 claimed until lease_until, 2 done, 3 given
+     * up after too many claims) and who claimed it. */
+    "CREATE TABLE jobs (\n"
+    "    id INTEGER PRIMARY KEY,\n"
+    "    run INTEGER NOT NULL,\n"
+    "    kind TEXT NOT NULL,\n"
+    "    rel TEXT NOT NULL,\n"
+    "    size INTEGER NOT NULL,\n"
+    "    mtime_ns INTEGER NOT NULL,\n"
+    "    state INTEGER NOT NULL DEFAULT 0 CHECK (state IN (0, 1, 2, 3)),\n"
+    "    worker TEXT NOT NULL DEFAULT '',\n"
+    "    lease_until INTEGER NOT NULL DEFAULT 0,\n"
+    "    attempts INTEGER NOT NULL DEFAULT 0\n"
+    ");\n"
+    "CREATE INDEX jobs_state ON jobs (state, id);\n"
+    "CREATE INDEX jobs_run ON jobs (run, state);\n",
 };
 /* clang-format on */
 
@@ -252,15 +270,13 @@ enum { PARAM_REL = 1, PARAM_FIRST_COLUMN = 2 };
 
 /* The statements a catalog prepares once and keeps. */
 enum catalog_stmt {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
     ST_PHOTO_LOOKUP,
     ST_PHOTO_PUT,
     ST_PHOTO_FORGET_ALL,
     ST_RUN_START,
     ST_RUN_FINISH,
     ST_RUN_LAST,
+    ST_RUN_SETTINGS,
     ST_OUTPUT_PUT,
     ST_OUTPUT_FORGET,
     ST_OUTPUT_LIST,
@@ -283,15 +299,23 @@ enum catalog_stmt {
     ST_PERSON_FACES_MOVE_ALL,
     ST_PERSON_REFUSALS_LIST,
     ST_PERSON_REFUSAL_PUT,
+    ST_JOB_ADD,
+    ST_JOBS_CLAIM,
+    ST_JOB_DONE,
+    ST_JOBS_HEARTBEAT,
+    ST_JOBS_EXPIRE,
+    ST_JOBS_COUNT,
+    ST_JOBS_FORGET,
     ST_COUNT
 };
 
+/*
+ * The statements, in the SQL both engines speak: parameters ?N (the PostgreSQL
+ * engine renumbers them $N, and :name in order of appearance), upserts with ON
+ * CONFLICT, RETURNING, and pho_now() for the database's clock in whole seconds (a
+ * function each engine defines: workers on many machines share one clock).
+ */
 static const char *const catalog_sql[ST_COUNT] = {
-    /* IMMEDIATE takes the write lock up front: a deferred transaction that
-     * later needs it can fail with SQLITE_BUSY no matter the busy timeout. */
-    [ST_BEGIN] = "BEGIN IMMEDIATE",
-    [ST_COMMIT] = "COMMIT",
-    [ST_ROLLBACK] = "ROLLBACK",
     [ST_PHOTO_LOOKUP] = "SELECT " PHOTO_NAMES " FROM photos "
                         "WHERE rel = ?1 AND size = ?2 AND mtime_ns = ?3",
     /* An upsert, not INSERT OR REPLACE, so a photo keeps its id (what rows
@@ -299,35 +323,40 @@ static const char *const catalog_sql[ST_COUNT] = {
     [ST_PHOTO_PUT] = "INSERT INTO photos (rel, " PHOTO_NAMES ") VALUES (:rel, " PHOTO_PARAMS ") "
                      "ON CONFLICT (rel) DO UPDATE SET " PHOTO_SETS,
     [ST_PHOTO_FORGET_ALL] = "DELETE FROM photos",
-    [ST_RUN_START] = "INSERT INTO runs (started_at, settings) "
-                     "VALUES (CAST(strftime('%s', 'now') AS INTEGER), ?1)",
-    [ST_RUN_FINISH] = "UPDATE runs SET finished_at = CAST(strftime('%s', 'now') AS INTEGER) "
-                      "WHERE id = ?1",
-    [ST_RUN_LAST] = "SELECT settings, finished_at IS NOT NULL FROM runs ORDER BY id DESC LIMIT 1",
+    [ST_RUN_START] = "INSERT INTO runs (started_at, settings) VALUES (pho_now(), ?1) RETURNING id",
+    [ST_RUN_FINISH] = "UPDATE runs SET finished_at = pho_now() WHERE id = ?1",
+    [ST_RUN_LAST] = "SELECT settings, CASE WHEN finished_at IS NULL THEN 0 ELSE 1 END "
+                    "FROM runs ORDER BY id DESC LIMIT 1",
+    [ST_RUN_SETTINGS] = "SELECT settings FROM runs WHERE id = ?1",
     [ST_OUTPUT_PUT] = "INSERT INTO outputs (rel, size, sha256, mode) VALUES (?1, ?2, ?3, ?4) "
                       "ON CONFLICT (rel) DO UPDATE SET size = excluded.size, "
                       "sha256 = excluded.sha256, mode = excluded.mode",
     [ST_OUTPUT_FORGET] = "DELETE FROM outputs WHERE rel = ?1",
     [ST_OUTPUT_LIST] = "SELECT rel, size, sha256, mode FROM outputs ORDER BY rel",
-    [ST_DERIVED_PUT] = "INSERT OR REPLACE INTO derived (rel, recipe, details) VALUES (?1, ?2, ?3)",
+    [ST_DERIVED_PUT] = "INSERT INTO derived (rel, recipe, details) VALUES (?1, ?2, ?3) "
+                       "ON CONFLICT (rel) DO UPDATE SET recipe = excluded.recipe, "
+                       "details = excluded.details",
     [ST_DERIVED_GET] = "SELECT recipe, details FROM derived WHERE rel = ?1",
     [ST_DERIVED_FORGET] = "DELETE FROM derived WHERE rel = ?1",
     [ST_DECISION_ADD] = "INSERT INTO decisions (kind, photo, other, made_at) "
-                        "VALUES (?1, ?2, ?3, CAST(strftime('%s', 'now') AS INTEGER))",
+                        "VALUES (?1, ?2, ?3, pho_now()) RETURNING id",
     [ST_DECISIONS_LIST] = "SELECT id, kind, photo, other, made_at FROM decisions "
                           "WHERE undone = 0 ORDER BY id",
     /* The newest decision still in force. */
     [ST_DECISION_UNDO] =
             "UPDATE decisions SET undone = 1 WHERE id = "
             "(SELECT MAX(id) FROM decisions WHERE undone = 0) RETURNING id, kind, photo",
-    [ST_FACES_PUT] = "INSERT OR REPLACE INTO faces (rel, size, mtime_ns, config, image_w, "
-                     "image_h, count, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_FACES_PUT] = "INSERT INTO faces (rel, size, mtime_ns, config, image_w, image_h, count, "
+                     "data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (rel) DO UPDATE "
+                     "SET size = excluded.size, mtime_ns = excluded.mtime_ns, "
+                     "config = excluded.config, image_w = excluded.image_w, "
+                     "image_h = excluded.image_h, count = excluded.count, data = excluded.data",
     [ST_FACES_GET] = "SELECT image_w, image_h, count, data FROM faces "
                      "WHERE rel = ?1 AND size = ?2 AND mtime_ns = ?3 AND config = ?4",
     [ST_FACES_FORGET_ALL] = "DELETE FROM faces",
     /* ?1 NULL: every model's. */
     [ST_PERSONS_LIST] = "SELECT id, model, name, hidden, merged_into FROM persons "
-                        "WHERE ?1 IS NULL OR model = ?1 ORDER BY id",
+                        "WHERE model = COALESCE(?1, model) ORDER BY id",
     [ST_PERSON_NEW] = "INSERT INTO persons (id, model) VALUES (?1, ?2)",
     /* NULL keeps a column as it is. */
     [ST_PERSON_SET] = "UPDATE persons SET name = COALESCE(?2, name), "
@@ -338,14 +367,36 @@ static const char *const catalog_sql[ST_COUNT] = {
                              "FROM person_faces WHERE model = ?1 AND (?2 = 0 OR person = ?2) "
                              "ORDER BY rel, face",
     [ST_PERSON_FACES_DROP_REL] = "DELETE FROM person_faces WHERE model = ?1 AND rel = ?2",
-    [ST_PERSON_FACE_PUT] = "INSERT OR REPLACE INTO person_faces (model, rel, face, x0, y0, x1, "
-                           "y1, person, pinned, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-                           "?9, ?10)",
+    [ST_PERSON_FACE_PUT] = "INSERT INTO person_faces (model, rel, face, x0, y0, x1, y1, person, "
+                           "pinned, score) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+                           "ON CONFLICT (model, rel, face) DO UPDATE SET x0 = excluded.x0, "
+                           "y0 = excluded.y0, x1 = excluded.x1, y1 = excluded.y1, "
+                           "person = excluded.person, pinned = excluded.pinned, "
+                           "score = excluded.score",
     [ST_PERSON_FACES_MOVE_ALL] = "UPDATE person_faces SET person = ?2 WHERE person = ?1",
     [ST_PERSON_REFUSALS_LIST] = "SELECT rel, face, x0, y0, x1, y1, person FROM person_refusals "
                                 "WHERE model = ?1 ORDER BY rel, face",
-    [ST_PERSON_REFUSAL_PUT] = "INSERT OR REPLACE INTO person_refusals (model, rel, face, x0, "
-                              "y0, x1, y1, person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_PERSON_REFUSAL_PUT] = "INSERT INTO person_refusals (model, rel, face, x0, y0, x1, y1, "
+                              "person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) "
+                              "ON CONFLICT (model, rel, face, person) DO UPDATE SET "
+                              "x0 = excluded.x0, y0 = excluded.y0, x1 = excluded.x1, "
+                              "y1 = excluded.y1",
+    [ST_JOB_ADD] = "INSERT INTO jobs (run, kind, rel, size, mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* The oldest queued jobs, leased to worker ?1 for ?2 seconds (engine_pg.c adds
+     * FOR UPDATE SKIP LOCKED: claimers never wait for each other). */
+    [ST_JOBS_CLAIM] = "UPDATE jobs SET state = 1, worker = ?1, lease_until = pho_now() + ?2, "
+                      "attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE state = 0 "
+                      "ORDER BY id LIMIT ?3 @LOCK@) RETURNING id, run, kind, rel, size, mtime_ns",
+    /* Whoever did it: a job whose lease ran out may have been done twice, alike. */
+    [ST_JOB_DONE] = "UPDATE jobs SET state = 2, lease_until = 0 WHERE id = ?1",
+    [ST_JOBS_HEARTBEAT] = "UPDATE jobs SET lease_until = pho_now() + ?2 "
+                          "WHERE state = 1 AND worker = ?1",
+    /* Leases that ran out go back to the queue, or are given up after ?1 claims. */
+    [ST_JOBS_EXPIRE] = "UPDATE jobs SET state = CASE WHEN attempts >= ?1 THEN 3 ELSE 0 END, "
+                       "worker = '' WHERE state = 1 AND lease_until < pho_now()",
+    [ST_JOBS_COUNT] = "SELECT state, COUNT(*) FROM jobs WHERE run = ?1 GROUP BY state "
+                      "ORDER BY state",
+    [ST_JOBS_FORGET] = "DELETE FROM jobs WHERE run = ?1",
 };
 
 #endif /* PHO_CATALOG_SCHEMA_H */

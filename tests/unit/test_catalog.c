@@ -4,6 +4,11 @@
  * mtime) key, runs and outputs, refusal of foreign, damaged and newer files,
  * durability across a killed process, and recovery from every failed
  * allocation (ours and SQLite's) while opening.
+ *
+ * Built twice: test_catalog runs these against the SQLite engine, and
+ * test_catalog_pg (PHO_TEST_PG) runs the same tests against a PostgreSQL
+ * server of its own (tests/lib/pgserver.sh), one new database per test, plus
+ * the work queue's.
  */
 #include "core/common.h"
 
@@ -23,6 +28,9 @@
 
 #include <linux/fs.h>
 #include <sqlite3.h>
+#ifdef PHO_TEST_PG
+#    include <libpq-fe.h>
+#endif
 
 #include "../lib/testlib.h"
 #include "pho/catalog.h"
@@ -31,12 +39,106 @@
 /* ------------------------------------------------------------- helpers */
 
 /* The schema version this build writes (migrations in src/catalog/schema.h). */
-#define CATALOG_VERSION 10
+#define CATALOG_VERSION 11
 
 struct fixture {
     char *dir;
     char db[4096];
 };
+
+#ifdef PHO_TEST_PG
+#    define PG 1
+
+/* The server all tests share: started by the group setup. */
+static char pg_dir[1024];
+static int pg_seq;
+
+static void pg_admin(const char *sql)
+{
+    char conninfo[4200];
+    snprintf(conninfo, sizeof(conninfo), "host=%s/pg user=pho dbname=postgres", pg_dir);
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQclear(r);
+    PQfinish(c);
+}
+
+static int pg_group_setup(void **state)
+{
+    PHO_UNUSED(state);
+    char *dir = make_tempdir();
+    snprintf(pg_dir, sizeof(pg_dir), "%s", dir);
+    free(dir);
+    const char *root = getenv("PHO_SOURCE_ROOT");
+    char cmd[8400];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/lib/pgserver.sh' start '%s/pg' >/dev/null",
+             root ? root : ".", pg_dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "# could not start PostgreSQL\n");
+        return -1;
+    }
+    return 0;
+}
+
+static int pg_group_teardown(void **state)
+{
+    PHO_UNUSED(state);
+    const char *root = getenv("PHO_SOURCE_ROOT");
+    char cmd[8400];
+    snprintf(cmd, sizeof(cmd), "'%s/tests/lib/pgserver.sh' stop '%s/pg'", root ? root : ".",
+             pg_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "# could not stop PostgreSQL\n");
+    rm_rf(pg_dir);
+    return 0;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = make_tempdir();
+    char sql[64];
+    snprintf(sql, sizeof(sql), "CREATE DATABASE t%d", ++pg_seq);
+    pg_admin(sql);
+    snprintf(f->db, sizeof(f->db), "host=%s/pg user=pho dbname=t%d", pg_dir, pg_seq);
+    *state = f;
+    return 0;
+}
+
+static PGresult *pg_query(const char *db, const char *sql)
+{
+    PGconn *c = PQconnectdb(db);
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("%s", PQerrorMessage(c));
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQerrorMessage(c));
+    PQfinish(c);
+    return r;
+}
+
+/* One integer (or boolean) from SQL run on a separate connection. */
+static int64_t sql_int(const char *db, const char *sql)
+{
+    PGresult *r = pg_query(db, sql);
+    assert_true(PQntuples(r) > 0);
+    const char *v = PQgetvalue(r, 0, 0);
+    int64_t n = !strcmp(v, "t") ? 1 : !strcmp(v, "f") ? 0 : strtoll(v, NULL, 10);
+    PQclear(r);
+    return n;
+}
+
+static void sql_exec(const char *db, const char *sql)
+{
+    PQclear(pg_query(db, sql));
+}
+#else
+#    define PG 0
 
 static int setup(void **state)
 {
@@ -46,6 +148,7 @@ static int setup(void **state)
     *state = f;
     return 0;
 }
+#endif
 
 static int teardown(void **state)
 {
@@ -67,6 +170,7 @@ static struct pho_catalog *open_ok(const char *db)
     return cat;
 }
 
+#if !PG
 static void remove_db(const char *db)
 {
     const char *parts[] = { "", "-wal", "-shm", "-journal" };
@@ -76,7 +180,9 @@ static void remove_db(const char *db)
         unlink(path);
     }
 }
+#endif
 
+#if !PG
 /* One integer from SQL run on a separate, plain SQLite connection. */
 static int64_t sql_int(const char *db, const char *sql)
 {
@@ -114,6 +220,7 @@ static void sql_exec(const char *db, const char *sql)
         fail_msg("%s: %s", sql, msg);
     sqlite3_close(h);
 }
+#endif
 
 /* A string of exactly len bytes (len < size) made of a repeated UTF-8 pattern. */
 static void fill_str(char *dst, size_t size, size_t len, const char *pattern)
@@ -295,6 +402,7 @@ static void assert_module_msg(const struct pho_err *err)
         fail_msg("message does not name the module: \"%s\"", err->msg);
 }
 
+#if !PG
 /* Sets or clears the immutable flag (root only; false where unsupported). */
 static bool set_immutable(const char *path, bool on)
 {
@@ -310,6 +418,7 @@ static bool set_immutable(const char *path, bool on)
     close(fd);
     return ok;
 }
+#endif
 
 /* --------------------------------------------------------------- tests */
 
@@ -349,10 +458,14 @@ static void test_round_trip_every_field(void **state)
     /* Hashes are stored as the signed reading of their bits; NaN as NULL;
      * the columns really are typed columns anyone can query. */
     assert_int_equal(sql_int(f->db, "SELECT dhash FROM photos WHERE rel = 'plain.jpg'"), 0);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM photos WHERE dhash = -1 AND "
-                                    "phash = -9223372036854775808 AND q_brisque IS NULL AND "
-                                    "gps_alt IS NULL AND typeof(q_mean_luma) = 'real' AND "
-                                    "width = 4294967295 AND lens = ''"),
+    assert_int_equal(sql_int(f->db, PG ? "SELECT count(*) FROM photos WHERE dhash = -1 AND "
+                                         "phash = -9223372036854775808 AND q_brisque IS NULL "
+                                         "AND gps_alt IS NULL AND q_mean_luma IS NOT NULL AND "
+                                         "width = 4294967295 AND lens = ''"
+                                       : "SELECT count(*) FROM photos WHERE dhash = -1 AND "
+                                         "phash = -9223372036854775808 AND q_brisque IS NULL AND "
+                                         "gps_alt IS NULL AND typeof(q_mean_luma) = 'real' AND "
+                                         "width = 4294967295 AND lens = ''"),
                      1);
 }
 
@@ -367,8 +480,10 @@ static void test_truncated_strings_on_load(void **state)
     pho_catalog_close(cat);
     /* Rows written by someone else may hold longer strings than the fields:
      * 200 x "é" (400 bytes) must come back cut to whole characters. */
-    sql_exec(f->db, "UPDATE photos SET make = replace(hex(zeroblob(200)), '00', 'é'), "
-                    "error_msg = replace(hex(zeroblob(300)), '00', 'ab')");
+    sql_exec(f->db, PG ? "UPDATE photos SET make = convert_to(repeat('é', 200), 'UTF8'), "
+                         "error_msg = convert_to(repeat('ab', 300), 'UTF8')"
+                       : "UPDATE photos SET make = replace(hex(zeroblob(200)), '00', 'é'), "
+                         "error_msg = replace(hex(zeroblob(300)), '00', 'ab')");
     cat = open_ok(f->db);
     probe_for(&q, &p);
     assert_true(lookup(cat, &q));
@@ -738,6 +853,7 @@ static void test_outputs(void **state)
     pho_catalog_close(cat);
 }
 
+#if !PG
 static void test_wal_and_schema_version(void **state)
 {
     struct fixture *f = *state;
@@ -911,6 +1027,8 @@ static void test_damaged_file(void **state)
     assert_non_null(strstr(err.msg, "--force-fresh"));
 }
 
+#endif
+
 /* ------------------------------------------------------- crash safety */
 
 enum { BATCH = 50 };
@@ -997,9 +1115,11 @@ static void crash_and_check(struct fixture *f, enum death how)
 
     /* Whole batches only: each committed one is there, the open one is not. */
     int64_t rows = sql_int(f->db, "SELECT count(*) FROM photos");
+#if !PG
     char text[64];
     sql_text(f->db, "PRAGMA integrity_check", text, sizeof(text));
     assert_string_equal(text, "ok");
+#endif
     if (how == DIE_SIGKILL_BUSY) {
         assert_int_equal(rows % BATCH, 0);
         assert_true(rows >= (int64_t)want * BATCH);
@@ -1073,6 +1193,7 @@ static void test_transactions(void **state)
     pho_catalog_close(NULL);
 }
 
+#if !PG
 static void test_errors(void **state)
 {
     struct fixture *f = *state;
@@ -1298,6 +1419,8 @@ static void test_oom_allocating_calls(void **state)
     }
 }
 
+#endif
+
 /* -------------------------------------------------------------- volume */
 
 static double now_s(void)
@@ -1308,6 +1431,7 @@ static double now_s(void)
 }
 
 /* A realistic record for photo @p i of a large library. */
+
 static void photo_typical(struct pho_photo *p, char *rel, size_t rel_size, int i)
 {
     pho_photo_init(p);
@@ -1486,6 +1610,7 @@ static void test_faces_round_trip(void **state)
     pho_catalog_close(cat);
 }
 
+#if !PG
 /* A catalog written by the first release (schema 1) opens, keeps its photos and gains faces. */
 static void test_upgrade_from_schema_1(void **state)
 {
@@ -1502,7 +1627,7 @@ static void test_upgrade_from_schema_1(void **state)
              "ALTER TABLE photos DROP COLUMN serial; ALTER TABLE photos DROP COLUMN probed; "
              "ALTER TABLE photos DROP COLUMN content_id; ALTER TABLE outputs DROP COLUMN mode; "
              "DROP TABLE persons; DROP TABLE person_faces; DROP TABLE person_refusals; "
-             "DROP TABLE derived; DROP TABLE decisions; "
+             "DROP TABLE derived; DROP TABLE decisions; DROP TABLE jobs; "
              "PRAGMA user_version = 1");
     cat = open_ok(f->db);
     assert_int_equal(sql_int(f->db, "PRAGMA user_version"), CATALOG_VERSION);
@@ -1525,6 +1650,8 @@ static void test_upgrade_from_schema_1(void **state)
     assert_int_equal(pho_catalog_faces_put(cat, "old/photo.jpg", 1, 1, "c", &none, &err), 0);
     pho_catalog_close(cat);
 }
+
+#endif
 
 /* The RAW of a shot: its metadata alone, stored and restored as such (docs/catalog.md). */
 static void test_probed_row(void **state)
@@ -1565,13 +1692,205 @@ static void test_probed_row(void **state)
     pho_catalog_close(cat);
 }
 
+/* ---------------------------------------------------------------- jobs */
+
+static void add_jobs(struct pho_catalog *cat, int64_t run, int n)
+{
+    struct pho_err err = PHO_ERR_INIT;
+    char rel[64];
+    assert_int_equal(pho_catalog_begin(cat, &err), 0);
+    for (int i = 0; i < n; i++) {
+        snprintf(rel, sizeof(rel), "d/\xff%05d.jpg", i);
+        if (pho_catalog_job_add(cat, run, i % 2 ? "analyse" : "faces", rel, (uint64_t)i + 1, -i,
+                                &err) != 0)
+            fail_msg("add: %s", err.msg);
+    }
+    assert_int_equal(pho_catalog_commit(cat, &err), 0);
+}
+
+/* Claims hand out the oldest queued jobs once; leases run out and the jobs come back;
+ * a job claimed too often is given up; done jobs stay done. */
+static void test_jobs(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = open_ok(f->db);
+    add_jobs(cat, 7, 10);
+    add_jobs(cat, 8, 1);
+    int64_t n[PHO_JOB_STATES];
+    assert_int_equal(pho_catalog_jobs_count(cat, 7, n, &err), 0);
+    assert_true(n[PHO_JOB_QUEUED] == 10 && n[PHO_JOB_CLAIMED] == 0);
+
+    struct pho_job *jobs = NULL;
+    size_t count = 0;
+    assert_int_equal(pho_catalog_jobs_claim(cat, "w1", 60, 4, &jobs, &count, &err), 0);
+    assert_int_equal(count, 4);
+    for (size_t i = 0; i < count; i++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "d/\xff%05zu.jpg", i);
+        assert_string_equal(jobs[i].rel, rel);
+        assert_int_equal(jobs[i].run, 7);
+        assert_string_equal(jobs[i].kind, i % 2 ? "analyse" : "faces");
+        assert_true(jobs[i].size == i + 1 && jobs[i].mtime_ns == -(int64_t)i);
+    }
+    assert_int_equal(pho_catalog_job_done(cat, jobs[0].id, &err), 0);
+    int64_t first = jobs[0].id;
+    pho_catalog_jobs_free(jobs, count);
+
+    /* A second worker gets the next ones, never the first's. */
+    assert_int_equal(pho_catalog_jobs_claim(cat, "w2", 1, 3, &jobs, &count, &err), 0);
+    assert_int_equal(count, 3);
+    assert_true(jobs[0].id == first + 4);
+    pho_catalog_jobs_free(jobs, count);
+    assert_int_equal(pho_catalog_jobs_count(cat, 7, n, &err), 0);
+    assert_true(n[PHO_JOB_QUEUED] == 3 && n[PHO_JOB_CLAIMED] == 6 && n[PHO_JOB_DONE] == 1);
+
+    /* w1 keeps its lease with heartbeats; w2's (1 s) runs out. */
+    sleep(2);
+    assert_int_equal(pho_catalog_jobs_heartbeat(cat, "w1", 60, &err), 0);
+    int64_t expired = 0;
+    assert_int_equal(pho_catalog_jobs_expire(cat, 3, &expired, &err), 0);
+    assert_int_equal(expired, 3);
+    assert_int_equal(pho_catalog_jobs_count(cat, 7, n, &err), 0);
+    assert_true(n[PHO_JOB_QUEUED] == 6 && n[PHO_JOB_CLAIMED] == 3 && n[PHO_JOB_DONE] == 1);
+
+    /* Given up after the third claim whose lease ran out. */
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(pho_catalog_jobs_claim(cat, "w3", 1, 100, &jobs, &count, &err), 0);
+        pho_catalog_jobs_free(jobs, count);
+        sleep(2);
+        assert_int_equal(pho_catalog_jobs_expire(cat, 3, &expired, &err), 0);
+    }
+    assert_int_equal(pho_catalog_jobs_count(cat, 7, n, &err), 0);
+    assert_int_equal(n[PHO_JOB_DONE], 1);
+    assert_int_equal(n[PHO_JOB_CLAIMED], 3); /* w1's */
+    assert_int_equal(n[PHO_JOB_GIVEN_UP], 3);
+    assert_int_equal(n[PHO_JOB_QUEUED], 3);
+    assert_int_equal(pho_catalog_jobs_forget(cat, 7, &err), 0);
+    assert_int_equal(pho_catalog_jobs_count(cat, 7, n, &err), 0);
+    assert_true(n[0] + n[1] + n[2] + n[3] == 0);
+    assert_int_equal(pho_catalog_jobs_count(cat, 8, n, &err), 0);
+    assert_true(n[PHO_JOB_QUEUED] + n[PHO_JOB_CLAIMED] == 1);
+    pho_catalog_close(cat);
+}
+
+/* Four processes claiming at once in batches: every job handed out exactly once. */
+static void test_jobs_concurrent_claims(void **state)
+{
+    struct fixture *f = *state;
+    enum { JOBS = 3000, PROCS = 4 };
+    struct pho_catalog *cat = open_ok(f->db);
+    add_jobs(cat, 1, JOBS);
+    pho_catalog_close(cat);
+    int fds[PROCS][2];
+    pid_t pids[PROCS];
+    for (int k = 0; k < PROCS; k++) {
+        assert_int_equal(pipe(fds[k]), 0);
+        pids[k] = fork();
+        assert_true(pids[k] >= 0);
+        if (pids[k] == 0) {
+            close(fds[k][0]);
+            struct pho_catalog *c = NULL;
+            if (pho_catalog_open(&c, f->db, NULL) != 0)
+                _exit(2);
+            char name[16];
+            snprintf(name, sizeof(name), "w%d", k);
+            for (;;) {
+                struct pho_job *jobs = NULL;
+                size_t count = 0;
+                if (pho_catalog_jobs_claim(c, name, 60, 64, &jobs, &count, NULL) != 0)
+                    _exit(3);
+                if (count == 0)
+                    break;
+                for (size_t i = 0; i < count; i++)
+                    if (write(fds[k][1], &jobs[i].id, sizeof(jobs[i].id)) !=
+                                (ssize_t)sizeof(jobs[i].id) ||
+                        pho_catalog_job_done(c, jobs[i].id, NULL) != 0)
+                        _exit(4);
+                pho_catalog_jobs_free(jobs, count);
+            }
+            pho_catalog_close(c);
+            _exit(0);
+        }
+        close(fds[k][1]);
+    }
+    static unsigned char seen[JOBS + 1];
+    memset(seen, 0, sizeof(seen));
+    int total = 0, busy = 0;
+    for (int k = 0; k < PROCS; k++) {
+        int64_t id;
+        int mine = 0;
+        while (read(fds[k][0], &id, sizeof(id)) == (ssize_t)sizeof(id)) {
+            assert_true(id >= 1 && id <= JOBS);
+            assert_int_equal(seen[id], 0);
+            seen[id] = 1;
+            total++;
+            mine++;
+        }
+        busy += mine > 0;
+        close(fds[k][0]);
+        int status = 0;
+        assert_int_equal(waitpid(pids[k], &status, 0), pids[k]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_int_equal(total, JOBS);
+    assert_true(busy >= 2);
+    cat = open_ok(f->db);
+    int64_t n[PHO_JOB_STATES];
+    struct pho_err err = PHO_ERR_INIT;
+    assert_int_equal(pho_catalog_jobs_count(cat, 1, n, &err), 0);
+    assert_int_equal(n[PHO_JOB_DONE], JOBS);
+    pho_catalog_close(cat);
+}
+
+#if PG
+/* A database with another program's tables, or from a newer release, is refused with
+ * what to do; a server that is not there is an I/O error naming the server. */
+static void test_pg_refusals(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_catalog *cat = NULL;
+    sql_exec(f->db, "CREATE TABLE photos (x INT)");
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_null(cat);
+    assert_module_msg(&err);
+    assert_non_null(strstr(err.msg, "search_path"));
+    sql_exec(f->db, "DROP TABLE photos");
+    pho_catalog_close(open_ok(f->db));
+    sql_exec(f->db, "UPDATE photo_organizer SET value = 99 WHERE key = 'schema'");
+    assert_int_equal(pho_catalog_open(&cat, f->db, &err), PHO_EDB);
+    assert_non_null(strstr(err.msg, "newer photo-organizer"));
+    char gone[4400];
+    snprintf(gone, sizeof(gone), "host=%s/nowhere user=pho dbname=x", f->dir);
+    assert_int_equal(pho_catalog_open(&cat, gone, &err), PHO_EIO);
+    assert_non_null(strstr(err.msg, "cannot connect to PostgreSQL"));
+    assert_true(pho_catalog_is_url("postgresql://u@h/db") && pho_catalog_is_url(" dbname=x") &&
+                !pho_catalog_is_url("/out/.photo-organizer/catalog.db") &&
+                !pho_catalog_is_url("a=b.db/x") == false);
+}
+
+/* Schema names keep libraries apart in one database (options=-csearch_path). */
+static void test_pg_engine(void **state)
+{
+    struct fixture *f = *state;
+    struct pho_catalog *cat = open_ok(f->db);
+    assert_true(pho_catalog_is_shared(cat));
+    assert_string_equal(pho_catalog_engine(cat), "PostgreSQL");
+    pho_catalog_close(cat);
+    assert_int_equal(sql_int(f->db, "SELECT value FROM photo_organizer WHERE key = 'schema'"), 1);
+    /* The queue's claims read this index (docs/scale-out.md). */
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM pg_indexes WHERE indexname = "
+                                    "'jobs_state' AND indexdef LIKE '%(state, id)%'"),
+                     1);
+}
+#endif
+
 int main(void)
 {
-    install_sqlite_fault_hook();
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest tests[] = {
         T(test_faces_round_trip),
-        T(test_upgrade_from_schema_1),
         T(test_people),
         T(test_probed_row),
         T(test_round_trip_every_field),
@@ -1582,21 +1901,34 @@ int main(void)
         T(test_outputs),
         T(test_derived),
         T(test_decisions),
+        T(test_jobs),
+        T(test_jobs_concurrent_claims),
+        T(test_crash_exit_mid_transaction),
+        T(test_crash_sigkill_mid_transaction),
+        T(test_crash_sigkill_while_busy),
+        T(test_transactions),
+        T(test_volume),
+#if PG
+        T(test_pg_refusals),
+        T(test_pg_engine),
+#else
+        T(test_upgrade_from_schema_1),
         T(test_wal_and_schema_version),
         T(test_newer_schema_refused),
         T(test_foreign_and_garbage_files),
         T(test_zero_byte_file_is_new),
         T(test_damaged_file),
-        T(test_crash_exit_mid_transaction),
-        T(test_crash_sigkill_mid_transaction),
-        T(test_crash_sigkill_while_busy),
-        T(test_transactions),
         T(test_errors),
         T(test_oom_open_our_allocations),
         T(test_oom_open_sqlite_allocations),
         T(test_oom_allocating_calls),
-        T(test_volume),
+#endif
     };
 #undef T
+#if PG
+    return T_RUN_GROUP(tests, pg_group_setup, pg_group_teardown);
+#else
+    install_sqlite_fault_hook();
     return T_RUN_GROUP(tests, NULL, NULL);
+#endif
 }
