@@ -300,6 +300,9 @@ PHO_API int pho_catalog_jobs_count(struct pho_catalog *cat, int64_t run,
                                    int64_t counts[PHO_JOB_STATES], struct pho_err *err);
 /** Forgets the jobs of run @p run. */
 PHO_API int pho_catalog_jobs_forget(struct pho_catalog *cat, int64_t run, struct pho_err *err);
+/** Forgets the jobs of every run before @p run. */
+PHO_API int pho_catalog_jobs_forget_before(struct pho_catalog *cat, int64_t run,
+                                           struct pho_err *err);
 
 PHO_END_DECLS
 

@@ -174,6 +174,19 @@ struct pho_organize_opts {
     void *ud;
     /** Set to non-zero (e.g. from a signal handler) to stop at the next safe point. */
     atomic_int *cancel;
+    /** The catalog: NULL for the output folder's own (its SQLite file, or the database it
+     *  was last organized with), or a PostgreSQL database (pho_catalog_is_url();
+     *  docs/scale-out.md), remembered in the output folder. */
+    const char *catalog;
+    /** Queue the photos' analyses and faces in the shared catalog for workers
+     *  (pho_worker_run(), on any machine), work on them too, wait for the queue to drain,
+     *  then finish as a single run would. Needs a PostgreSQL catalog. */
+    bool distributed;
+    /** Static sharding for batch schedulers: with shard_count > 0, analyse only shard
+     *  shard_index (0-based) of shard_count into the shared catalog and stop there (no
+     *  grouping, nothing written under the output folder, which may be NULL). A final run
+     *  without it groups the whole library from the catalog. */
+    unsigned shard_index, shard_count;
 };
 
 #define PHO_ORGANIZE_OPTS_INIT                                                                    \
@@ -316,6 +329,7 @@ struct pho_organize_result {
      *  this run or kept from an earlier one), faces repaired in them. */
     size_t swap_groups, swap_written, swap_faces_fixed;
     size_t analysed, from_catalog, failed;
+    size_t shard_skipped; /**< --shard: photos left to the other shards */
     size_t groups_failed; /**< groups whose files could not all be written (see their error) */
     struct pho_kept_file *kept; /**< the user's files in OUT that were kept (docs/catalog.md) */
     size_t nkept;
@@ -466,6 +480,45 @@ PHO_API const char *pho_stage_name(enum pho_stage stage);
  */
 PHO_API int pho_organize_explain(struct pho_group_why *out, const char *a, const char *b,
                                  const struct pho_organize_opts *o, struct pho_err *err);
+
+/* ---- Workers (docs/scale-out.md) ---- */
+
+/** What a worker does: where the queue is and how this machine works. The settings of
+ *  each job (grouping, quality, face backend) are those of the run that queued it. */
+struct pho_worker_opts {
+    const char *catalog;    /**< the shared catalog (PostgreSQL connection string) */
+    const char *name;       /**< in the queue's claims; NULL: host:pid */
+    const char *models_dir; /**< this machine's face models folder; NULL: the run's */
+    bool gpu_set;           /**< use gpu / gpu_device below rather than the run's choice */
+    bool gpu;
+    int gpu_device;
+    unsigned threads;            /**< 0: one per CPU */
+    const char *const *path_map; /**< "FROM=TO": the source FROM is TO on this machine */
+    size_t npath_map;
+    size_t batch;        /**< jobs per claim; 0: 8 per thread */
+    int lease_s;         /**< seconds a claim holds without a heartbeat; 0: 60 */
+    bool exit_when_idle; /**< return once nothing is queued for idle_wait_s seconds */
+    double idle_wait_s;
+    atomic_int *cancel; /**< non-zero: stop after the batch in hand */
+};
+
+#define PHO_WORKER_OPTS_INIT \
+    {                        \
+        .idle_wait_s = 5.0   \
+    }
+
+struct pho_worker_stats {
+    size_t done; /**< jobs done */
+    double seconds;
+};
+
+/**
+ * Works on the shared catalog's queue until cancelled (or idle, with exit_when_idle).
+ * @return 0; PHO_EINTR when cancelled (the batch in hand was finished or handed back by
+ * its lease); PHO_EIO (the database went away), PHO_EDB, PHO_ENOMEM.
+ */
+PHO_API int pho_worker_run(struct pho_worker_stats *stats, const struct pho_worker_opts *o,
+                           struct pho_err *err);
 
 PHO_END_DECLS
 

@@ -156,3 +156,13 @@ int pho_catalog_jobs_forget(struct pho_catalog *cat, int64_t run, struct pho_err
     pho_catalog__bind_int(s, 1, run);
     return pho_catalog__run(s, err, "cannot forget a run's jobs");
 }
+
+int pho_catalog_jobs_forget_before(struct pho_catalog *cat, int64_t run, struct pho_err *err)
+{
+    struct cat_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_JOBS_FORGET_BEFORE, &s, err);
+    if (rc < 0)
+        return rc;
+    pho_catalog__bind_int(s, 1, run);
+    return pho_catalog__run(s, err, "cannot forget earlier runs' jobs");
+}

@@ -306,6 +306,7 @@ enum catalog_stmt {
     ST_JOBS_EXPIRE,
     ST_JOBS_COUNT,
     ST_JOBS_FORGET,
+    ST_JOBS_FORGET_BEFORE,
     ST_COUNT
 };
 
@@ -397,6 +398,7 @@ static const char *const catalog_sql[ST_COUNT] = {
     [ST_JOBS_COUNT] = "SELECT state, COUNT(*) FROM jobs WHERE run = ?1 GROUP BY state "
                       "ORDER BY state",
     [ST_JOBS_FORGET] = "DELETE FROM jobs WHERE run = ?1",
+    [ST_JOBS_FORGET_BEFORE] = "DELETE FROM jobs WHERE run < ?1",
 };
 
 #endif /* PHO_CATALOG_SCHEMA_H */

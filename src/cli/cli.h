@@ -68,6 +68,7 @@ int cmd_people(int argc, char **argv);
 int cmd_fix_eyes(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_decide(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
 /* Serves the viewer for @output until a signal (cmd_serve.c; also organize --web-viewer). */
 int cli_serve_run(const char *output, unsigned port, bool port_exact, const char *listen,
                   const char *models_dir);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "pho/catalog.h"
 #include "pho/image.h"
 #include "pho/json.h"
 #include "pho/organize.h"
@@ -140,6 +141,16 @@ static void usage(FILE *f)
             "      --wait              if another run is organizing into OUTPUT, wait for it\n"
             "                          (default: say so and exit with status 3)\n"
             "      --threads N         worker threads (default: one per CPU)\n"
+            "      --catalog DB        keep the catalog in a PostgreSQL database (postgresql://\n"
+            "                          user@host/db, or \"host=... dbname=...\") instead of\n"
+            "                          OUTPUT; remembered, so later commands find it\n"
+            "      --distributed       with --catalog: queue the analysis for '%s worker'\n"
+            "                          processes on other machines, work too, wait for them,\n"
+            "                          then finish as one machine would (docs/scale-out.md)\n"
+            "      --shard I/N         with --catalog: analyse only shard I (0..N-1) of N into\n"
+            "                          the catalog and stop (Slurm arrays, Kubernetes indexed\n"
+            "                          jobs; -o not needed); a last run without it groups\n"
+            "                          the whole library from the catalog\n"
             "      --limit N           only the first N photos (in sorted order)\n"
             "      --max-pixels N      refuse images over N pixels (default %u)\n"
             "      --include-hidden    also scan hidden files and folders\n"
@@ -151,7 +162,7 @@ static void usage(FILE *f)
             "Exit status: 0 when every photo could be read, 1 when some could not (each is\n"
             "one line on standard error and an entry in the report), 2 on a usage error,\n"
             "130 when interrupted (run again, or with --resume, to continue).\n",
-            cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, PHO_DEFAULT_MAX_PIXELS);
+            cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, cli_prog, PHO_DEFAULT_MAX_PIXELS);
 }
 
 struct ui {
@@ -365,6 +376,9 @@ int cmd_organize(int argc, char **argv)
         OPT_FACE_SWAP,
         OPT_WEB_VIEWER,
         OPT_PORT,
+        OPT_CATALOG,
+        OPT_DISTRIBUTED,
+        OPT_SHARD,
     };
     static const struct option longopts[] = {
         { "source", required_argument, NULL, 's' },
@@ -402,6 +416,9 @@ int cmd_organize(int argc, char **argv)
         { "enable-face-swap", no_argument, NULL, OPT_FACE_SWAP },
         { "web-viewer", no_argument, NULL, OPT_WEB_VIEWER },
         { "port", required_argument, NULL, OPT_PORT },
+        { "catalog", required_argument, NULL, OPT_CATALOG },
+        { "distributed", no_argument, NULL, OPT_DISTRIBUTED },
+        { "shard", required_argument, NULL, OPT_SHARD },
         { "verbose", no_argument, NULL, 'v' },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
@@ -615,6 +632,28 @@ int cmd_organize(int argc, char **argv)
         case OPT_WEB_VIEWER:
             web_viewer = true;
             break;
+        case OPT_CATALOG:
+            if (!pho_catalog_is_url(optarg))
+                return cli_usage_error(
+                        "organize", "--catalog takes a PostgreSQL database: postgresql://"
+                                    "user@host/db or \"host=... dbname=...\" (docs/scale-out.md)");
+            o.catalog = optarg;
+            break;
+        case OPT_DISTRIBUTED:
+            o.distributed = true;
+            break;
+        case OPT_SHARD: {
+            unsigned i = 0, n = 0;
+            char tail = 0;
+            if (sscanf(optarg, "%u/%u%c", &i, &n, &tail) != 2 || n == 0 || n > 100000 || i >= n)
+                return cli_usage_error("organize",
+                                       "--shard takes I/N: shard I (0 to N-1, as Slurm's "
+                                       "SLURM_ARRAY_TASK_ID) of N, got '%s'",
+                                       cli_shown(optarg));
+            o.shard_index = i;
+            o.shard_count = n;
+            break;
+        }
         case OPT_PORT:
             if (!cli_parse_uint("--port", optarg, 65535, &viewer_port) || viewer_port == 0)
                 return cli_usage_error("organize", "--port takes 1..65535");
@@ -652,8 +691,17 @@ int cmd_organize(int argc, char **argv)
                                            "classic; the auto rule sets its own");
     if (resume && o.force_fresh)
         return cli_usage_error("organize", "--resume and --force-fresh exclude each other");
-    if (!o.output)
+    if (o.shard_count && !o.catalog)
+        return cli_usage_error("organize", "--shard needs --catalog postgresql://... (the "
+                                           "database the shards share)");
+    if (o.shard_count && (o.distributed || resume || o.dry_run))
+        return cli_usage_error("organize", "--shard excludes --distributed, --resume and "
+                                           "--dry-run");
+    if (!o.output && !o.shard_count)
         return cli_usage_error("organize", "give an output folder with -o");
+    if (o.distributed && !o.catalog)
+        return cli_usage_error("organize", "--distributed needs --catalog postgresql://... (the "
+                                           "database the workers share)");
     /* Static: the options point into it for the rest of the run. */
     static struct pho_organize_record rec;
     if (resume) {
@@ -698,7 +746,12 @@ int cmd_organize(int argc, char **argv)
     } else {
         if (o.dry_run && verbosity > 0) /* -q: errors only, the plan too */
             print_plan(&r);
-        if (verbosity > 0)
+        if (verbosity > 0 && o.shard_count)
+            printf("Shard %u/%u: %zu photos analysed into the catalog, %zu there already, %zu "
+                   "left to other shards, %zu unreadable; %.1f s\n",
+                   o.shard_index, o.shard_count, r.analysed, r.from_catalog, r.shard_skipped,
+                   r.failed, r.t_total);
+        else if (verbosity > 0)
             print_summary(&r, o.dry_run);
         for (size_t g = 0; g < r.ngroups; g++)
             if (r.groups[g].error)

@@ -16,6 +16,7 @@ static const struct cli_command commands[] = {
     { "people", cmd_people, "list, name, merge and correct the people found in a library" },
     { "fix-eyes", cmd_fix_eyes, "repair closed eyes in a photo from other takes of the scene" },
     { "serve", cmd_serve, "review groups, best shots and people in your browser" },
+    { "worker", cmd_worker, "work on a shared catalog's queue for distributed runs" },
     { "decide", cmd_decide, "set a best shot by hand (kept by every later run), undo, list" },
     { "backends", cmd_backends, "list the face backends, their models and devices" },
     { "models", cmd_models, "list, install or verify the face models" },

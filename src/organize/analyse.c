@@ -79,7 +79,7 @@ static void probe_photo(struct run *run, struct pho_photo *p)
     }
 }
 
-static void analyse_photo(struct run *run, struct pho_photo *p)
+void pho_organize__analyse_photo(struct run *run, struct pho_photo *p)
 {
     if (p->part_of != SIZE_MAX) {
         probe_photo(run, p);
@@ -116,7 +116,7 @@ static void analyse_one(void *ud, size_t i, unsigned worker)
     if (pho_organize__cancelled(c->run))
         return;
     struct pho_photo *p = &c->run->r->photos[c->run->todo[c->first + i]];
-    analyse_photo(c->run, p);
+    pho_organize__analyse_photo(c->run, p);
     pho_organize__step_done(c->run, 1, p->rel);
 }
 

@@ -150,6 +150,83 @@ int pho_organize__open_faces(struct run *run, struct pho_face_engine **fe, struc
     return rc;
 }
 
+void pho_organize__face_config(const struct run *run, struct pho_face_engine *fe, char *out,
+                               size_t size)
+{
+    const struct pho_organize_opts *o = run->o;
+    /* Faces stored by a run with another judge of closed eyes are analysed again. */
+    snprintf(out, size, "%s;%s;min_face=%.4f%s%s", pho_face_engine_backend(fe),
+             pho_face_engine_embed_model(fe), o->min_face > 0 ? o->min_face : 0.02,
+             pho_face_engine_eye_model(fe)[0] ? ";eyes=" : "", pho_face_engine_eye_model(fe));
+}
+
+/* The photos @want whose faces the catalog has (restored into r->faces); the others go to
+ * @todo. */
+static int faces_cached(struct run *run, const bool *want, const char *config, size_t *todo,
+                        size_t *ntodo, struct pho_err *err)
+{
+    struct pho_organize_result *r = run->r;
+    int rc = 0;
+    for (size_t i = 0; i < r->nphotos && rc == 0; i++) {
+        if (!want[i])
+            continue;
+        bool found = false;
+        if (run->cat)
+            rc = pho_catalog_faces_get(run->cat, r->photos[i].rel, r->photos[i].size,
+                                       r->photos[i].mtime_ns, config, &r->faces[i], &found, err);
+        if (found) {
+            r->faces_from_catalog++;
+            pho_organize__step_done(run, 1, r->photos[i].rel);
+        } else {
+            todo[(*ntodo)++] = i;
+        }
+    }
+    return rc;
+}
+
+int pho_organize__faces_compute(struct run *run, struct pho_face_engine *fe, const char *config,
+                                const size_t *todo, size_t ntodo, struct pho_err *err)
+{
+    struct pho_organize_result *r = run->r;
+    const struct pho_organize_opts *o = run->o;
+    /* Decoding on every core feeds inference; on a GPU the models take
+     * batches of photos from one consumer, on the CPU each core runs its own. */
+    bool gpu = strncmp(pho_face_engine_device(fe), "CUDA", 4) == 0;
+    struct pipe_opts po = {
+        .decoders = run->threads,
+        .inferers = gpu ? 1 : run->threads,
+        .batch = o->batch_size ? PHO_MIN(o->batch_size, (unsigned)PIPE_MAX_BATCH)
+                 : gpu         ? 16
+                               : 1,
+        .cancel = o->cancel,
+    };
+    po.queue_cap = po.batch * 2 + po.decoders;
+    r->face_batch_size = po.batch;
+    struct face_work c = { .run = run, .fe = fe, .todo = todo, .config = config };
+    c.commit_every = PHO_MAX((size_t)64, po.batch * 4);
+    c.last_commit = pho_organize__now();
+    c.pending = pho_malloc(sizeof(*c.pending) * (c.commit_every + PIPE_MAX_BATCH));
+    if (!c.pending)
+        return pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+    pthread_mutex_init(&c.lock, NULL);
+    struct pipe_stats ps;
+    pho_organize__pipe_run(ntodo, &po, face_decode, face_infer, &c, &ps);
+    face_commit_pending(&c); /* no worker is left: no lock needed */
+    pthread_mutex_destroy(&c.lock);
+    pho_free(c.pending);
+    r->t_face_decode += ps.decode;
+    r->t_face_wait += ps.wait;
+    r->t_face_infer += ps.infer;
+    r->face_batches += ps.batches;
+    for (size_t k = 0; k < ntodo; k++)
+        r->faces_analysed += r->faces[todo[k]].image_w != 0;
+    if (c.rc) {
+        *err = c.err;
+        return c.rc;
+    }
+    return 0;
+}
+
 int pho_organize__faces(struct run *run, struct pho_err *err)
 {
     struct pho_organize_result *r = run->r;
@@ -194,65 +271,30 @@ int pho_organize__faces(struct run *run, struct pho_err *err)
     run->identity.metric = pho_face_engine_metric(fe);
     run->identity.same = pho_face_engine_same_person(fe);
     char config[160];
-    /* Faces stored by a run with another judge of closed eyes are analysed again. */
-    snprintf(config, sizeof(config), "%s;%s;min_face=%.4f%s%s", r->face_backend, r->embed_model,
-             o->min_face > 0 ? o->min_face : 0.02, pho_face_engine_eye_model(fe)[0] ? ";eyes=" : "",
-             pho_face_engine_eye_model(fe));
+    pho_organize__face_config(run, fe, config, sizeof(config));
     pho_strlcpy(run->face_config, config, sizeof(run->face_config));
 
     pho_organize__stage_begin(run, PHO_STAGE_FACES, nwant);
     size_t ntodo = 0;
-    for (size_t i = 0; i < r->nphotos && rc == 0; i++) {
-        if (!want[i])
-            continue;
-        bool found = false;
-        if (run->cat)
+    rc = faces_cached(run, want, config, todo, &ntodo, err);
+    /* Distributed: the workers (and this process among them) find the rest. */
+    if (rc == 0 && ntodo > 0 && o->distributed) {
+        rc = pho_organize__distribute(run, "faces", todo, ntodo, err);
+        size_t left = 0;
+        for (size_t k = 0; rc == 0 && k < ntodo; k++) {
+            bool found = false;
+            size_t i = todo[k];
             rc = pho_catalog_faces_get(run->cat, r->photos[i].rel, r->photos[i].size,
                                        r->photos[i].mtime_ns, config, &r->faces[i], &found, err);
-        if (found) {
-            r->faces_from_catalog++;
-            pho_organize__step_done(run, 1, r->photos[i].rel);
-        } else {
-            todo[ntodo++] = i;
+            if (found)
+                r->faces_analysed++; /* by this run, on some machine */
+            else
+                todo[left++] = i;
         }
+        ntodo = left;
     }
-    /* Decoding on every core feeds inference; on a GPU the models take
-     * batches of photos from one consumer, on the CPU each core runs its own. */
-    bool gpu = strncmp(r->face_device, "CUDA", 4) == 0;
-    struct pipe_opts po = {
-        .decoders = run->threads,
-        .inferers = gpu ? 1 : run->threads,
-        .batch = o->batch_size ? PHO_MIN(o->batch_size, (unsigned)PIPE_MAX_BATCH)
-                 : gpu         ? 16
-                               : 1,
-        .cancel = o->cancel,
-    };
-    po.queue_cap = po.batch * 2 + po.decoders;
-    r->face_batch_size = po.batch;
-    struct face_work c = { .run = run, .fe = fe, .todo = todo, .config = config };
-    c.commit_every = PHO_MAX((size_t)64, po.batch * 4);
-    c.last_commit = pho_organize__now();
-    c.pending = pho_malloc(sizeof(*c.pending) * (c.commit_every + PIPE_MAX_BATCH));
-    if (!c.pending) {
-        rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
-        goto out;
-    }
-    pthread_mutex_init(&c.lock, NULL);
-    struct pipe_stats ps;
-    pho_organize__pipe_run(ntodo, &po, face_decode, face_infer, &c, &ps);
-    face_commit_pending(&c); /* no worker is left: no lock needed */
-    pthread_mutex_destroy(&c.lock);
-    pho_free(c.pending);
-    r->t_face_decode = ps.decode;
-    r->t_face_wait = ps.wait;
-    r->t_face_infer = ps.infer;
-    r->face_batches = ps.batches;
-    for (size_t k = 0; k < ntodo; k++)
-        r->faces_analysed += r->faces[todo[k]].image_w != 0;
-    if (c.rc) {
-        rc = c.rc;
-        *err = c.err;
-    }
+    if (rc == 0)
+        rc = pho_organize__faces_compute(run, fe, config, todo, ntodo, err);
     if (rc == 0 && pho_organize__cancelled(run))
         rc = PHO_EINTR;
     pho_face_engine_stats(fe, &r->face_stats);

@@ -560,9 +560,25 @@ int pho_organize__fingerprint(const char *path, int kind, char out[65], uint64_t
     return pho_organize__sha256_file(path, out, size, err);
 }
 
+static int write_atomic_mode(const char *dst, const void *data, size_t len, mode_t mode,
+                             struct pho_copy_info *info, struct pho_batch *stage,
+                             struct pho_err *err);
+
 int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
                                struct pho_copy_info *info, struct pho_batch *stage,
                                struct pho_err *err)
+{
+    return write_atomic_mode(dst, data, len, 0644, info, stage, err);
+}
+
+int pho_organize__write_private(const char *dst, const void *data, size_t len, struct pho_err *err)
+{
+    return write_atomic_mode(dst, data, len, 0600, NULL, NULL, err);
+}
+
+static int write_atomic_mode(const char *dst, const void *data, size_t len, mode_t mode,
+                             struct pho_copy_info *info, struct pho_batch *stage,
+                             struct pho_err *err)
 {
     char *tmp = NULL;
     int fd = open_temp(dst, &tmp, err);
@@ -575,7 +591,7 @@ int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
         pho_free(tmp);
         return pho_err_set(err, PHO_EIO, "output: cannot write %s: %s", dst, strerror(e));
     }
-    fchmod(fd, 0644);
+    fchmod(fd, mode);
     int rc = commit_temp(fd, tmp, dst, stage, err);
     if (rc == 0 && info) {
         EVP_MD_CTX *ck = sha_new();

@@ -70,6 +70,22 @@ int pho_organize__write_atomic(const char *dst, const void *data, size_t len,
                                struct pho_copy_info *info, struct pho_batch *stage,
                                struct pho_err *err);
 
+/* Writes @len bytes to @dst atomically, readable by its owner only (it may hold a secret). */
+int pho_organize__write_private(const char *dst, const void *data, size_t len, struct pho_err *err);
+
+/* Where OUT's catalog is (malloc'd; NULL when out of memory): @given (--catalog) when set,
+ * else the database OUT was organized with (catalog-location), else its own SQLite file.
+ * *@shared (may be NULL): it is a PostgreSQL database. */
+char *pho_organize__catalog_where(const char *output, const char *given, bool *shared);
+
+struct pho_organize_record;
+/* Reads settings recorded as JSON (pho_organize_settings_json) into @rec. */
+int pho_organize__record_parse(struct pho_organize_record *rec, const char *text,
+                               struct pho_err *err);
+
+/* Remembers @where as OUT's catalog (a database), or forgets it (an SQLite file). */
+int pho_organize__catalog_remember(const char *output, const char *where, struct pho_err *err);
+
 /* Makes @dst a reflink (FICLONE) of @src, atomically; PHO_EUNSUPPORTED when the filesystem
  * cannot. @info: the content's size and hash, read from the source. */
 int pho_organize__reflink(const char *src, const char *dst, struct pho_copy_info *info,

@@ -101,17 +101,16 @@ int pho_organize__open_catalog(struct pho_catalog **cat, int *lock_fd, const cha
 {
     *cat = NULL;
     *lock_fd = -1;
-    char *dir = pho_organize__join(output, ".photo-organizer");
-    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    bool shared = false;
+    char *db = pho_organize__catalog_where(output, NULL, &shared);
     int rc = db ? 0 : pho_err_set(err, PHO_ENOMEM, "%s: out of memory", who);
     struct stat st;
-    if (rc == 0 && stat(db, &st) < 0)
+    if (rc == 0 && !shared && stat(db, &st) < 0)
         rc = pho_err_set(err, PHO_ENOTFOUND, "%s: %s has no catalog; %s", who, output, hint);
     if (rc == 0 && lock)
         rc = pho_organize__lock(lock_fd, output, false, err);
     if (rc == 0)
         rc = pho_catalog_open(cat, db, err);
-    pho_free(dir);
     pho_free(db);
     if (rc) {
         pho_organize__unlock(*lock_fd);

@@ -33,8 +33,20 @@ static int check_opts(const struct pho_organize_opts *o, struct pho_err *err)
 {
     if (!o->source || !o->source[0])
         return pho_err_set(err, PHO_EINVAL, "organize: no source folder given (-s)");
-    if (!o->output || !o->output[0])
+    if (o->shard_count) {
+        if (o->shard_index >= o->shard_count)
+            return pho_err_set(err, PHO_EINVAL, "organize: shard %u of %u does not exist",
+                               o->shard_index + 1, o->shard_count);
+        if (!o->catalog || !pho_catalog_is_url(o->catalog))
+            return pho_err_set(err, PHO_EINVAL,
+                               "organize: a shard needs the shared catalog: --catalog "
+                               "postgresql://...");
+        if (o->distributed)
+            return pho_err_set(err, PHO_EINVAL,
+                               "organize: --shard and --distributed exclude each other");
+    } else if (!o->output || !o->output[0]) {
         return pho_err_set(err, PHO_EINVAL, "organize: no output folder given (-o)");
+    }
     if (o->threshold < 0 || o->threshold > 64)
         return pho_err_set(err, PHO_EINVAL, "organize: threshold must be 0..64, got %d",
                            o->threshold);
@@ -64,7 +76,7 @@ static int resolve_folders(struct run *run, char **src_real, struct pho_err *err
     if (!*src_real)
         return pho_err_set(err, PHO_EIO, "organize: source folder %s: %s", o->source,
                            strerror(errno));
-    if (stat(o->output, &st) == 0) {
+    if (o->output && stat(o->output, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
             return pho_err_set(err, PHO_EINVAL, "organize: output %s exists and is not a folder",
                                o->output);
@@ -79,17 +91,40 @@ static int resolve_folders(struct run *run, char **src_real, struct pho_err *err
     return 0;
 }
 
+/* A shard's catalog: the shared one alone, no output folder. */
+static int open_shard_catalog(struct run *run, struct pho_err *err)
+{
+    int rc = pho_catalog_open(&run->cat, run->o->catalog, err);
+    if (rc == 0 && !(run->catalog_where = pho_strdup(run->o->catalog)))
+        rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+    return rc;
+}
+
 static int open_catalog(struct run *run, struct pho_err *err)
 {
     char *dir = pho_organize__join(run->out_dir, ".photo-organizer");
-    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    bool shared = false;
+    char *db = dir ? pho_organize__catalog_where(run->out_dir, run->o->catalog, &shared) : NULL;
     int rc = db ? pho_organize__mkdirs(dir, err)
                 : pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+    if (rc == 0 && run->o->catalog && run->o->catalog[0] && !shared)
+        rc = pho_err_set(err, PHO_EINVAL,
+                         "organize: --catalog takes a PostgreSQL database (postgresql://... or "
+                         "\"host=... dbname=...\"); without it OUT keeps its own catalog");
+    if (rc == 0 && run->o->distributed && !shared)
+        rc = pho_err_set(err, PHO_EINVAL,
+                         "organize: --distributed needs a catalog the workers share: "
+                         "--catalog postgresql://...");
     if (rc == 0)
         rc = pho_catalog_open(&run->cat, db, err);
+    if (rc == 0 && !(run->catalog_where = pho_strdup(db)))
+        rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+    /* Remembered once it opened: serve, decide and --resume then find it from OUT. */
+    if (rc == 0)
+        rc = pho_organize__catalog_remember(run->out_dir, db, err);
     if (rc == 0 && run->o->force_fresh)
         rc = pho_catalog_forget_photos(run->cat, err);
-    if (rc == PHO_EDB && run->o->force_fresh) {
+    if (rc == PHO_EDB && run->o->force_fresh && !shared) {
         /* Damage can also surface after a clean open. Keep the unusable file
          * (and its journal) for inspection and start a new catalog. */
         pho_catalog_close(run->cat);
@@ -177,7 +212,16 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
         rc = resolve_folders(&run, &src_real, err);
     if (rc)
         goto out;
-    if (!opts->dry_run) {
+    if (!opts->dry_run && opts->shard_count) {
+        rc = open_shard_catalog(&run, err);
+        char *settings = rc == 0 ? pho_organize_settings_json(opts) : NULL;
+        if (rc == 0)
+            rc = settings ? pho_catalog_run_start(run.cat, settings, &run.run_id, err)
+                          : pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+        pho_free(settings);
+        if (rc)
+            goto out;
+    } else if (!opts->dry_run) {
         rc = pho_organize__mkdirs(opts->output, err);
         if (rc)
             goto out;
@@ -261,6 +305,42 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
             run.todo[ntodo++] = i;
         }
     }
+    if (opts->shard_count && ntodo > 0) {
+        /* This shard's photos only: the others are other shards' work. */
+        bool *mine = pho_calloc(out->nphotos, sizeof(*mine));
+        rc = mine ? pho_organize__shard(mine, out, opts->shard_index, opts->shard_count, err)
+                  : pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
+        size_t left = 0;
+        for (size_t k = 0; rc == 0 && k < ntodo; k++)
+            if (mine[run.todo[k]])
+                run.todo[left++] = run.todo[k];
+        out->shard_skipped = rc == 0 ? ntodo - left : 0;
+        ntodo = rc == 0 ? left : ntodo;
+        pho_free(mine);
+        if (rc)
+            goto out;
+    }
+    if (opts->distributed && !opts->dry_run && ntodo > 0) {
+        rc = pho_organize__distribute(&run, "analyse", run.todo, ntodo, err);
+        /* What the workers analysed counts as analysed by this run; what they gave up on is
+         * analysed here. */
+        size_t left = 0;
+        for (size_t k = 0; rc == 0 && k < ntodo; k++) {
+            struct pho_photo *p = &out->photos[run.todo[k]];
+            bool found = false;
+            rc = pho_catalog_lookup(run.cat, p, &found, err);
+            p->from_catalog = false;
+            if (found && p->error)
+                pho_organize__report_failure(&run, p);
+            if (found)
+                out->analysed++;
+            else
+                run.todo[left++] = run.todo[k];
+        }
+        ntodo = left;
+        if (rc)
+            goto out;
+    }
     rc = pho_organize__analyse(&run, ntodo, err);
     for (size_t i = 0; i < ntodo; i++)
         out->analysed += out->photos[run.todo[i]].analysed || out->photos[run.todo[i]].error ||
@@ -279,6 +359,13 @@ int pho_organize_run(struct pho_organize_result *out, const struct pho_organize_
     rc = interrupted(out, rc, SAVED_MSG, err);
     if (rc)
         goto out;
+    /* A shard's work ends here: the final run groups the whole library. */
+    if (opts->shard_count) {
+        if (run.cat)
+            rc = pho_catalog_run_finish(run.cat, run.run_id, err);
+        pho_organize__stage_begin(&run, PHO_STAGE_DONE, 0);
+        goto out;
+    }
 
     /* Group and plan, with the user's decisions */
     rc = pho_organize__decisions_load(&run, err);
@@ -357,6 +444,7 @@ out:
     pho_free(run.todo);
     pho_brisque_close(run.brisque);
     pho_catalog_close(run.cat);
+    pho_free(run.catalog_where);
     pho_organize__unlock(run.lock_fd); /* after the catalog: its last writes are inside the lock */
     free(run.out_dir);
     free(src_real);

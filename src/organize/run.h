@@ -46,6 +46,7 @@ struct run {
     /* The user's decisions in force, oldest first (decisions.c; loaded before grouping). */
     struct pho_decision *decisions;
     size_t ndecisions;
+    char *catalog_where; /* the catalog's location (a file or a connection string) */
 };
 
 /* Monotonic seconds. */
@@ -112,6 +113,23 @@ int pho_organize__plan_group(struct pho_group_plan *g, const struct pho_organize
 
 /* The stages, in the order organize.c runs them. */
 int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err);
+/* Analyses one photo (decode, hashes, quality; a RAW of a shot, part_of set: its metadata). */
+void pho_organize__analyse_photo(struct run *run, struct pho_photo *p);
+/* The face configuration a face engine gives the catalog's faces records. */
+void pho_organize__face_config(const struct run *run, struct pho_face_engine *fe, char *out,
+                               size_t size);
+/* Finds the faces of photos @todo (indices into run->r->photos) with @fe into run->r->faces,
+ * recording them in the catalog as they are found. */
+int pho_organize__faces_compute(struct run *run, struct pho_face_engine *fe, const char *config,
+                                const size_t *todo, size_t ntodo, struct pho_err *err);
+/* Distributed runs (distribute.c): queues jobs of @kind for photos @idx of the result, works
+ * on the queue in this process too, and returns once no job of the run is waiting or held
+ * (the results are then in the catalog, except those given up). */
+/* Marks which photos of @r shard @index of @count analyses (shard.c). */
+int pho_organize__shard(bool *in_shard, const struct pho_organize_result *r, unsigned index,
+                        unsigned count, struct pho_err *err);
+int pho_organize__distribute(struct run *run, const char *kind, const size_t *idx, size_t n,
+                             struct pho_err *err);
 int pho_organize__plan(struct run *run, struct pho_err *err);
 /* Measures the group members hashed from thumbnails; *failed: how many turned out unreadable. */
 int pho_organize__quality(struct run *run, size_t *failed, struct pho_err *err);

@@ -199,45 +199,53 @@ static void parse_record(struct pho_organize_record *rec, json_t *j)
     }
 }
 
+int pho_organize__record_parse(struct pho_organize_record *rec, const char *text,
+                               struct pho_err *err)
+{
+    memset(rec, 0, sizeof(*rec));
+    json_t *j = json_loads(text, 0, NULL);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return pho_err_set(err, PHO_ECORRUPT,
+                           "organize: the settings recorded in the catalog are unreadable");
+    }
+    parse_record(rec, j);
+    json_decref(j);
+    return 0;
+}
+
 int pho_organize_last_run(struct pho_organize_record *rec, const char *output, struct pho_err *err)
 {
     memset(rec, 0, sizeof(*rec));
-    char *dir = pho_organize__join(output, ".photo-organizer");
-    char *db = dir ? pho_organize__join(dir, "catalog.db") : NULL;
+    bool shared = false;
+    char *db = pho_organize__catalog_where(output, NULL, &shared);
     struct pho_catalog *cat = NULL;
     char *text = NULL;
-    json_t *j = NULL;
+    bool finished = false;
     int rc = 0;
     if (!db) {
         rc = pho_err_set(err, PHO_ENOMEM, "organize: out of memory");
         goto out;
     }
-    if (access(db, F_OK) != 0) {
+    if (!shared && access(db, F_OK) != 0) {
         rc = pho_err_set(err, PHO_ENOTFOUND, "organize: %s has no earlier run (no %s)", output, db);
         goto out;
     }
     rc = pho_catalog_open(&cat, db, err);
     if (rc == 0)
-        rc = pho_catalog_last_run(cat, &text, &rec->finished, err);
+        rc = pho_catalog_last_run(cat, &text, &finished, err);
     if (rc)
         goto out;
     if (!text) {
         rc = pho_err_set(err, PHO_ENOTFOUND, "organize: %s has no earlier run", output);
         goto out;
     }
-    j = json_loads(text, 0, NULL);
-    if (!json_is_object(j)) {
-        rc = pho_err_set(err, PHO_ECORRUPT, "organize: the settings recorded in %s are unreadable",
-                         db);
-        goto out;
-    }
-    parse_record(rec, j);
+    rc = pho_organize__record_parse(rec, text, err);
+    rec->finished = finished;
 out:
-    json_decref(j);
     pho_free(text);
     pho_catalog_close(cat);
     pho_free(db);
-    pho_free(dir);
     return rc;
 }
 

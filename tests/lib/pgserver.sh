@@ -1,8 +1,10 @@
 #!/bin/bash
-# A private PostgreSQL server for one test: `pgserver.sh start DIR` makes a
-# cluster in DIR, starts it listening on a Unix socket in DIR only (no TCP) and
-# prints a libpq connection string for it; `pgserver.sh stop DIR` stops it.
-# As root the server runs as the postgres user (initdb refuses root).
+# A private PostgreSQL server for one test: `pgserver.sh start DIR [durable]`
+# makes a cluster in DIR, starts it listening on a Unix socket in DIR only (no
+# TCP) and prints a libpq connection string for it; `pgserver.sh stop DIR`
+# stops it. Tests run it without fsync (nothing they check needs the disk);
+# "durable" keeps PostgreSQL's defaults, for benchmarks. As root the server
+# runs as the postgres user (initdb refuses root).
 set -euo pipefail
 cmd=${1:?start or stop}
 dir=${2:?folder}
@@ -29,8 +31,9 @@ start)
     [ ${#as[@]} -eq 0 ] || chown postgres "$dir"
     "${as[@]}" "$bindir/initdb" -D "$dir/data" -A trust -U pho -E UTF8 --no-sync >"$dir/initdb.log" 2>&1 ||
         { cat "$dir/initdb.log" >&2; exit 1; }
-    "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-        -o "-k $dir -c listen_addresses= -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=60" \
+    opts="-k $dir -c listen_addresses= -c max_connections=60"
+    [ "${3:-}" = durable ] || opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    "${as[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$opts" \
         start >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     echo "host=$dir user=pho dbname=postgres"
     ;;
