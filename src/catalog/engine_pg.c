@@ -2,7 +2,8 @@
 /*
  * The PostgreSQL engine: a catalog that workers on many machines share
  * (docs/scale-out.md), through libpq. Values travel in binary both ways so
- * they come back exactly (64-bit integers, doubles bit for bit); text is
+ * they come back exactly (64-bit integers, doubles bit for bit), through
+ * statements prepared once per connection (the server plans each once); text is
  * kept as bytea, because file names are bytes on Linux and PostgreSQL's text
  * must be valid in the database's encoding, and because bytes sort the same
  * way SQLite's text does. The schema lives in the connection's current
@@ -44,7 +45,9 @@ enum {
 
 struct pg_stmt {
     struct cat_stmt base;
-    char *sql; /* with $N parameters */
+    char name[16]; /* the server's prepared statement */
+    int nwant;     /* its parameters, and the types the server settled on */
+    Oid want[PG_MAX_PARAMS];
     int nparams;
     Oid types[PG_MAX_PARAMS];
     char *values[PG_MAX_PARAMS];
@@ -244,6 +247,25 @@ static enum cat_tx pg_tx(struct pho_catalog *cat)
     }
 }
 
+static void put_be64(uint8_t *out, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        out[i] = (uint8_t)v;
+}
+
+static uint64_t get_be(const uint8_t *in, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+/*
+ * Prepares the statement on the server once for the connection and asks which type it
+ * gave each parameter: values are then sent in exactly that type's binary form (an
+ * integer compared with a literal may be an int4, not our int8).
+ */
 static int pg_prepare(struct pho_catalog *cat, enum catalog_stmt id, struct cat_stmt **out,
                       struct pho_err *err)
 {
@@ -254,10 +276,73 @@ static int pg_prepare(struct pho_catalog *cat, enum catalog_stmt id, struct cat_
         pho_free(sql);
         return pho_err_set(err, PHO_ENOMEM, "catalog: out of memory");
     }
+    snprintf(ps->name, sizeof(ps->name), "pho_%d", (int)id);
+    PGresult *res = PQprepare(CONN(cat), ps->name, sql, 0, NULL);
+    pho_free(sql);
+    int rc = res && PQresultStatus(res) == PGRES_COMMAND_OK
+                     ? 0
+                     : pg_fail(CONN(cat), res, err, "cannot prepare a statement");
+    PQclear(res);
+    if (rc == 0) {
+        res = PQdescribePrepared(CONN(cat), ps->name);
+        rc = res && PQresultStatus(res) == PGRES_COMMAND_OK
+                     ? 0
+                     : pg_fail(CONN(cat), res, err, "cannot prepare a statement");
+        ps->nwant = rc == 0 ? PQnparams(res) : 0;
+        if (ps->nwant > PG_MAX_PARAMS)
+            rc = pho_err_set(err, PHO_EDB, "catalog: a statement with %d parameters", ps->nwant);
+        for (int i = 0; rc == 0 && i < ps->nwant; i++)
+            ps->want[i] = PQparamtype(res, i);
+        PQclear(res);
+    }
+    if (rc < 0) {
+        pho_free(ps);
+        return rc;
+    }
     ps->base.cat = cat;
-    ps->sql = sql;
     *out = &ps->base;
     return 0;
+}
+
+/* Re-encodes parameter @k (bound as int8, float8 or bytea) as the type the server wants;
+ * false when it cannot be (a value out of the type's range, a type we never send). */
+static bool convert_param(struct pg_stmt *ps, int k)
+{
+    Oid have = ps->types[k], want = ps->want[k];
+    if (!ps->values[k] || have == want)
+        return true;
+    if (have == OID_BYTEA)
+        return want == OID_TEXT || want == OID_VARCHAR;
+    uint64_t bits = get_be(ps->fixed[k], 8);
+    if (have == OID_FLOAT8 && want == OID_FLOAT4) {
+        double d;
+        memcpy(&d, &bits, sizeof(d));
+        float f = (float)d;
+        uint32_t b32;
+        memcpy(&b32, &f, sizeof(b32));
+        for (int i = 0; i < 4; i++)
+            ps->fixed[k][i] = (uint8_t)(b32 >> (24 - 8 * i));
+        ps->lengths[k] = 4;
+        return true;
+    }
+    if (have != OID_INT8)
+        return false;
+    int64_t v;
+    memcpy(&v, &bits, sizeof(v));
+    if (want == OID_FLOAT8) {
+        double d = (double)v;
+        memcpy(&bits, &d, sizeof(bits));
+        put_be64(ps->fixed[k], bits);
+        return true;
+    }
+    int width = want == OID_INT4 ? 4 : want == OID_INT2 ? 2 : want == OID_BOOL ? 1 : 0;
+    if (!width || (width == 4 && (v < INT32_MIN || v > INT32_MAX)) ||
+        (width == 2 && (v < INT16_MIN || v > INT16_MAX)) || (width == 1 && (v < 0 || v > 1)))
+        return false;
+    for (int i = 0; i < width; i++)
+        ps->fixed[k][i] = (uint8_t)((uint64_t)v >> (8 * (width - 1 - i)));
+    ps->lengths[k] = width;
+    return true;
 }
 
 static void clear_params(struct pg_stmt *ps)
@@ -277,22 +362,8 @@ static void pg_finalize(struct cat_stmt *s)
     struct pg_stmt *ps = (struct pg_stmt *)s;
     clear_params(ps);
     PQclear(ps->res);
-    pho_free(ps->sql);
+    /* The server forgets prepared statements with the connection. */
     pho_free(ps);
-}
-
-static void put_be64(uint8_t *out, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        out[i] = (uint8_t)v;
-}
-
-static uint64_t get_be(const uint8_t *in, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = (v << 8) | in[i];
-    return v;
 }
 
 static void pg_bind(struct cat_stmt *s, int param, enum cat_type t, int64_t i, double r,
@@ -357,8 +428,17 @@ static int pg_step(struct cat_stmt *s, bool *row, struct pho_err *err, const cha
     if (!ps->ran) {
         if (ps->bind_failed)
             return pho_err_set(err, PHO_ENOMEM, "catalog: %s: out of memory", what);
-        ps->res = PQexecParams(conn, ps->sql, ps->nparams, ps->types,
-                               (const char *const *)ps->values, ps->lengths, ps->formats, 1);
+        if (ps->nparams > ps->nwant)
+            return pho_err_set(err, PHO_EINVAL, "catalog: %s: too many parameters", what);
+        for (int k = 0; k < ps->nwant; k++) {
+            ps->formats[k] = 1;
+            if (!convert_param(ps, k))
+                return pho_err_set(err, PHO_EINVAL,
+                                   "catalog: %s: parameter %d does not fit its column", what,
+                                   k + 1);
+        }
+        ps->res = PQexecPrepared(conn, ps->name, ps->nwant, (const char *const *)ps->values,
+                                 ps->lengths, ps->formats, 1);
         ExecStatusType st = ps->res ? PQresultStatus(ps->res) : PGRES_FATAL_ERROR;
         if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
             return pg_fail(conn, ps->res, err, what);

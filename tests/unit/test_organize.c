@@ -18,6 +18,7 @@
 #include "../lib/testlib.h"
 #include "organize/internal.h"
 #include "organize/pipeline.h"
+#include "organize/run.h"
 #include "pho/catalog.h"
 #include "pho/image.h"
 #include "pho/organize.h"
@@ -640,9 +641,60 @@ static void test_thumbnail_hashed_member_unreadable(void **state)
     pho_organize_result_release(&r);
 }
 
+/* --shard I/N: every photo in exactly one shard, a folder's burst never cut, folders
+ * whole unless an hour-long gap splits them, shards of about equal size. */
+static void test_shards(void **state)
+{
+    PHO_UNUSED(state);
+    enum { N = 600 };
+    struct pho_organize_result r;
+    memset(&r, 0, sizeof(r));
+    r.photos = calloc(N, sizeof(*r.photos));
+    r.nphotos = N;
+    static char rels[N][64];
+    for (int i = 0; i < N; i++) {
+        /* 6 folders of 100; folder 5 has two sessions a day apart; a burst every 10. */
+        int folder = i / 100, k = i % 100;
+        snprintf(rels[i], sizeof(rels[i]), "f%d/IMG_%04d.JPG", folder, k);
+        pho_photo_init(&r.photos[i]);
+        r.photos[i].rel = rels[i];
+        int64_t t = 1700000000LL + folder * 100000 + k * 60 + (folder == 5 && k >= 50 ? 86400 : 0);
+        r.photos[i].mtime_ns = t * 1000000000LL;
+    }
+    struct pho_err err = PHO_ERR_INIT;
+    bool in[4][N];
+    int owner[N];
+    for (int i = 0; i < N; i++)
+        owner[i] = -1;
+    for (unsigned s = 0; s < 4; s++) {
+        assert_int_equal(pho_organize__shard(in[s], &r, s, 4, &err), 0);
+        int n = 0;
+        for (int i = 0; i < N; i++)
+            if (in[s][i]) {
+                assert_int_equal(owner[i], -1);
+                owner[i] = (int)s;
+                n++;
+            }
+        /* Whole folders of 100 (or halves of folder 5) dealt out: 100..250 each. */
+        assert_true(n >= 100 && n <= 250);
+    }
+    for (int i = 0; i < N; i++) {
+        assert_true(owner[i] >= 0);
+        int folder = i / 100, k = i % 100;
+        int first = folder * 100 + (folder == 5 && k >= 50 ? 50 : 0);
+        assert_int_equal(owner[i], owner[first]); /* its unit is whole */
+    }
+    /* The same answer every time, whatever the order of the scan. */
+    bool again[N];
+    assert_int_equal(pho_organize__shard(again, &r, 2, 4, &err), 0);
+    assert_memory_equal(again, in[2], sizeof(again));
+    free(r.photos);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shards),
         cmocka_unit_test(test_pipe_every_item_once),
         cmocka_unit_test(test_pipe_failed_decodes_and_empty),
         cmocka_unit_test(test_pipe_cancel),
