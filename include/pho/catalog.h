@@ -288,6 +288,10 @@ PHO_API int pho_catalog_jobs_claim(struct pho_catalog *cat, const char *worker, 
 PHO_API void pho_catalog_jobs_free(struct pho_job *jobs, size_t count);
 /** Marks a job done (with its results, in the same transaction). */
 PHO_API int pho_catalog_job_done(struct pho_catalog *cat, int64_t id, struct pho_err *err);
+/** Hands a claimed job back to the queue at once (given up when claimed @p max_attempts
+ *  times): a worker that cannot do it (a file it cannot see, no face model, stopping). */
+PHO_API int pho_catalog_job_release(struct pho_catalog *cat, int64_t id, int max_attempts,
+                                    struct pho_err *err);
 /** Extends the leases of every job @p worker holds to @p lease_s seconds from now. */
 PHO_API int pho_catalog_jobs_heartbeat(struct pho_catalog *cat, const char *worker, int lease_s,
                                        struct pho_err *err);

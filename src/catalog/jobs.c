@@ -100,6 +100,18 @@ int pho_catalog_job_done(struct pho_catalog *cat, int64_t id, struct pho_err *er
     return pho_catalog__run(s, err, "cannot mark a job done");
 }
 
+int pho_catalog_job_release(struct pho_catalog *cat, int64_t id, int max_attempts,
+                            struct pho_err *err)
+{
+    struct cat_stmt *s = NULL;
+    int rc = pho_catalog__stmt(cat, ST_JOB_RELEASE, &s, err);
+    if (rc < 0)
+        return rc;
+    pho_catalog__bind_int(s, 1, id);
+    pho_catalog__bind_int(s, 2, max_attempts);
+    return pho_catalog__run(s, err, "cannot hand a job back");
+}
+
 int pho_catalog_jobs_heartbeat(struct pho_catalog *cat, const char *worker, int lease_s,
                                struct pho_err *err)
 {

@@ -302,6 +302,7 @@ enum catalog_stmt {
     ST_JOB_ADD,
     ST_JOBS_CLAIM,
     ST_JOB_DONE,
+    ST_JOB_RELEASE,
     ST_JOBS_HEARTBEAT,
     ST_JOBS_EXPIRE,
     ST_JOBS_COUNT,
@@ -390,6 +391,9 @@ static const char *const catalog_sql[ST_COUNT] = {
                       "ORDER BY id LIMIT ?3 @LOCK@) RETURNING id, run, kind, rel, size, mtime_ns",
     /* Whoever did it: a job whose lease ran out may have been done twice, alike. */
     [ST_JOB_DONE] = "UPDATE jobs SET state = 2, lease_until = 0 WHERE id = ?1",
+    /* Handed back before its lease runs out (given up after ?2 claims). */
+    [ST_JOB_RELEASE] = "UPDATE jobs SET state = CASE WHEN attempts >= ?2 THEN 3 ELSE 0 END, "
+                       "worker = '', lease_until = 0 WHERE id = ?1 AND state = 1",
     [ST_JOBS_HEARTBEAT] = "UPDATE jobs SET lease_until = pho_now() + ?2 "
                           "WHERE state = 1 AND worker = ?1",
     /* Leases that ran out go back to the queue, or are given up after ?1 claims. */

@@ -38,14 +38,8 @@ struct chunk {
     size_t *failed; /* atomic */
 };
 
-static void measure_one(void *ud, size_t i, unsigned worker)
+int pho_organize__measure_photo(struct run *run, struct pho_photo *p)
 {
-    struct chunk *c = ud;
-    PHO_UNUSED(worker);
-    struct run *run = c->run;
-    if (pho_organize__cancelled(run))
-        return;
-    struct pho_photo *p = &run->r->photos[c->idx[i]];
     struct pho_image_opts io;
     pho_organize__work_opts(&io, run->o->max_pixels);
     struct pho_image *img = NULL;
@@ -55,11 +49,45 @@ static void measure_one(void *ud, size_t i, unsigned worker)
     if (rc == 0)
         rc = pho_organize__measure(p, img, run->brisque, &err);
     pho_image_free(img);
-    if (rc) {
+    if (rc)
         pho_organize__fail(run, p, &err, rc);
+    return rc;
+}
+
+static void measure_one(void *ud, size_t i, unsigned worker)
+{
+    struct chunk *c = ud;
+    PHO_UNUSED(worker);
+    struct run *run = c->run;
+    if (pho_organize__cancelled(run))
+        return;
+    struct pho_photo *p = &run->r->photos[c->idx[i]];
+    if (pho_organize__measure_photo(run, p))
         __atomic_fetch_add(c->failed, 1, __ATOMIC_RELAXED);
-    }
     pho_organize__step_done(run, 1, p->rel);
+}
+
+/* Distributed: the members are measured by the workers; those measured (or found
+ * unreadable) leave @todo. */
+static int measure_distributed(struct run *run, size_t *n, size_t *failed, struct pho_err *err)
+{
+    struct pho_organize_result *r = run->r;
+    int rc = pho_organize__distribute(run, "measure", run->todo, *n, err);
+    size_t left = 0;
+    for (size_t k = 0; rc == 0 && k < *n; k++) {
+        struct pho_photo *p = &r->photos[run->todo[k]];
+        bool found = false;
+        rc = pho_catalog_lookup(run->cat, p, &found, err);
+        p->from_catalog = false;
+        if (found && p->error) {
+            pho_organize__report_failure(run, p);
+            (*failed)++;
+        } else if (!found || isnan(p->quality.score)) {
+            run->todo[left++] = run->todo[k];
+        }
+    }
+    *n = left;
+    return rc;
 }
 
 int pho_organize__quality(struct run *run, size_t *failed, struct pho_err *err)
@@ -76,6 +104,11 @@ int pho_organize__quality(struct run *run, size_t *failed, struct pho_err *err)
     if (n == 0)
         return 0;
     pho_organize__stage_begin(run, PHO_STAGE_QUALITY, n);
+    if (run->o->distributed && run->cat) {
+        int rc = measure_distributed(run, &n, failed, err);
+        if (rc)
+            return rc;
+    }
     size_t chunk = (size_t)run->threads * 16;
     for (size_t first = 0; first < n; first += chunk) {
         if (pho_organize__cancelled(run))

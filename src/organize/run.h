@@ -115,6 +115,9 @@ int pho_organize__plan_group(struct pho_group_plan *g, const struct pho_organize
 int pho_organize__analyse(struct run *run, size_t ntodo, struct pho_err *err);
 /* Analyses one photo (decode, hashes, quality; a RAW of a shot, part_of set: its metadata). */
 void pho_organize__analyse_photo(struct run *run, struct pho_photo *p);
+/* Decodes a photo hashed from its thumbnail and measures its quality (quality.c); on
+ * failure the photo becomes a failed one. */
+int pho_organize__measure_photo(struct run *run, struct pho_photo *p);
 /* The face configuration a face engine gives the catalog's faces records. */
 void pho_organize__face_config(const struct run *run, struct pho_face_engine *fe, char *out,
                                size_t size);

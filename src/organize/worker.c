@@ -12,6 +12,7 @@
 #include "core/common.h"
 
 #include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -139,16 +140,31 @@ static void *heartbeat_main(void *ud)
     return NULL;
 }
 
+/* What a job asks: its family of work. */
+enum family { FAMILY_ANALYSE, FAMILY_MEASURE, FAMILY_FACES };
+
+static enum family family_of(const struct pho_job *j)
+{
+    return !strcmp(j->kind, "faces")     ? FAMILY_FACES
+           : !strcmp(j->kind, "measure") ? FAMILY_MEASURE
+                                         : FAMILY_ANALYSE;
+}
+
 struct batch {
     struct run *run;
     struct pho_photo *photos;
+    bool measure;
 };
 
 static void analyse_item(void *ud, size_t i, unsigned worker)
 {
     struct batch *b = ud;
     PHO_UNUSED(worker);
-    if (!pho_organize__cancelled(b->run))
+    if (pho_organize__cancelled(b->run))
+        return;
+    if (b->measure)
+        pho_organize__measure_photo(b->run, &b->photos[i]);
+    else
         pho_organize__analyse_photo(b->run, &b->photos[i]);
 }
 
@@ -158,8 +174,11 @@ static int finish(struct pho_catalog *cat, const struct pho_job *jobs, const boo
 {
     int rc = pho_catalog_begin(cat, err);
     for (size_t i = 0; rc == 0 && i < n; i++) {
-        if (!ok[i])
+        /* Not done here: back to the queue now rather than when the lease runs out. */
+        if (!ok[i]) {
+            rc = pho_catalog_job_release(cat, jobs[i].id, MAX_ATTEMPTS, err);
             continue;
+        }
         if (photos)
             rc = pho_catalog_put(cat, &photos[i], err);
         if (rc == 0)
@@ -168,10 +187,11 @@ static int finish(struct pho_catalog *cat, const struct pho_job *jobs, const boo
     return rc ? rc : pho_catalog_commit(cat, err);
 }
 
-/* Does jobs @jobs (all of one run, all analyses or all faces). */
+/* Does jobs @jobs (all of one run and one family). */
 static int do_jobs(struct pho_catalog *cat, struct run_ctx *c, const struct work_loop *w,
-                   const struct pho_job *jobs, size_t n, bool faces, struct pho_err *err)
+                   const struct pho_job *jobs, size_t n, enum family family, struct pho_err *err)
 {
+    bool faces = family == FAMILY_FACES;
     struct pho_organize_result r;
     memset(&r, 0, sizeof(r));
     r.photos = pho_calloc(n, sizeof(*r.photos));
@@ -210,6 +230,15 @@ static int do_jobs(struct pho_catalog *cat, struct run_ctx *c, const struct work
                     pho_text_shown(shown, sizeof(shown), p->path), strerror(errno));
             continue;
         }
+        /* A measurement completes the photo's record: it must be the one the run made. */
+        if (family == FAMILY_MEASURE) {
+            bool found = false;
+            rc = pho_catalog_lookup(cat, p, &found, err);
+            if (rc)
+                goto out;
+            if (!found || !p->analysed)
+                continue;
+        }
         ok[i] = true;
         todo[ntodo++] = i;
     }
@@ -230,12 +259,15 @@ static int do_jobs(struct pho_catalog *cat, struct run_ctx *c, const struct work
         }
         for (size_t k = 0; k < ntodo; k++)
             sub[k] = r.photos[todo[k]];
-        struct batch b = { &run, sub };
+        struct batch b = { &run, sub, family == FAMILY_MEASURE };
         pho_parallel_for(ntodo, w->threads, analyse_item, &b);
         for (size_t k = 0; k < ntodo; k++) {
             r.photos[todo[k]] = sub[k];
             /* Stopped before it was done: neither result nor error; not done. */
-            if (!(sub[k].analysed || sub[k].error || sub[k].probed))
+            bool finished = family == FAMILY_MEASURE
+                                    ? sub[k].error || !isnan(sub[k].quality.score)
+                                    : sub[k].analysed || sub[k].error || sub[k].probed;
+            if (!finished)
                 ok[todo[k]] = false;
         }
         pho_free(sub);
@@ -252,6 +284,7 @@ static int do_jobs(struct pho_catalog *cat, struct run_ctx *c, const struct work
         /* No face model here: left for a worker that has one, or the coordinator. */
         if (!c->fe) {
             memset(ok, 0, n * sizeof(*ok));
+            rc = finish(cat, jobs, ok, n, NULL, err);
             goto out;
         }
         rc = pho_organize__faces_compute(&run, c->fe, c->config, todo, ntodo, err);
@@ -283,11 +316,6 @@ out:
     return rc;
 }
 
-static bool is_faces(const struct pho_job *j)
-{
-    return !strcmp(j->kind, "faces");
-}
-
 /* The claimed batch, in runs of jobs of one run and one family. */
 static int do_batch(struct pho_catalog *cat, struct run_ctx *c, const struct work_loop *w,
                     const struct pho_job *jobs, size_t n, struct pho_err *err)
@@ -295,11 +323,11 @@ static int do_batch(struct pho_catalog *cat, struct run_ctx *c, const struct wor
     int rc = 0;
     for (size_t a = 0; rc == 0 && a < n;) {
         size_t b = a + 1;
-        while (b < n && jobs[b].run == jobs[a].run && is_faces(&jobs[b]) == is_faces(&jobs[a]))
+        while (b < n && jobs[b].run == jobs[a].run && family_of(&jobs[b]) == family_of(&jobs[a]))
             b++;
         rc = ctx_load(c, cat, jobs[a].run, w, err);
         if (rc == 0)
-            rc = do_jobs(cat, c, w, jobs + a, b - a, is_faces(&jobs[a]), err);
+            rc = do_jobs(cat, c, w, jobs + a, b - a, family_of(&jobs[a]), err);
         a = b;
     }
     return rc;

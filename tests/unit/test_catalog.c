@@ -1771,6 +1771,19 @@ static void test_jobs(void **state)
     assert_true(n[0] + n[1] + n[2] + n[3] == 0);
     assert_int_equal(pho_catalog_jobs_count(cat, 8, n, &err), 0);
     assert_true(n[PHO_JOB_QUEUED] + n[PHO_JOB_CLAIMED] == 1);
+    /* A job handed back is queued at once, or given up once claimed often enough. */
+    assert_int_equal(pho_catalog_jobs_claim(cat, "w5", 60, 10, &jobs, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(pho_catalog_job_release(cat, jobs[0].id, 10, &err), 0);
+    assert_int_equal(pho_catalog_jobs_count(cat, 8, n, &err), 0);
+    assert_true(n[PHO_JOB_QUEUED] == 1 && n[PHO_JOB_CLAIMED] == 0);
+    pho_catalog_jobs_free(jobs, count);
+    assert_int_equal(pho_catalog_jobs_claim(cat, "w5", 60, 10, &jobs, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(pho_catalog_job_release(cat, jobs[0].id, 1, &err), 0);
+    assert_int_equal(pho_catalog_jobs_count(cat, 8, n, &err), 0);
+    assert_true(n[PHO_JOB_GIVEN_UP] == 1 && n[PHO_JOB_QUEUED] == 0);
+    pho_catalog_jobs_free(jobs, count);
     pho_catalog_close(cat);
 }
 
