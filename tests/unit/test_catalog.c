@@ -1878,9 +1878,12 @@ static void test_pg_refusals(void **state)
     snprintf(gone, sizeof(gone), "host=%s/nowhere user=pho dbname=x", f->dir);
     assert_int_equal(pho_catalog_open(&cat, gone, &err), PHO_EIO);
     assert_non_null(strstr(err.msg, "cannot connect to PostgreSQL"));
-    assert_true(pho_catalog_is_url("postgresql://u@h/db") && pho_catalog_is_url(" dbname=x") &&
-                !pho_catalog_is_url("/out/.photo-organizer/catalog.db") &&
-                !pho_catalog_is_url("a=b.db/x") == false);
+    assert_true(pho_catalog_is_url("postgresql://u@h/db"));
+    assert_true(pho_catalog_is_url("postgres://h/db"));
+    assert_true(pho_catalog_is_url(" host=/run/postgresql dbname=x"));
+    assert_false(pho_catalog_is_url("/out/.photo-organizer/catalog.db"));
+    assert_false(pho_catalog_is_url("catalog.db"));
+    assert_false(pho_catalog_is_url(NULL));
 }
 
 /* Schema names keep libraries apart in one database (options=-csearch_path). */
