@@ -278,7 +278,7 @@ int pho_organize__faces(struct run *run, struct pho_err *err)
     size_t ntodo = 0;
     rc = faces_cached(run, want, config, todo, &ntodo, err);
     /* Distributed: the workers (and this process among them) find the rest. */
-    if (rc == 0 && ntodo > 0 && o->distributed) {
+    if (rc == 0 && ntodo > 0 && o->distributed && run->cat) {
         rc = pho_organize__distribute(run, "faces", todo, ntodo, err);
         size_t left = 0;
         for (size_t k = 0; rc == 0 && k < ntodo; k++) {

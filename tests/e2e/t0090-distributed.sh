@@ -132,6 +132,10 @@ is "--shard 3/3 is a usage error (shards count from 0)" "$?" 2
 "$BIN" -s "$SRC" --shard 0/2 2>"$TMP/err"
 is "--shard without --catalog is a usage error" "$?" 2
 
+"$BIN" -s "$SRC" -o "$TMP/dry" --catalog "$DB" --distributed --dry-run --faces none -q 2>/dev/null
+is "--distributed --dry-run plans without queueing (exit 1: the unreadable files)" "$?" 1
+check "and writes nothing" test ! -e "$TMP/dry"
+
 # ---- refusals ------------------------------------------------------------------------------
 "$BIN" -s "$SRC" -o "$TMP/x" --distributed 2>"$TMP/err"
 is "--distributed without --catalog is a usage error" "$?" 2
