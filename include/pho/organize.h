@@ -499,7 +499,7 @@ struct pho_worker_opts {
     int lease_s;         /**< seconds a claim holds without a heartbeat; 0: 60 */
     bool exit_when_idle; /**< return once nothing is queued for idle_wait_s seconds */
     double idle_wait_s;
-    atomic_int *cancel; /**< non-zero: stop after the batch in hand */
+    atomic_int *cancel; /**< non-zero: stop once the photos in hand are done */
 };
 
 #define PHO_WORKER_OPTS_INIT \
@@ -514,8 +514,8 @@ struct pho_worker_stats {
 
 /**
  * Works on the shared catalog's queue until cancelled (or idle, with exit_when_idle).
- * @return 0; PHO_EINTR when cancelled (the batch in hand was finished or handed back by
- * its lease); PHO_EIO (the database went away), PHO_EDB, PHO_ENOMEM.
+ * @return 0; PHO_EINTR when cancelled (the photos in hand were finished, the rest of the
+ * batch handed back); PHO_EIO (the database went away), PHO_EDB, PHO_ENOMEM.
  */
 PHO_API int pho_worker_run(struct pho_worker_stats *stats, const struct pho_worker_opts *o,
                            struct pho_err *err);

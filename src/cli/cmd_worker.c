@@ -16,8 +16,8 @@ static atomic_int worker_cancel;
 
 static void on_signal(int sig)
 {
-    /* The first signal finishes the batch in hand; a second stops at once (the lease
-     * hands the batch back to the queue). */
+    /* The first signal finishes the photos in hand and hands the rest of the batch back; a
+     * second stops at once (the lease then hands the batch back to the queue). */
     if (atomic_exchange(&worker_cancel, 1))
         signal(sig, SIG_DFL);
 }
