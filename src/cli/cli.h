@@ -3,6 +3,7 @@
 #ifndef PHO_CLI_H
 #define PHO_CLI_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +33,10 @@ void cli_log_init(int verbosity);
 void cli_error(const char *fmt, ...) PHO_PRINTF(1, 2);
 void cli_warn(const char *fmt, ...) PHO_PRINTF(1, 2);
 int cli_usage_error(const char *cmd, const char *fmt, ...) PHO_PRINTF(2, 3);
+
+/* SIGINT and SIGTERM (and SIGHUP with @hangup) set *@flag: the library stops at its next
+ * safe point; a second signal stops the program at once. */
+void cli_stop_on_signals(atomic_int *flag, bool hangup);
 
 /* Strict number parsing for options; false (and a message) when invalid. */
 bool cli_parse_uint(const char *opt, const char *s, unsigned long long max,

@@ -24,13 +24,6 @@
 
 static atomic_int cancel_flag;
 
-static void on_signal(int sig)
-{
-    /* A second Ctrl-C stops at once; the catalog is safe either way. */
-    if (atomic_exchange(&cancel_flag, 1))
-        signal(sig, SIG_DFL);
-}
-
 static void usage(FILE *f)
 {
     fprintf(f,
@@ -725,11 +718,8 @@ int cmd_organize(int argc, char **argv)
     o.ud = &ui;
     o.cancel = &cancel_flag;
     cli_progress_enable(verbosity == 1);
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL); /* the terminal closed: save the work like Ctrl-C */
+    /* A closed terminal (SIGHUP) saves the work like Ctrl-C; the catalog is safe either way. */
+    cli_stop_on_signals(&cancel_flag, true);
 
     struct pho_organize_result r;
     struct pho_err err = PHO_ERR_INIT;

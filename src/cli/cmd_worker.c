@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* `photo-organizer worker`: works on a shared catalog's queue (docs/scale-out.md). */
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,14 +12,6 @@
 #include "pho/organize.h"
 
 static atomic_int worker_cancel;
-
-static void on_signal(int sig)
-{
-    /* The first signal finishes the photos in hand and hands the rest of the batch back; a
-     * second stops at once (the lease then hands the batch back to the queue). */
-    if (atomic_exchange(&worker_cancel, 1))
-        signal(sig, SIG_DFL);
-}
 
 static void usage(FILE *f)
 {
@@ -170,10 +161,9 @@ int cmd_worker(int argc, char **argv)
     o.path_map = maps;
     o.npath_map = nmaps;
     o.cancel = &worker_cancel;
-    struct sigaction sa = { .sa_handler = on_signal };
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    /* The first signal finishes the photos in hand and hands the rest of the batch back; a
+     * second stops at once (the lease then hands the batch back to the queue). */
+    cli_stop_on_signals(&worker_cancel, false);
     struct pho_worker_stats stats;
     struct pho_err err = PHO_ERR_INIT;
     if (verbosity > 0)

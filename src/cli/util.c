@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,26 @@ static void log_to_stderr(void *ud, enum pho_log_level level, const char *domain
     fprintf(stderr, "%s: %s: %s%s%s\n", cli_prog, names[level], domain ? domain : "",
             domain ? ": " : "", shown);
     pthread_mutex_unlock(&log_lock);
+}
+
+static atomic_int *stop_flag;
+
+/* A second signal stops at once; what the first asked for is safe either way. */
+static void on_stop_signal(int sig)
+{
+    if (atomic_exchange(stop_flag, 1))
+        signal(sig, SIG_DFL);
+}
+
+void cli_stop_on_signals(atomic_int *flag, bool hangup)
+{
+    stop_flag = flag;
+    struct sigaction sa = { .sa_handler = on_stop_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (hangup)
+        sigaction(SIGHUP, &sa, NULL);
 }
 
 void cli_log_init(int verbosity)

@@ -9,9 +9,7 @@
  */
 #include "core/common.h"
 
-#include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "organize/internal.h"
 #include "organize/run.h"
@@ -70,10 +68,8 @@ int pho_organize__distribute(struct run *run, const char *kind, const size_t *id
         rc = enqueue(run, kind, idx, n, err);
     if (rc)
         return rc;
-    char host[200] = "", name[256];
-    if (gethostname(host, sizeof(host) - 1) != 0)
-        pho_strlcpy(host, "coordinator", sizeof(host));
-    snprintf(name, sizeof(name), "%s:%ld", host, (long)getpid());
+    char name[256];
+    pho_organize__worker_name(name, sizeof(name));
     struct tick_state ts = { run, 0 };
     struct work_loop w = {
         .where = run->catalog_where,

@@ -36,4 +36,7 @@ struct work_loop {
 
 int pho_organize__work(const struct work_loop *w, struct pho_err *err);
 
+/* This process's name in the queue's claims: host:pid. */
+void pho_organize__worker_name(char *out, size_t size);
+
 #endif

@@ -152,7 +152,7 @@ static enum family family_of(const struct pho_job *j)
 
 struct batch {
     struct run *run;
-    struct pho_photo *photos;
+    const size_t *todo; /* the photos to do, indices into run->r->photos */
     bool measure;
 };
 
@@ -162,10 +162,11 @@ static void analyse_item(void *ud, size_t i, unsigned worker)
     PHO_UNUSED(worker);
     if (pho_organize__cancelled(b->run))
         return;
+    struct pho_photo *p = &b->run->r->photos[b->todo[i]];
     if (b->measure)
-        pho_organize__measure_photo(b->run, &b->photos[i]);
+        pho_organize__measure_photo(b->run, p);
     else
-        pho_organize__analyse_photo(b->run, &b->photos[i]);
+        pho_organize__analyse_photo(b->run, p);
 }
 
 /* Marks jobs @ok of @jobs done in one transaction (with the photos' records when given). */
@@ -252,25 +253,16 @@ static int do_jobs(struct pho_catalog *cat, struct run_ctx *c, const struct work
             }
         }
         run.brisque = c->brisque;
-        struct pho_photo *sub = pho_calloc(ntodo ? ntodo : 1, sizeof(*sub));
-        if (!sub) {
-            rc = pho_err_set(err, PHO_ENOMEM, "worker: out of memory");
-            goto out;
-        }
-        for (size_t k = 0; k < ntodo; k++)
-            sub[k] = r.photos[todo[k]];
-        struct batch b = { &run, sub, family == FAMILY_MEASURE };
+        struct batch b = { &run, todo, family == FAMILY_MEASURE };
         pho_parallel_for(ntodo, w->threads, analyse_item, &b);
         for (size_t k = 0; k < ntodo; k++) {
-            r.photos[todo[k]] = sub[k];
+            const struct pho_photo *p = &r.photos[todo[k]];
             /* Stopped before it was done: neither result nor error; not done. */
-            bool finished = family == FAMILY_MEASURE
-                                    ? sub[k].error || !isnan(sub[k].quality.score)
-                                    : sub[k].analysed || sub[k].error || sub[k].probed;
+            bool finished = family == FAMILY_MEASURE ? p->error || !isnan(p->quality.score)
+                                                     : p->analysed || p->error || p->probed;
             if (!finished)
                 ok[todo[k]] = false;
         }
-        pho_free(sub);
         rc = finish(cat, jobs, ok, n, r.photos, err);
     } else {
         if (!c->fe_tried) {
@@ -356,14 +348,18 @@ int pho_organize__work(const struct work_loop *w, struct pho_err *err)
         rc = pho_err_set(err, PHO_ENOMEM, "worker: cannot start the heartbeat");
         goto out;
     }
-    double idle_since = pho_organize__now();
+    double idle_since = pho_organize__now(), last_expire = 0;
     while (rc == 0) {
         if (w->cancel && atomic_load(w->cancel)) {
             rc = PHO_EINTR;
             break;
         }
-        /* Anyone may hand back what a dead worker held. */
-        rc = pho_catalog_jobs_expire(cat, MAX_ATTEMPTS, NULL, err);
+        /* Anyone may hand back what a dead worker held; leases count in seconds, so once a
+         * second is often enough (the coordinator polls five times a second). */
+        if (pho_organize__now() - last_expire >= 1.0) {
+            rc = pho_catalog_jobs_expire(cat, MAX_ATTEMPTS, NULL, err);
+            last_expire = pho_organize__now();
+        }
         struct pho_job *jobs = NULL;
         size_t n = 0;
         if (rc == 0)
@@ -407,6 +403,14 @@ out:
     return rc;
 }
 
+void pho_organize__worker_name(char *out, size_t size)
+{
+    char host[200] = "";
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        pho_strlcpy(host, "worker", sizeof(host));
+    snprintf(out, size, "%s:%ld", host, (long)getpid());
+}
+
 int pho_worker_run(struct pho_worker_stats *stats, const struct pho_worker_opts *o,
                    struct pho_err *err)
 {
@@ -417,14 +421,10 @@ int pho_worker_run(struct pho_worker_stats *stats, const struct pho_worker_opts 
     if (!o || !o->catalog || !o->catalog[0])
         return pho_err_set(err, PHO_EINVAL, "worker: no catalog given (--catalog)");
     char name[256];
-    if (o->name && o->name[0]) {
+    if (o->name && o->name[0])
         pho_strlcpy(name, o->name, sizeof(name));
-    } else {
-        char host[200] = "";
-        if (gethostname(host, sizeof(host) - 1) != 0)
-            pho_strlcpy(host, "worker", sizeof(host));
-        snprintf(name, sizeof(name), "%s:%ld", host, (long)getpid());
-    }
+    else
+        pho_organize__worker_name(name, sizeof(name));
     struct work_loop w = {
         .where = o->catalog,
         .name = name,
