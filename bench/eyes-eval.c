@@ -149,39 +149,51 @@ static void analyse_one(void *ud, size_t i, unsigned worker)
     pho_image_free(img);
 }
 
+/* Found calls of faces, per label, as the columns of the confusion table. */
+enum { CALL_CLOSED, CALL_WINK, CALL_OPEN, CALL_UNKNOWN, CALLS };
+static const char *const call_names[CALLS] = { "closed", "wink", "open", "unknown" };
+
 struct score {
     int tp, fp, fn, tn;
-    int closed_as_closed, closed_as_open, closed_as_unknown;
-    int open_as_open, open_as_closed, open_as_unknown;
+    int closed_as[CALLS]; /* labelled closed faces (a wink included) found as each call */
+    int open_as[CALLS];   /* labelled open faces found as each call */
     int winks, winks_found;
     int series, series_ok;
     double precision, recall;
 };
 
+/* Takes up to @want faces from @have, in the order of @order; returns what is left of @want. */
+static int take(int *have, int *to, int want, const int *order, int norder)
+{
+    for (int k = 0; k < norder && want > 0; k++) {
+        int c = order[k], n = have[c] < want ? have[c] : want;
+        have[c] -= n;
+        to[c] += n;
+        want -= n;
+    }
+    return want;
+}
+
+/*
+ * Matched by number (the labels say how many faces are closed, not which):
+ * the labelled closed faces take the found shut ones first (both eyes, then
+ * winks), then open ones; the labelled open faces take the found open ones
+ * first; a labelled face nothing is left for was not found or not judged
+ * (unknown). Unclear faces take nothing.
+ */
 static void count_faces(struct score *s, const struct label *l, const struct pho_face_list *fl)
 {
-    int closed = 0, open = 0, unknown = 0;
+    int have[CALLS] = { 0 };
     for (size_t k = 0; k < fl->count; k++) {
-        int c = fl->faces[k].eyes_closed;
-        closed += c == 1;
-        open += c == 0;
-        unknown += c < 0;
+        const struct pho_face *f = &fl->faces[k];
+        have[f->eyes_closed < 0 ? CALL_UNKNOWN
+             : f->eyes_closed   ? (f->winking == 1 ? CALL_WINK : CALL_CLOSED)
+                                : CALL_OPEN]++;
     }
-    /* Matched by number: the labelled closed faces take the found closed ones first. */
-    int cc = closed < l->closed ? closed : l->closed;
-    int rest_closed = l->closed - cc;
-    int co = open < rest_closed ? open : rest_closed;
-    int cu = rest_closed - co;
-    s->closed_as_closed += cc;
-    s->closed_as_open += co;
-    s->closed_as_unknown += cu;
-    int open_left = open - co, closed_left = closed - cc;
-    int oo = open_left < l->open ? open_left : l->open;
-    int rest_open = l->open - oo;
-    int oc = closed_left < rest_open ? closed_left : rest_open;
-    s->open_as_open += oo;
-    s->open_as_closed += oc;
-    s->open_as_unknown += rest_open - oc;
+    static const int for_closed[] = { CALL_CLOSED, CALL_WINK, CALL_OPEN };
+    static const int for_open[] = { CALL_OPEN, CALL_WINK, CALL_CLOSED };
+    s->closed_as[CALL_UNKNOWN] += take(have, s->closed_as, l->closed, for_closed, 3);
+    s->open_as[CALL_UNKNOWN] += take(have, s->open_as, l->open, for_open, 3);
 }
 
 /* Whether the label of photo @i says all its judged faces are open. */
@@ -261,10 +273,16 @@ static void evaluate(struct eval *e, const char *backend, const char *models_dir
     printf("%-17s photos %zu (%zu failed)  has-closed: precision %.3f recall %.3f "
            "(tp %d fp %d fn %d tn %d)\n",
            backend, e->n, e->failures, s->precision, s->recall, s->tp, s->fp, s->fn, s->tn);
-    printf("%-17s closed faces -> closed %d, open %d, unknown/missed %d; open faces -> open %d, "
-           "closed %d, unknown/missed %d\n",
-           "", s->closed_as_closed, s->closed_as_open, s->closed_as_unknown, s->open_as_open,
-           s->open_as_closed, s->open_as_unknown);
+    printf("%-17s faces (labels by number, unclear ones left out):   found", "");
+    for (int c = 0; c < CALLS; c++)
+        printf(" %7s", call_names[c]);
+    printf("\n%-17s   labelled closed (a wink counts)                    ", "");
+    for (int c = 0; c < CALLS; c++)
+        printf(" %7d", s->closed_as[c]);
+    printf("\n%-17s   labelled open                                      ", "");
+    for (int c = 0; c < CALLS; c++)
+        printf(" %7d", s->open_as[c]);
+    printf("\n");
     printf("%-17s winks found %d/%d; series with an all-open take given one: %d/%d\n", "",
            s->winks_found, s->winks, s->series_ok, s->series);
 }

@@ -173,8 +173,9 @@ PHO_API const char *pho_face_engine_device(const struct pho_face_engine *fe);
 /** Identifies the embedding space ("mobilefacenet-192"); embeddings of different models never
  * compare. */
 PHO_API const char *pho_face_engine_embed_model(const struct pho_face_engine *fe);
-/** "eye_state" when the eye-state classifier judges open and closed eyes (model installed,
- *  backend with eyelid landmarks), "" when the eyelid ratio alone does (docs/faces.md). */
+/** "eye_state/N" (N: the version of the judgement) when the eye-state classifier judges open
+ *  and closed eyes (model installed, backend with eyelid landmarks), "" when the eyelid ratio
+ *  alone does (docs/faces.md). */
 PHO_API const char *pho_face_engine_eye_model(const struct pho_face_engine *fe);
 PHO_API enum pho_face_metric pho_face_engine_metric(const struct pho_face_engine *fe);
 /** Distances at or below this mean "same person" (calibrated; see docs/faces.md). */

@@ -383,7 +383,7 @@ static const struct face_embedder *embedder_of(const struct pho_face_engine *fe)
 
 /*
  * The stages every backend shares, over all @n photos at once so that crops batch:
- * eye state, smile, identity embedding, then the dense points go unless asked for.
+ * smile, eye state, identity embedding, then the dense points go unless asked for.
  */
 static int run_tail(struct pho_face_engine *fe, const struct pho_image *const *imgs, size_t n,
                     struct pho_face_list *outs, struct pho_err *err)
@@ -396,10 +396,11 @@ static int run_tail(struct pho_face_engine *fe, const struct pho_image *const *i
         rc = pho_err_set(err, PHO_ENOMEM, "face: out of memory");
     for (size_t i = 0; jobs && i < n; i++)
         jobs[i] = (struct face_job){ imgs[i], &outs[i], 0, NULL };
-    if (rc == 0 && fe->eyes)
-        rc = pho_face__eyestate_run_jobs(fe->eyes, jobs, n, err);
+    /* Smile first: the eye judgement reads it (a broad smile narrows the eyes). */
     if (rc == 0 && t.smile)
         rc = pho_face__smile_run_jobs(t.smile, jobs, n, err);
+    if (rc == 0 && fe->eyes)
+        rc = pho_face__eyestate_run_jobs(fe->eyes, jobs, n, err);
     if (rc == 0 && t.embed)
         rc = pho_face__embed_run_jobs(t.embed, jobs, n, err);
     for (size_t i = 0; i < n; i++)
@@ -447,7 +448,9 @@ const char *pho_face_engine_device(const struct pho_face_engine *fe)
 
 const char *pho_face_engine_eye_model(const struct pho_face_engine *fe)
 {
-    return fe->eyes ? "eye_state" : "";
+    /* The judge's version follows the model's name: faces a catalog holds from an
+     * older judge are analysed again (eye_state/2: unknown eyes, smile first). */
+    return fe->eyes ? "eye_state/2" : "";
 }
 
 const char *pho_face_engine_embed_model(const struct pho_face_engine *fe)

@@ -11,11 +11,29 @@
  * ones. The classifier looks at the lashes, iris and sclera instead.
  *
  * Combined with the ratio: an eye is shut when the model is confident
- * (p(closed) >= 0.9) and its ratio is not wide open (< 0.30: a wide-open
- * eye the model calls shut is a crop problem: hair, a frame, a reflection),
- * or when the ratio alone is below the calibrated 0.135 (what the landmarks
- * say with certainty stands). Eyes under 6 px wide are unknown: at that size
- * neither the model nor the lid points can tell.
+ * (p(closed) >= 0.9) and its ratio is not wide open (< 0.30), or when the
+ * ratio alone is below the calibrated 0.135 (what the landmarks say with
+ * certainty stands).
+ *
+ * Honest uncertainty (docs/faces.md, "Unknown eyes"): an eye is unknown, not
+ * guessed, when
+ *   - it is under 6 px wide: neither the model nor the lid points can tell;
+ *   - it is the far eye of a turned head (under half the near eye's width):
+ *     foreshortened or hidden behind the nose, its crop shows cheek or hair;
+ *   - the model and the lids contradict each other (p(closed) >= 0.9 with
+ *     wide-open lids): dark glasses, a frame, a reflection or hair in the
+ *     crop, and either answer would be a guess;
+ *   - it looks shut on a face that is blurred or too small to carry detail
+ *     (its sharpness, the variance of the Laplacian on a 96x96 grey crop,
+ *     below 75): blur wipes out the iris against the white, so the model
+ *     reads blurred open eyes as shut; an open call on such a face stands.
+ *   - it looks shut while the other eye is open in a broad smile (score >=
+ *     0.8): the raised cheeks narrow one eye more than the other, and the
+ *     model reads that squint as a wink (both eyes shut in a laugh still
+ *     count as closed).
+ * A face is closed when a judged eye is shut (a wink when the other eye is
+ * judged open), open when no eye is shut and every eye is judged or hidden
+ * (a profile shows one eye), and unknown otherwise.
  */
 #include "core/common.h"
 
@@ -31,6 +49,9 @@ enum { EYE_BATCH = 64 };
 #define EAR_WIDE_OPEN 0.30f /* above this the model is overruled */
 #define MIN_EYE_PX    6.0f  /* narrower eyes: the ratio alone */
 #define CROP_SCALE    1.6f  /* crop side / eye width: how the model was trained */
+#define FAR_EYE_RATIO 0.5f  /* narrower than this share of the other eye: hidden by the turn */
+#define MIN_SHARPNESS 75.0f /* face sharpness below which a shut eye is unproven */
+#define BROAD_SMILE   0.8f  /* smile score of a broad smile, which narrows the eyes */
 
 struct face_eyestate {
     struct face_ctx *ctx;
@@ -89,24 +110,59 @@ static bool eye_square(const float (*e)[2], const struct pho_image *img, float *
     return true;
 }
 
-static void judge(struct pho_face *f, const float p[2])
+/* How one eye was judged. */
+enum eye_call { EYE_OPEN, EYE_SHUT, EYE_HIDDEN, EYE_UNSURE };
+
+/* Width of one eye's corner line in image pixels. */
+static float eye_width(const float (*e)[2], const struct pho_image *img)
 {
+    return hypotf((e[3][0] - e[0][0]) * (float)img->width,
+                  (e[3][1] - e[0][1]) * (float)img->height);
+}
+
+static enum eye_call judge_eye(float p, float ear, float width, float other_width)
+{
+    if (!isfinite(ear) || !(width >= MIN_EYE_PX))
+        return EYE_HIDDEN;
+    if (width < FAR_EYE_RATIO * other_width)
+        return EYE_HIDDEN; /* the far eye of a turned head */
+    if (ear < pho_face__mesh_closed_ear())
+        return EYE_SHUT; /* what the lids say with certainty stands */
+    if (!isfinite(p))
+        return EYE_UNSURE;
+    if (p >= P_SHUT)
+        return ear < EAR_WIDE_OPEN ? EYE_SHUT : EYE_UNSURE;
+    return EYE_OPEN;
+}
+
+static void judge(struct pho_face *f, const struct pho_image *img, const float p[2])
+{
+    /* Blur wipes out what shows an eye open (the iris against the white), so on a
+     * blurred face a shut eye is unproven while an open one stands. */
+    const bool blurred = isfinite(f->sharpness) && f->sharpness < MIN_SHARPNESS;
     const float ear[2] = { f->ear_l, f->ear_r };
-    const float closed = pho_face__mesh_closed_ear();
-    if (!isfinite(p[0]) && !isfinite(p[1])) {
-        /* Eyes a few pixels wide: neither the model nor the lid points can
-         * tell; "unknown" is the honest answer (the best-shot rule counts it
-         * as a quarter of a closed face, docs/best-shot.md). */
-        f->eyes_closed = f->winking = -1;
-        return;
-    }
-    bool shut[2];
+    const float width[2] = { eye_width(f->eye_l, img), eye_width(f->eye_r, img) };
+    enum eye_call c[2];
     for (int e = 0; e < 2; e++) {
-        bool by_model = isfinite(p[e]) && p[e] >= P_SHUT && ear[e] < EAR_WIDE_OPEN;
-        shut[e] = by_model || ear[e] < closed;
+        c[e] = judge_eye(p[e], ear[e], width[e], width[!e]);
+        if (blurred && c[e] == EYE_SHUT)
+            c[e] = EYE_UNSURE;
     }
-    f->eyes_closed = shut[0] || shut[1];
-    f->winking = shut[0] != shut[1];
+    int shut = (c[0] == EYE_SHUT) + (c[1] == EYE_SHUT);
+    int open = (c[0] == EYE_OPEN) + (c[1] == EYE_OPEN);
+    int unsure = (c[0] == EYE_UNSURE) + (c[1] == EYE_UNSURE);
+    if (shut == 1 && open == 1 && isfinite(f->smile) && f->smile >= BROAD_SMILE) {
+        /* One eye "shut" in a broad smile: the cheeks push one eye narrower than the
+         * other, which the model cannot tell from a wink. */
+        f->eyes_closed = f->winking = -1;
+    } else if (shut) {
+        f->eyes_closed = 1;
+        f->winking = shut == 1 && open == 1;
+    } else if (open && !unsure) {
+        f->eyes_closed = f->winking = 0;
+    } else {
+        f->eyes_closed = f->winking = -1;
+    }
 }
 
 int pho_face__eyestate_run_jobs(struct face_eyestate *s, const struct face_job *jobs, size_t njobs,
@@ -161,9 +217,16 @@ int pho_face__eyestate_run_jobs(struct face_eyestate *s, const struct face_job *
     }
     pho_face__stat_add(s->ctx, FACE_STAGE_LANDMARKS, pho_face__now() - t0);
     for (size_t i = 0; rc == 0 && i < n; i++) {
+        const struct pho_image *img = jobs[refs[i].job].img;
         struct pho_face *f = &jobs[refs[i].job].faces->faces[refs[i].face];
-        if (f->has_eyes && isfinite(f->ear_l) && isfinite(f->ear_r))
-            judge(f, &prob[2 * i]);
+        if (!f->has_eyes || (!isfinite(f->ear_l) && !isfinite(f->ear_r)))
+            continue;
+        if (isnan(f->sharpness)) {
+            float px[4] = { f->box[0] * (float)img->width, f->box[1] * (float)img->height,
+                            f->box[2] * (float)img->width, f->box[3] * (float)img->height };
+            f->sharpness = pho_face__crop_sharpness(img, px);
+        }
+        judge(f, img, &prob[2 * i]);
     }
 out:
     pho_free(slot);

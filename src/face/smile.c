@@ -181,6 +181,12 @@ int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, 
                 /* The model leads: geometry moves the score by at most a third, so a
                  * wide open mouth (anger, speech) cannot make a smile on its own. */
                 f->smile = isnan(g) ? p : p * (2.0f / 3.0f + g / 3.0f) + (1 - p) * g / 6.0f;
+                /* A mouth behind a mask, a hand or another head shows no smile, and
+                 * a guessed one must not choose between takes. */
+                face_affine m;
+                crop_map(s, f, (float)jb->img->width, (float)jb->img->height, m);
+                if (f->has_pts5 && pho_face__mouth_hidden(faces, i, jb->img, m, s->in.w))
+                    f->smile = NAN;
                 PHO_LOG_DEBUG("face", "smile: p_happy %.3f width %.3f lift %.3f geometry %.3f",
                               (double)p, (double)width, (double)lift, (double)g);
             }

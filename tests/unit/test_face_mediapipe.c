@@ -534,6 +534,106 @@ static void test_smile(void **state)
     assert_true(cruise > 0.8f && anger < 0.3f && sad < 0.3f);
 }
 
+/*
+ * Paints a mask over the lower face of @img: from the nose tip to under the
+ * chin, across the face, in @rgb (what a surgical or cloth mask hides).
+ */
+static void paint_mask(struct pho_image *img, const struct pho_face *f, const uint8_t rgb[3])
+{
+    float w = (float)img->width, h = (float)img->height;
+    float face_h = (f->box[3] - f->box[1]) * h;
+    int y0 = (int)(f->pts5[2][1] * h), y1 = (int)(f->box[3] * h + 0.05f * face_h);
+    int x0 = (int)(f->box[0] * w + 0.08f * (f->box[2] - f->box[0]) * w);
+    int x1 = (int)(f->box[2] * w - 0.08f * (f->box[2] - f->box[0]) * w);
+    for (int y = PHO_MAX(y0, 0); y < PHO_MIN(y1, (int)img->height); y++)
+        for (int x = PHO_MAX(x0, 0); x < PHO_MIN(x1, (int)img->width); x++)
+            memcpy(img->pixels + (size_t)y * img->stride + (size_t)x * 3, rgb, 3);
+}
+
+/* The face of @fl that overlaps @box most (intersection over union). */
+static const struct pho_face *same_face(const struct pho_face_list *fl, const float box[4])
+{
+    const struct pho_face *best = NULL;
+    float best_iou = 0;
+    for (size_t k = 0; k < fl->count; k++) {
+        const float *b = fl->faces[k].box;
+        float iw = PHO_MIN(b[2], box[2]) - PHO_MAX(b[0], box[0]);
+        float ih = PHO_MIN(b[3], box[3]) - PHO_MAX(b[1], box[1]);
+        float inter = iw > 0 && ih > 0 ? iw * ih : 0;
+        float uni = (b[2] - b[0]) * (b[3] - b[1]) + (box[2] - box[0]) * (box[3] - box[1]) - inter;
+        if (uni > 0 && inter / uni > best_iou) {
+            best_iou = inter / uni;
+            best = &fl->faces[k];
+        }
+    }
+    return best_iou > 0.5f ? best : NULL;
+}
+
+/* Mouths behind a mask give no smile score; the eyes are still judged. */
+static void test_masked_mouth_no_smile(void **state)
+{
+    (void)state;
+    static const char *const photos[] = {
+        "faces/expression/happy.png",
+        "faces/portraits/tom_cruise_smiling.jpg",
+        "faces/portraits/obama_small.jpg",
+    };
+    static const uint8_t colours[][3] = {
+        { 169, 208, 234 }, /* surgical blue */
+        { 242, 242, 242 }, /* white */
+        { 30, 30, 30 },    /* black cloth */
+    };
+    struct pho_err err = PHO_ERR_INIT;
+    for (size_t i = 0; i < PHO_ARRAY_LEN(photos); i++) {
+        struct pho_face_list bare;
+        analyze(fe, photos[i], &bare);
+        assert_int_equal(bare.count, 1);
+        assert_true(bare.faces[0].has_pts5);
+        assert_true(bare.faces[0].smile > 0.8f); /* three broad smiles, mouths visible */
+        for (size_t c = 0; c < PHO_ARRAY_LEN(colours); c++) {
+            struct pho_image *img = load(photos[i]);
+            paint_mask(img, &bare.faces[0], colours[c]);
+            struct pho_face_list masked;
+            assert_int_equal(pho_face_analyze(fe, img, &masked, &err), 0);
+            const struct pho_face *f = same_face(&masked, bare.faces[0].box);
+            assert_non_null(f);
+            printf("# %s, mask %zu: smile %.2f, eyes %s\n", photos[i], c, (double)f->smile,
+                   pho_face_eyes_word(f));
+            assert_true(isnan(f->smile));
+            assert_true(f->eyes_closed >= 0); /* the eyes are still there */
+            pho_face_list_release(&masked);
+            pho_image_free(img);
+        }
+        pho_face_list_release(&bare);
+    }
+}
+
+/* Every labelled face of the portraits and expressions shows its mouth: all keep a score. */
+static void test_visible_mouths_keep_smile(void **state)
+{
+    (void)state;
+    static const char *const photos[] = {
+        "faces/expression/happy.png",
+        "faces/expression/sad.png",
+        "faces/expression/anger.png",
+        "faces/portraits/obama2.jpg",
+        "faces/groups/girl_group_11.jpg",
+        "faces/groups/two_people.jpg",
+        "faces/identity/pv_girl_black_hair.jpg",
+    };
+    for (size_t i = 0; i < PHO_ARRAY_LEN(photos); i++) {
+        struct pho_face_list fl;
+        analyze(fe, photos[i], &fl);
+        assert_true(fl.count > 0);
+        for (size_t k = 0; k < fl.count; k++) {
+            if (!isfinite(fl.faces[k].smile))
+                printf("# %s face %zu: no smile score\n", photos[i], k);
+            assert_true(isfinite(fl.faces[k].smile));
+        }
+        pho_face_list_release(&fl);
+    }
+}
+
 /* ---- identity -------------------------------------------------------------------------- */
 
 static void test_identity(void **state)
@@ -794,6 +894,8 @@ int main(void)
         cmocka_unit_test(test_eyes),
         cmocka_unit_test(test_mesh_without_hints),
         cmocka_unit_test(test_smile),
+        cmocka_unit_test(test_masked_mouth_no_smile),
+        cmocka_unit_test(test_visible_mouths_keep_smile),
         cmocka_unit_test(test_identity),
         cmocka_unit_test(test_standin_embeddings),
         cmocka_unit_test(test_orientation),
