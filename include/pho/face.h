@@ -64,8 +64,11 @@ struct pho_face {
     /** 1 when the eyes are closed (mean EAR below the backend's calibrated threshold),
      *  0 when open, -1 when unknown. A wink (one eye shut) counts as closed. */
     int8_t eyes_closed;
-    int8_t winking;     /**< 1 when exactly one eye is shut, 0 otherwise, -1 unknown */
-    float smile;        /**< 0..1; NAN when unknown */
+    int8_t winking; /**< 1 when exactly one eye is shut, 0 otherwise, -1 unknown */
+    float smile;    /**< 0..1; NAN when unknown */
+    /** The mouth is hidden (a mask, another head in front): smile is NAN, and a one-eyed
+     *  squint cannot be told from a wink (docs/faces.md, "Hidden mouths"). */
+    bool mouth_hidden;
     float sharpness;    /**< variance of the Laplacian of the face, grey, at a fixed crop size */
     float yaw;          /**< rough head turn, -1 (image-left) .. 1; NAN when unknown */
     uint16_t embed_dim; /**< 0 when not computed */

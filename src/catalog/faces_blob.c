@@ -13,8 +13,10 @@
 /*
  * One face on disk, little-endian whatever the host: 44 float32 (box[4],
  * score, pts5[5][2], eye_l[6][2], eye_r[6][2], ear_l, ear_r, smile,
- * sharpness, yaw), 4 int8 (has_pts5, has_eyes, eyes_closed, winking), a
- * uint16 embedding length, then that many float32.
+ * sharpness, yaw), 4 int8 (has_pts5 with mouth_hidden in bit 1, has_eyes,
+ * eyes_closed, winking), a uint16 embedding length, then that many float32.
+ * (Records written before mouth_hidden have bit 1 clear: the mouth was not
+ * checked, so not hidden.)
  */
 enum { FACE_FLOATS = 44, FACE_FIXED = FACE_FLOATS * 4 + 4 + 2 };
 
@@ -75,7 +77,7 @@ uint8_t *pho_catalog__faces_encode(const struct pho_face_list *faces, size_t *le
         face_floats(&f, v);
         for (int k = 0; k < FACE_FLOATS; k++)
             put_f32(&p, *v[k]);
-        *p++ = (uint8_t)f.has_pts5;
+        *p++ = (uint8_t)((f.has_pts5 ? 1 : 0) | (f.mouth_hidden ? 2 : 0));
         *p++ = (uint8_t)f.has_eyes;
         *p++ = (uint8_t)f.eyes_closed;
         *p++ = (uint8_t)f.winking;
@@ -109,7 +111,8 @@ bool pho_catalog__faces_decode(struct pho_face_list *out, const uint8_t *p, size
         face_floats(f, v);
         for (int k = 0; k < FACE_FLOATS; k++)
             *v[k] = get_f32(&p);
-        f->has_pts5 = p[0] != 0;
+        f->has_pts5 = (p[0] & 1) != 0;
+        f->mouth_hidden = (p[0] & 2) != 0;
         f->has_eyes = p[1] != 0;
         f->eyes_closed = (int8_t)p[2];
         f->winking = (int8_t)p[3];

@@ -79,6 +79,8 @@ static json_t *face_json(const struct pho_face_list *fl, size_t k, uint32_t w, u
     pho_json_set(o, "ear_left", num(f->ear_l));
     pho_json_set(o, "ear_right", num(f->ear_r));
     pho_json_set(o, "smile", num(f->smile));
+    if (f->mouth_hidden)
+        pho_json_set(o, "mouth_hidden", json_true());
     pho_json_set(o, "sharpness", num(f->sharpness));
     pho_json_set(o, "yaw", num(f->yaw));
     pho_json_set_int(o, "embedding_dim", (long long)f->embed_dim);
@@ -199,11 +201,17 @@ int cmd_faces(int argc, char **argv)
                    fl->count == 1 ? "" : "s");
             for (size_t k = 0; k < fl->count; k++) {
                 const struct pho_face *f = &fl->faces[k];
+                /* No smile score: the mouth is hidden (or no smile model). */
+                char smile[16];
+                if (isfinite(f->smile))
+                    snprintf(smile, sizeof(smile), "%.2f", f->smile);
+                else
+                    snprintf(smile, sizeof(smile), "%s", f->mouth_hidden ? "hidden" : "unknown");
                 printf("  %zu: box %.0f,%.0f-%.0f,%.0f (score %.2f), eyes %s (EAR %.3f / %.3f), "
-                       "smile %.2f, sharpness %.0f\n",
+                       "smile %s, sharpness %.0f\n",
                        k + 1, f->box[0] * img->width, f->box[1] * img->height,
                        f->box[2] * img->width, f->box[3] * img->height, f->score,
-                       pho_face_eyes_word(f), f->ear_l, f->ear_r, f->smile, f->sharpness);
+                       pho_face_eyes_word(f), f->ear_l, f->ear_r, smile, f->sharpness);
                 if (fl->dense_per_face)
                     printf("     %zu landmarks (--json lists them)\n", fl->dense_per_face);
             }

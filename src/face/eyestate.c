@@ -28,9 +28,9 @@
  *     below 75): blur wipes out the iris against the white, so the model
  *     reads blurred open eyes as shut; an open call on such a face stands.
  *   - it looks shut while the other eye is open in a broad smile (score >=
- *     0.8): the raised cheeks narrow one eye more than the other, and the
- *     model reads that squint as a wink (both eyes shut in a laugh still
- *     count as closed).
+ *     0.8), or behind a mask where a smile cannot be seen: the raised cheeks
+ *     narrow one eye more than the other, and the model reads that squint as
+ *     a wink (both eyes shut in a laugh still count as closed).
  * A face is closed when a judged eye is shut (a wink when the other eye is
  * judged open), open when no eye is shut and every eye is judged or hidden
  * (a profile shows one eye), and unknown otherwise.
@@ -151,9 +151,11 @@ static void judge(struct pho_face *f, const struct pho_image *img, const float p
     int shut = (c[0] == EYE_SHUT) + (c[1] == EYE_SHUT);
     int open = (c[0] == EYE_OPEN) + (c[1] == EYE_OPEN);
     int unsure = (c[0] == EYE_UNSURE) + (c[1] == EYE_UNSURE);
-    if (shut == 1 && open == 1 && isfinite(f->smile) && f->smile >= BROAD_SMILE) {
+    if (shut == 1 && open == 1 &&
+        (f->mouth_hidden || (isfinite(f->smile) && f->smile >= BROAD_SMILE))) {
         /* One eye "shut" in a broad smile: the cheeks push one eye narrower than the
-         * other, which the model cannot tell from a wink. */
+         * other, which the model cannot tell from a wink; behind a mask the smile
+         * cannot be seen, so the squint cannot be ruled out. */
         f->eyes_closed = f->winking = -1;
     } else if (shut) {
         f->eyes_closed = 1;

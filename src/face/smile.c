@@ -185,7 +185,9 @@ int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, 
                  * a guessed one must not choose between takes. */
                 face_affine m;
                 crop_map(s, f, (float)jb->img->width, (float)jb->img->height, m);
-                if (f->has_pts5 && pho_face__mouth_hidden(faces, i, jb->img, m, s->in.w))
+                f->mouth_hidden =
+                        f->has_pts5 && pho_face__mouth_hidden(faces, i, jb->img, m, s->in.w);
+                if (f->mouth_hidden)
                     f->smile = NAN;
                 PHO_LOG_DEBUG("face", "smile: p_happy %.3f width %.3f lift %.3f geometry %.3f",
                               (double)p, (double)width, (double)lift, (double)g);

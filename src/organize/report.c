@@ -75,6 +75,7 @@ static json_t *faces_json(const struct pho_photo *p, const struct pho_face_list 
         json_object_set_new(o, "ear_left", real_or_null(f->ear_l));
         json_object_set_new(o, "ear_right", real_or_null(f->ear_r));
         json_object_set_new(o, "smile", real_or_null(f->smile));
+        json_object_set_new(o, "mouth_hidden", json_boolean(f->mouth_hidden));
         json_object_set_new(o, "sharpness", real_or_null(f->sharpness));
         json_object_set_new(o, "yaw", real_or_null(f->yaw));
         json_object_set_new(o, "person",

@@ -1554,6 +1554,7 @@ static void test_faces_round_trip(void **state)
         fc->eyes_closed = (int8_t)(i == 0 ? 0 : i == 1 ? -1 : 1);
         fc->winking = (int8_t)(i == 2 ? 1 : -1);
         fc->smile = i == 1 ? NAN : 0.75f;
+        fc->mouth_hidden = i == 1;
         fc->sharpness = 123.5f;
         fc->yaw = -0.25f;
         fc->embed_dim = i == 1 ? 0 : (uint16_t)(i == 0 ? 192 : 512);
@@ -1589,6 +1590,8 @@ static void test_faces_round_trip(void **state)
         assert_int_equal(a->eyes_closed, b->eyes_closed);
         assert_int_equal(a->winking, b->winking);
         assert_int_equal(a->has_eyes, b->has_eyes);
+        assert_int_equal(a->has_pts5, b->has_pts5);
+        assert_int_equal(a->mouth_hidden, b->mouth_hidden);
         assert_int_equal(a->embed_dim, b->embed_dim);
         assert_memory_equal(a->embed, b->embed, sizeof(float) * a->embed_dim);
     }
