@@ -247,8 +247,9 @@ function toggleCompare(i) {
 }
 
 function eyesText(f) {
-  const bits = [f.eyes];
-  if (typeof f.smile === 'number' && f.smile >= 0.5) bits.push('smiling');
+  const bits = [f.eyes === 'unknown' ? 'eyes unknown' : f.eyes];
+  if (f.mouth_hidden) bits.push('mouth hidden');
+  else if (typeof f.smile === 'number' && f.smile >= 0.5) bits.push('smiling');
   const n = personName(f.person);
   if (n) bits.unshift(n);
   return bits.join(' · ');
