@@ -472,6 +472,9 @@ async function change(url, body, done, keep, undoEntry) {
   if (S.busy) return false;
   S.busy = true;
   status('Saving your decision and making the result again…');
+  // The change moves files in OUT while the result is made again: pictures of this view
+  // still loading would come back "not found"; stop them (the view is drawn anew after).
+  for (const img of document.querySelectorAll('img')) if (!img.complete) img.removeAttribute('src');
   try {
     await post(url, body);
     if (undoEntry) S.undo.push(undoEntry);
