@@ -247,9 +247,8 @@ function toggleCompare(i) {
 }
 
 function eyesText(f) {
-  const bits = [f.eyes === 'unknown' ? 'eyes unknown' : f.eyes];
-  if (f.mouth_hidden) bits.push('mouth hidden');
-  else if (typeof f.smile === 'number' && f.smile >= 0.5) bits.push('smiling');
+  const bits = [f.eyes];
+  if (typeof f.smile === 'number' && f.smile >= 0.5) bits.push('smiling');
   const n = personName(f.person);
   if (n) bits.unshift(n);
   return bits.join(' · ');
@@ -472,9 +471,6 @@ async function change(url, body, done, keep, undoEntry) {
   if (S.busy) return false;
   S.busy = true;
   status('Saving your decision and making the result again…');
-  // The change moves files in OUT while the result is made again: pictures of this view
-  // still loading would come back "not found"; stop them (the view is drawn anew after).
-  for (const img of document.querySelectorAll('img')) if (!img.complete) img.removeAttribute('src');
   try {
     await post(url, body);
     if (undoEntry) S.undo.push(undoEntry);
