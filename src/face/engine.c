@@ -475,14 +475,8 @@ float pho_face_engine_same_person(const struct pho_face_engine *fe)
 static void finish_list(struct pho_face_engine *fe, const struct pho_image *img,
                         struct pho_face_list *out)
 {
-    for (size_t i = 0; i < out->count; i++) {
-        struct pho_face *f = &out->faces[i];
-        if (isnan(f->sharpness)) {
-            float px[4] = { f->box[0] * img->width, f->box[1] * img->height, f->box[2] * img->width,
-                            f->box[3] * img->height };
-            f->sharpness = pho_face__crop_sharpness(img, px);
-        }
-    }
+    for (size_t i = 0; i < out->count; i++)
+        pho_face__fill_sharpness(&out->faces[i], img);
     pthread_mutex_lock(&fe->ctx.stats_lock);
     fe->ctx.stats.images++;
     fe->ctx.stats.faces += out->count;

@@ -92,13 +92,19 @@ void pho_face__eyestate_close(struct face_eyestate *s)
     pho_free(s);
 }
 
+/* Width of one eye's corner line in image pixels. */
+static float eye_width(const float (*e)[2], const struct pho_image *img)
+{
+    return hypotf((e[3][0] - e[0][0]) * (float)img->width,
+                  (e[3][1] - e[0][1]) * (float)img->height);
+}
+
 /* The crop of one eye (six lid points, normalised), in image pixels: false when too small. */
 static bool eye_square(const float (*e)[2], const struct pho_image *img, float *cx, float *cy,
                        float *side)
 {
     float w = (float)img->width, h = (float)img->height;
-    float width = hypotf((e[3][0] - e[0][0]) * w, (e[3][1] - e[0][1]) * h);
-    if (!(width >= MIN_EYE_PX))
+    if (!(eye_width(e, img) >= MIN_EYE_PX))
         return false;
     /* The middle of the lids (the corners sit lower or higher with the head's tilt). */
     *cx = (e[1][0] + e[2][0] + e[4][0] + e[5][0]) / 4 * w;
@@ -112,13 +118,6 @@ static bool eye_square(const float (*e)[2], const struct pho_image *img, float *
 
 /* How one eye was judged. */
 enum eye_call { EYE_OPEN, EYE_SHUT, EYE_HIDDEN, EYE_UNSURE };
-
-/* Width of one eye's corner line in image pixels. */
-static float eye_width(const float (*e)[2], const struct pho_image *img)
-{
-    return hypotf((e[3][0] - e[0][0]) * (float)img->width,
-                  (e[3][1] - e[0][1]) * (float)img->height);
-}
 
 static enum eye_call judge_eye(float p, float ear, float width, float other_width)
 {
@@ -223,11 +222,7 @@ int pho_face__eyestate_run_jobs(struct face_eyestate *s, const struct face_job *
         struct pho_face *f = &jobs[refs[i].job].faces->faces[refs[i].face];
         if (!f->has_eyes || (!isfinite(f->ear_l) && !isfinite(f->ear_r)))
             continue;
-        if (isnan(f->sharpness)) {
-            float px[4] = { f->box[0] * (float)img->width, f->box[1] * (float)img->height,
-                            f->box[2] * (float)img->width, f->box[3] * (float)img->height };
-            f->sharpness = pho_face__crop_sharpness(img, px);
-        }
+        pho_face__fill_sharpness(f, img); /* the judge reads it; kept for later stages */
         judge(f, img, &prob[2 * i]);
     }
 out:

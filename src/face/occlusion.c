@@ -96,7 +96,12 @@ static float median(float *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-float pho_face__lip_share(const struct pho_image *img, const face_affine tmpl_map, int side)
+/*
+ * The share (0..1) of the band between the mouth corners whose chroma is skin-like against
+ * the face's skin above the eyes, sampled through @tmpl_map (image pixel centres -> the
+ * @side x @side smile template); NAN when it cannot tell (no colour, off the picture).
+ */
+static float lip_share(const struct pho_image *img, const face_affine tmpl_map, int side)
 {
     face_affine to_img;
     if (!pho_face__affine_invert(tmpl_map, to_img))
@@ -124,35 +129,34 @@ float pho_face__lip_share(const struct pho_image *img, const face_affine tmpl_ma
     return (float)like / (float)n;
 }
 
-bool pho_face__mouth_covered(const struct pho_face_list *faces, size_t i, float w, float h)
+bool pho_face__mouth_covered(const struct pho_face_list *faces, size_t i)
 {
     const struct pho_face *f = &faces->faces[i];
     if (!f->has_pts5)
         return false;
     float mx = (f->pts5[3][0] + f->pts5[4][0]) / 2, my = (f->pts5[3][1] + f->pts5[4][1]) / 2;
-    float fw = (f->box[2] - f->box[0]) * w;
+    float fw = f->box[2] - f->box[0];
     for (size_t k = 0; k < faces->count; k++) {
         const struct pho_face *o = &faces->faces[k];
         if (k == i)
             continue;
         /* Only a face of at least half this one's size can hide its mouth (a small
          * box inside a big face is a false detection, not a head). */
-        float ow = (o->box[2] - o->box[0]) * w;
+        float ow = o->box[2] - o->box[0];
         float mx_in = 0.1f * (o->box[2] - o->box[0]), my_in = 0.1f * (o->box[3] - o->box[1]);
         if (ow >= 0.5f * fw && mx > o->box[0] + mx_in && mx < o->box[2] - mx_in &&
             my > o->box[1] + my_in && my < o->box[3] - my_in)
             return true;
     }
-    (void)h;
     return false;
 }
 
 bool pho_face__mouth_hidden(const struct pho_face_list *faces, size_t i,
                             const struct pho_image *img, const face_affine tmpl_map, int side)
 {
-    if (pho_face__mouth_covered(faces, i, (float)img->width, (float)img->height))
+    if (pho_face__mouth_covered(faces, i))
         return true;
-    float share = pho_face__lip_share(img, tmpl_map, side);
+    float share = lip_share(img, tmpl_map, side);
     PHO_LOG_DEBUG("face", "mouth: lip share %.3f", (double)share);
     return isfinite(share) && share < MIN_LIP_SHARE;
 }

@@ -151,12 +151,12 @@ int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, 
     }
     for (size_t b0 = 0; b0 < n && rc == 0; b0 += SMILE_BATCH) {
         size_t nb = PHO_MIN(n - b0, (size_t)SMILE_BATCH);
+        face_affine maps[SMILE_BATCH]; /* each face's crop, for the model and the mouth check */
         for (size_t j = 0; j < nb; j++) {
             const struct face_job *jb = &jobs[refs[b0 + j].job];
-            face_affine m;
             crop_map(s, &jb->faces->faces[refs[b0 + j].face], (float)jb->img->width,
-                     (float)jb->img->height, m);
-            pho_face__warp_aa(jb->img, m, s->in.w, s->in.h, &s->in.norm, buf + j * item);
+                     (float)jb->img->height, maps[j]);
+            pho_face__warp_aa(jb->img, maps[j], s->in.w, s->in.h, &s->in.norm, buf + j * item);
         }
         struct pho_tensor in = pho_face__input_batch(&s->in, buf, nb);
         struct pho_tensor o = { 0 };
@@ -183,10 +183,8 @@ int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, 
                 f->smile = isnan(g) ? p : p * (2.0f / 3.0f + g / 3.0f) + (1 - p) * g / 6.0f;
                 /* A mouth behind a mask, a hand or another head shows no smile, and
                  * a guessed one must not choose between takes. */
-                face_affine m;
-                crop_map(s, f, (float)jb->img->width, (float)jb->img->height, m);
                 f->mouth_hidden =
-                        f->has_pts5 && pho_face__mouth_hidden(faces, i, jb->img, m, s->in.w);
+                        f->has_pts5 && pho_face__mouth_hidden(faces, i, jb->img, maps[j], s->in.w);
                 if (f->mouth_hidden)
                     f->smile = NAN;
                 PHO_LOG_DEBUG("face", "smile: p_happy %.3f width %.3f lift %.3f geometry %.3f",

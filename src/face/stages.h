@@ -98,23 +98,18 @@ void pho_face__smile_close(struct face_smile *s);
 /* Fills smile for faces[first..count) (uses pts5 to align, and eye/mouth geometry when known). */
 int pho_face__smile_run(struct face_smile *s, const struct pho_image *img,
                         struct pho_face_list *faces, size_t first, struct pho_err *err);
-/*
- * occlusion.c. The share (0..1) of the band between the mouth corners that is
- * as red as the face's skin above the eyes, sampled through @tmpl_map (image
- * pixel centres -> the @side x @side smile template); NAN when it cannot tell
- * (no colour, the face off the picture).
- */
-float pho_face__lip_share(const struct pho_image *img, const face_affine tmpl_map, int side);
-
-/* Whether another face's box (of at least half this face's width) covers face @i's mouth. */
-bool pho_face__mouth_covered(const struct pho_face_list *faces, size_t i, float w, float h);
-
-/* Whether face @i's mouth is hidden: covered by another face, or its lips are not skin. */
-bool pho_face__mouth_hidden(const struct pho_face_list *faces, size_t i,
-                            const struct pho_image *img, const face_affine tmpl_map, int side);
-
 int pho_face__smile_run_jobs(struct face_smile *s, const struct face_job *jobs, size_t njobs,
                              struct pho_err *err);
+
+/* occlusion.c. Whether another face's box (of at least half this face's width) covers
+ * face @i's mouth. */
+bool pho_face__mouth_covered(const struct pho_face_list *faces, size_t i);
+
+/* Whether face @i's mouth is hidden: covered by another face, or the band between its mouth
+ * corners is not skin; @tmpl_map maps image pixel centres onto the @side x @side smile
+ * template the face was aligned to. */
+bool pho_face__mouth_hidden(const struct pho_face_list *faces, size_t i,
+                            const struct pho_image *img, const face_affine tmpl_map, int side);
 
 /* ---- Identity embeddings ---- */
 

@@ -294,6 +294,15 @@ float pho_face__crop_sharpness(const struct pho_image *img, const float box[4])
     return (float)(sq / cnt - mean * mean);
 }
 
+void pho_face__fill_sharpness(struct pho_face *f, const struct pho_image *img)
+{
+    if (!isnan(f->sharpness))
+        return;
+    float px[4] = { f->box[0] * (float)img->width, f->box[1] * (float)img->height,
+                    f->box[2] * (float)img->width, f->box[3] * (float)img->height };
+    f->sharpness = pho_face__crop_sharpness(img, px);
+}
+
 int pho_face__jobs_flatten(struct face_ref **out, size_t *n, const struct face_job *jobs,
                            size_t njobs, struct pho_err *err)
 {

@@ -93,6 +93,9 @@ float pho_face__ear(const float p[6][2]);
 /* Variance of the Laplacian of the face box (pixels), on a 96x96 grey crop. */
 float pho_face__crop_sharpness(const struct pho_image *img, const float box[4]);
 
+/* Fills f->sharpness (pho_face__crop_sharpness of its box) unless it is already known. */
+void pho_face__fill_sharpness(struct pho_face *f, const struct pho_image *img);
+
 static inline float pho_face__sigmoid(float x)
 {
     if (x > 80)
