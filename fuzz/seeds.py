@@ -55,5 +55,8 @@ if exif:
     open(os.path.join(out, 'seed-exif-after-idat.png'), 'wb').write(png(b'', chunk(b'eXIf', exif[6:])))
 else:
     open(os.path.join(out, 'seed-xmp.png'), 'wb').write(png(itxt, b''))
+# A text chunk that claims 1 GiB in a short file (libpng would allocate it; png.c refuses).
+claims = struct.pack('>I', 0x400001cb) + itxt[4:]
+open(os.path.join(out, 'seed-chunk-past-end.png'), 'wb').write(png(claims, b'')[:len(itxt) + 33])
 subprocess.run(['/usr/bin/python3', os.path.join(here, '..', 'tests', 'e2e', 'make-tail-exif-tiff.py'),
                 os.path.join(out, 'seed-tail-exif.tif'), '16', '16'], check=True)

@@ -55,6 +55,11 @@ int pho_image__vips_finish(struct pho_image **out, void *in, uint32_t max_size, 
  * after the image data (png.c). Fails only for lack of memory. */
 int pho_image__png_meta(struct pho_meta *m, const struct img_src *src);
 
+/* PHO_ECORRUPT when a chunk before the image data claims more bytes than the file holds:
+ * libpng allocates and clears a chunk's declared length before it finds the file too short,
+ * so a 2 KB file that claims a 1 GiB text chunk costs a gigabyte and seconds (png.c). */
+int pho_image__png_check(const struct img_src *src, struct pho_err *err);
+
 /* The capture date of a HEIF/AVIF file's XMP item, when better than @m's (heif.c). */
 void pho_image__heif_xmp(struct pho_meta *m, const struct img_src *src);
 

@@ -11,6 +11,7 @@
 #include "core/common.h"
 
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zlib.h>
 
@@ -228,6 +229,33 @@ int pho_image__png_meta(struct pho_meta *m, const struct img_src *src)
             }
             pho_free(d);
         }
+        off += 12 + (uint64_t)len;
+    }
+    return 0;
+}
+
+int pho_image__png_check(const struct img_src *src, struct pho_err *err)
+{
+    uint64_t size = src->len;
+    struct stat st;
+    if (src->path) {
+        if (fstat(src->fd, &st) != 0)
+            return 0; /* the loader says what is wrong */
+        size = (uint64_t)st.st_size;
+    }
+    uint64_t off = 8;
+    for (int i = 0; i < CHUNKS_MAX; i++) {
+        uint8_t hdr[8];
+        if (!read_at(src, off, hdr, sizeof(hdr)))
+            return 0;
+        uint32_t len = be32(hdr);
+        /* The image data streams; a cut-off IDAT is the decoder's to report. */
+        if (!memcmp(hdr + 4, "IDAT", 4) || !memcmp(hdr + 4, "IEND", 4))
+            return 0;
+        if (len > 0x7fffffffu || off + 12 + (uint64_t)len > size)
+            return pho_err_set(err, PHO_ECORRUPT,
+                               "image: damaged PNG: its %.4s chunk runs past the end of the file",
+                               (const char *)hdr + 4);
         off += 12 + (uint64_t)len;
     }
     return 0;

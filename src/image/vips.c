@@ -231,6 +231,8 @@ static VipsImage *load_header(VipsSource *s, int format)
 int pho_image__vips_probe(struct pho_meta *m, const struct img_src *src, struct pho_err *err)
 {
     int rc = pho_image__vips_start(err);
+    if (rc == 0 && m->format == PHO_FORMAT_PNG)
+        rc = pho_image__png_check(src, err);
     if (rc)
         return rc;
     VipsSource *source = open_source(src);
@@ -455,6 +457,8 @@ int pho_image__vips_decode(struct pho_image **out, const struct img_src *src,
                            struct pho_err *err)
 {
     int rc = pho_image__vips_start(err);
+    if (rc == 0 && m->format == PHO_FORMAT_PNG)
+        rc = pho_image__png_check(src, err);
     if (rc)
         return rc;
     VipsSource *source = open_source(src);

@@ -295,6 +295,19 @@ static void be32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
+/* A PNG's IHDR chunk (25 bytes) for an 8-bit RGB image of @w x @h at @at. */
+static void put_ihdr(uint8_t *at, uint32_t w, uint32_t h)
+{
+    be32(at, 13);
+    memcpy(at + 4, "IHDR", 4);
+    be32(at + 8, w);
+    be32(at + 12, h);
+    at[16] = 8; /* depth */
+    at[17] = 2; /* RGB */
+    at[18] = at[19] = at[20] = 0;
+    be32(at + 21, crc32_of(at + 4, 17));
+}
+
 static void test_decompression_bomb_refused(void **state)
 {
     (void)state;
@@ -303,13 +316,7 @@ static void test_decompression_bomb_refused(void **state)
     uint8_t png[8 + 25 + 12 + sizeof(empty_zlib) + 12] = { 0x89, 'P',  'N',  'G',
                                                            '\r', '\n', 0x1a, '\n' };
     uint8_t *ihdr = png + 8;
-    be32(ihdr, 13);
-    memcpy(ihdr + 4, "IHDR", 4);
-    be32(ihdr + 8, 100000);
-    be32(ihdr + 12, 100000);
-    ihdr[16] = 8; /* depth */
-    ihdr[17] = 2; /* RGB */
-    be32(ihdr + 21, crc32_of(ihdr + 4, 17));
+    put_ihdr(ihdr, 100000, 100000);
     uint8_t *idat = ihdr + 25;
     be32(idat, sizeof(empty_zlib));
     memcpy(idat + 4, "IDAT", 4);
@@ -328,6 +335,34 @@ static void test_decompression_bomb_refused(void **state)
     struct pho_image_opts o = PHO_IMAGE_OPTS_INIT;
     o.max_pixels = 1000;
     assert_int_equal(pho_image_probe(&m, td("exif/cameras/Canon_40D.jpg"), &o, &err), PHO_ELIMIT);
+}
+
+/* A chunk before the image data that claims more than the file holds: refused at once, not
+ * after libpng has allocated and cleared the claimed gigabyte (a fuzzer found one that took
+ * 16 s to probe). */
+static void test_png_chunk_past_end(void **state)
+{
+    (void)state;
+    uint8_t png[8 + 25 + 64] = { 0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n' };
+    uint8_t *ihdr = png + 8;
+    put_ihdr(ihdr, 8, 8);
+    uint8_t *itxt = ihdr + 25;
+    be32(itxt, 0x400001cbu); /* 1 GiB of XMP, in a 97-byte file */
+    memcpy(itxt + 4, "iTXtXML:com.adobe.xmp", 21);
+    struct pho_meta m;
+    struct pho_err err = PHO_ERR_INIT;
+    struct pho_image *img = NULL;
+    assert_int_equal(pho_image_probe_buffer(&m, png, sizeof(png), NULL, &err), PHO_ECORRUPT);
+    assert_non_null(strstr(err.msg, "iTXt"));
+    assert_int_equal(pho_image_load_buffer(&img, png, sizeof(png), NULL, &m, &err), PHO_ECORRUPT);
+    assert_null(img);
+    /* A chunk that fits passes the check (the file then lacks its image data, which the
+     * decoder reports in its own words). */
+    be32(itxt, 64 - 12);
+    be32(itxt + 8 + 52, crc32_of(itxt + 4, 4 + 52));
+    pho_err_clear(&err);
+    pho_image_probe_buffer(&m, png, sizeof(png), NULL, &err);
+    assert_null(strstr(err.msg, "runs past"));
 }
 
 static void test_broken_files(void **state)
@@ -780,6 +815,7 @@ int main(void)
         cmocka_unit_test(test_shrink_on_load_and_colour),
         cmocka_unit_test(test_buffer_matches_file),
         cmocka_unit_test(test_decompression_bomb_refused),
+        cmocka_unit_test(test_png_chunk_past_end),
         cmocka_unit_test(test_broken_files),
         cmocka_unit_test(test_truncated_buffers_never_crash),
         cmocka_unit_test(test_image_new),
