@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,11 @@ struct pho_serve {
     char url[160];
     char hosts[4][80]; /* the Host values that name this server */
     size_t nhosts;
+    /* Held to write while a change makes the result again (OUT's folders are rewritten),
+     * to read while a picture or the report is read: a picture asked for during the
+     * rewrite waits for it instead of finding its folder gone. */
+    pthread_rwlock_t rewrite;
+    bool rewrite_init;
 };
 
 static const char *const CSP =
@@ -227,7 +233,9 @@ static enum MHD_Result send_picture(struct pho_serve *s, struct MHD_Connection *
     size_t len = 0;
     char etag[65], quoted[70];
     struct pho_err e = PHO_ERR_INIT;
+    pthread_rwlock_rdlock(&s->rewrite);
     int rc = pho_serve__picture(&s->lib, rel, size, &data, &len, etag, &e);
+    pthread_rwlock_unlock(&s->rewrite);
     if (rc == PHO_ENOTFOUND)
         return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
     if (rc) {
@@ -260,7 +268,12 @@ static enum MHD_Result send_original(struct pho_serve *s, struct MHD_Connection 
     uint64_t size = 0;
     int64_t mtime = 0;
     struct pho_err e = PHO_ERR_INIT;
-    if (!rel || pho_serve__open_file(&s->lib, rel, &fd, &size, &mtime, &e))
+    if (!rel)
+        return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
+    pthread_rwlock_rdlock(&s->rewrite);
+    int rc = pho_serve__open_file(&s->lib, rel, &fd, &size, &mtime, &e);
+    pthread_rwlock_unlock(&s->rewrite);
+    if (rc)
         return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
     const char *type = type_of(rel);
     /* Only picture types a browser shows itself; anything else is a download. */
@@ -312,7 +325,9 @@ static enum MHD_Result changed(struct pho_serve *s, struct MHD_Connection *c, in
 {
     if (rc == 0) {
         struct pho_organize_result r;
+        pthread_rwlock_wrlock(&s->rewrite);
         rc = pho_organize_rerun(&r, s->output, s->models_dir, NULL, e);
+        pthread_rwlock_unlock(&s->rewrite);
         pho_organize_result_release(&r);
     }
     if (rc == PHO_EBUSY)
@@ -483,7 +498,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         char *data = NULL;
         size_t len = 0;
         struct pho_err e = PHO_ERR_INIT;
-        if (pho_serve__report(&s->lib, &data, &len, &e)) {
+        pthread_rwlock_rdlock(&s->rewrite);
+        int rc = pho_serve__report(&s->lib, &data, &len, &e);
+        pthread_rwlock_unlock(&s->rewrite);
+        if (rc) {
             pho_log(PHO_LOG_WARN, "serve", "%s", e.msg);
             return send_text(c, MHD_HTTP_SERVICE_UNAVAILABLE, "the report cannot be read\n");
         }
@@ -529,6 +547,16 @@ int pho_serve_start(struct pho_serve **out, const struct pho_serve_opts *opts, s
     struct pho_serve *s = pho_calloc(1, sizeof(*s));
     if (!s)
         return pho_err_set(err, PHO_ENOMEM, "serve: out of memory");
+    /* Writers first: a stream of picture requests must not hold a change off. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    s->rewrite_init = pthread_rwlock_init(&s->rewrite, &ra) == 0;
+    pthread_rwlockattr_destroy(&ra);
+    if (!s->rewrite_init) {
+        pho_free(s);
+        return pho_err_set(err, PHO_ENOMEM, "serve: no lock for the output folder");
+    }
     int rc = pho_serve__library_open(&s->lib, opts->output, err);
     if (rc)
         goto fail;
@@ -602,6 +630,8 @@ void pho_serve_stop(struct pho_serve *s)
     if (s->d)
         MHD_stop_daemon(s->d);
     pho_serve__library_close(&s->lib);
+    if (s->rewrite_init)
+        pthread_rwlock_destroy(&s->rewrite);
     pho_free(s->assets);
     pho_free(s->output);
     pho_free(s->models_dir);
