@@ -86,6 +86,13 @@ static json_t *face_json(const struct pho_face_list *fl, size_t k, uint32_t w, u
     pho_json_set_int(o, "embedding_dim", (long long)f->embed_dim);
     if (f->has_pts5)
         json_object_set_new(o, "points5", points((const float(*)[2])f->pts5, 5, w, h));
+    if (f->has_eyes) {
+        /* The six lid points per eye that place the eye-state crop (dlib's order). */
+        json_t *lids = json_object();
+        json_object_set_new(lids, "left", points((const float(*)[2])f->eye_l, 6, w, h));
+        json_object_set_new(lids, "right", points((const float(*)[2])f->eye_r, 6, w, h));
+        json_object_set_new(o, "eyelids", lids);
+    }
     if (fl->dense && fl->dense_per_face)
         json_object_set_new(o, "landmarks",
                             points((const float(*)[2])(fl->dense + k * fl->dense_per_face),

@@ -9,7 +9,10 @@ the landmark outputs that are in pixels).
 
 Models: emotion (shipped) and, converted here only for the check, iris
 (float32, fused Prelu, ConcatV2), facemesh (float16 weights, Prelu, Sigmoid,
-Reshape) and blazeface-front (Pad, Reshape; static batch).
+Reshape), facemesh-attention-pinto (MediaPipe's attention mesh, a candidate
+eyelid model: StridedSlice, GatherNd crops, BatchMatMul, AddN, Cast, Floor,
+Prod, integer arithmetic; static batch) and blazeface-front (Pad, Reshape;
+static batch).
 """
 
 import json
@@ -39,7 +42,7 @@ def model_files(name):
     return path, mj
 
 
-def convert_for_test(name):
+def convert_for_test(name, dynamic_batch=True):
     path, mj = model_files(name)
     folder = os.path.dirname(path)
 
@@ -47,7 +50,7 @@ def convert_for_test(name):
         with open(os.path.join(folder, p), "rb") as f:
             return f.read()
 
-    model = tfjs2onnx.convert(mj, read_file)
+    model = tfjs2onnx.convert(mj, read_file, dynamic_batch)
     out = os.path.join(common.WORK, "tfjs_%s.onnx" % name)
     onnxgraph.write_atomic(out, onnxgraph.model_bytes(model))
     return path, out, [o.name for o in model.graph.output]
@@ -101,6 +104,15 @@ def main():
     batch = np.concatenate([r.uniform(0, 1, (1, 192, 192, 3)).astype(np.float32)] +
                            [(img.astype(np.float32) / 255)[None] for _, img in faces])
     compare(rep, "facemesh", json_path, onnx_path, outs, batch, labels)
+
+    # the attention mesh: one face per run (its crops are written for batch 1); a random
+    # input and two faces, so the eye and lip crops land on real features
+    json_path, onnx_path, outs = convert_for_test("facemesh-attention-pinto", False)
+    faces = common.photos(["faces/portraits/obama.jpg", "faces/eyes/woman_eyes_closed.jpeg"], 192)
+    inputs = [("random #0", r.uniform(0, 1, (1, 192, 192, 3)).astype(np.float32))] + \
+        [("photo " + n, (img.astype(np.float32) / 255)[None]) for n, img in faces]
+    for label, x in inputs:
+        compare(rep, "facemesh-attention", json_path, onnx_path, outs, x, [label])
 
     # blazeface-front: static batch 1
     json_path, onnx_path, outs = convert_for_test("blazeface-front")

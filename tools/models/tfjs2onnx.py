@@ -34,6 +34,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import onnxgraph  # noqa: E402
 from onnxgraph import ConversionError, Graph  # noqa: E402
+from onnx import TensorProto  # noqa: E402
 
 _DTYPES = {"float32": np.float32, "int32": np.int32, "bool": np.bool_}
 _QDTYPES = {"uint8": np.uint8, "uint16": np.uint16, "float16": np.float16}
@@ -135,6 +136,7 @@ class TfjsConverter:
         self.shapes = {}  # TF node name -> NHWC shape list (-1 = batch)
         self.const_names = {}
         self.nchw_cache = {}
+        self.int_values = set()  # TF nodes whose output is an integer tensor (int64 in ONNX)
 
     # -- helpers -------------------------------------------------------------
     def inputs(self, node):
@@ -168,6 +170,14 @@ class TfjsConverter:
                 self.const_names[name] = self.g.const(arr, name)
             return self.const_names[name]
         raise ConversionError("value %s is used before it is produced" % name)
+
+    def is_int(self, name):
+        if name in self.w:
+            return self.w[name].dtype != np.float32
+        return name in self.int_values
+
+    def const_ints(self, name, what):
+        return [int(v) for v in np.atleast_1d(self.const(name, what)).reshape(-1)]
 
     def shape(self, name):
         if name in self.shapes:
@@ -295,9 +305,12 @@ class TfjsConverter:
                    "RealDiv": "Div", "Maximum": "Max", "Minimum": "Min"}[node["op"]]
         a, b = self.inputs(node)
         va, vb = self.value(a), self.value(b)
-        for c, v in ((a, va), (b, vb)):
-            if self.is_const(c) and self.w[c].dtype != np.float32:
-                raise ConversionError("%s: non-float constant operand" % node["name"])
+        if self.is_int(a) != self.is_int(b):
+            raise ConversionError("%s: mixes integer and float operands" % node["name"])
+        if self.is_int(a):
+            if onnx_op not in ("Add", "Sub", "Mul", "Max", "Min"):
+                raise ConversionError("%s: integer %s is not supported" % (node["name"], onnx_op))
+            self.int_values.add(node["name"])
         self.g.node(onnx_op, [va, vb], outputs=[self.produce(node)])
         sa, sb = self.shape(a), self.shape(b)
         self.shapes[node["name"]] = _broadcast(sa, sb)
@@ -337,7 +350,7 @@ class TfjsConverter:
         keep = 1 if _attr(node, "keep_dims", False) else 0
         out = [self.produce(node)]
         onnx_op = {"Mean": "ReduceMean", "Sum": "ReduceSum", "Max": "ReduceMax",
-                   "Min": "ReduceMin"}[node["op"]]
+                   "Min": "ReduceMin", "Prod": "ReduceProd"}[node["op"]]
         if onnx_op == "ReduceSum":
             self.g.node(onnx_op, [self.value(x), self.g.const(np.array(axes, np.int64), "axes")],
                         outputs=out, keepdims=keep)
@@ -349,6 +362,8 @@ class TfjsConverter:
     def op_reshape(self, node):
         x, shape_name = self.inputs(node)
         target = [int(v) for v in self.const(shape_name, "reshape shape")]
+        if self.is_int(x):
+            self.int_values.add(node["name"])
         self.g.node("Reshape", [self.value(x), self.g.const(np.array(target, np.int64), "shape")],
                     outputs=[self.produce(node)])
         xs = self.shape(x)
@@ -374,6 +389,11 @@ class TfjsConverter:
         parts, axis_name = ins[:-1], ins[-1]
         rank = len(self.shape(parts[0]))
         axis = int(self.const(axis_name, "concat axis")) % rank
+        ints = {self.is_int(p) for p in parts}
+        if len(ints) != 1:
+            raise ConversionError("%s: mixes integer and float parts" % node["name"])
+        if ints.pop():
+            self.int_values.add(node["name"])
         self.g.node("Concat", [self.value(p) for p in parts], outputs=[self.produce(node)],
                     axis=axis)
         s = list(self.shape(parts[0]))
@@ -413,6 +433,131 @@ class TfjsConverter:
         else:
             g.node(op, args, outputs=[self.produce(node)])
         self.shapes[node["name"]] = [self.shape(ins[0])[0], w.shape[1]]
+
+    def op_strided_slice(self, node):
+        x, b, e, st = self.inputs(node)
+        xs = self.shape(x)
+        begin, end = self.const_ints(b, "slice begin"), self.const_ints(e, "slice end")
+        strides = self.const_ints(st, "slice strides")
+        bm, em = _attr(node, "begin_mask", 0), _attr(node, "end_mask", 0)
+        shrink = _attr(node, "shrink_axis_mask", 0)
+        if _attr(node, "ellipsis_mask", 0) or _attr(node, "new_axis_mask", 0):
+            raise ConversionError("%s: ellipsis and new-axis masks are not supported"
+                                  % node["name"])
+        if any(d < 0 for d in xs[:len(begin)]):
+            raise ConversionError("%s: slicing a dynamic dimension" % node["name"])
+        starts, ends, axes, steps, shape, squeeze = [], [], [], [], [], []
+        for i, d in enumerate(xs):
+            if i >= len(begin):
+                shape.append(d)
+                continue
+            if strides[i] <= 0:
+                raise ConversionError("%s: only positive strides are supported" % node["name"])
+            if shrink >> i & 1:
+                lo = begin[i] % d
+                rng = range(lo, lo + 1)
+                squeeze.append(i)
+            else:
+                lo = None if bm >> i & 1 else begin[i]
+                hi = None if em >> i & 1 else end[i]
+                rng = range(d)[slice(lo, hi, strides[i])]
+            if len(rng) == d and strides[i] == 1:
+                shape.append(d)
+                continue
+            starts.append(rng.start)
+            ends.append(rng.start + len(rng) * strides[i] if len(rng) else rng.start)
+            axes.append(i)
+            steps.append(strides[i])
+            shape.append(len(rng))
+        y = self.value(x)
+        final = self.produce(node)
+        g = self.g
+        if axes:
+            ins = [y] + [g.const(np.array(v, np.int64), k)
+                         for v, k in ((starts, "starts"), (ends, "ends"), (axes, "axes"),
+                                      (steps, "steps"))]
+            y = g.node("Slice", ins, hint=node["name"] + "_slice",
+                       outputs=None if squeeze else [final])
+        if squeeze:
+            g.node("Squeeze", [y, g.const(np.array(squeeze, np.int64), "axes")], outputs=[final])
+        elif not axes:
+            g.node("Identity", [y], outputs=[final])
+        self.shapes[node["name"]] = [d for i, d in enumerate(shape) if i not in squeeze]
+        if self.is_int(x):
+            self.int_values.add(node["name"])
+
+    def op_addn(self, node):
+        ins = self.inputs(node)
+        self.g.node("Sum", [self.value(i) for i in ins], outputs=[self.produce(node)])
+        shape = self.shape(ins[0])
+        for i in ins[1:]:
+            shape = _broadcast(shape, self.shape(i))
+        self.shapes[node["name"]] = shape
+
+    def op_batch_matmul(self, node):
+        a, b = self.inputs(node)
+        g = self.g
+        args, shapes = [], []
+        for v, adj in ((a, _attr(node, "adj_x", False)), (b, _attr(node, "adj_y", False))):
+            s = list(self.shape(v))
+            val = self.value(v)
+            if adj:
+                perm = list(range(len(s) - 2)) + [len(s) - 1, len(s) - 2]
+                val = g.node("Transpose", [val], hint=node["name"] + "_adj", perm=perm)
+                s = [s[p] for p in perm]
+            args.append(val)
+            shapes.append(s)
+        g.node("MatMul", args, outputs=[self.produce(node)])
+        sa, sb = shapes
+        self.shapes[node["name"]] = _broadcast(sa[:-2], sb[:-2]) + [sa[-2], sb[-1]]
+
+    def op_gather_nd(self, node):
+        params, idx = self.inputs(node)
+        if not self.is_int(idx):
+            raise ConversionError("%s: indices must be integers" % node["name"])
+        self.g.node("GatherND", [self.value(params), self.value(idx)],
+                    outputs=[self.produce(node)], batch_dims=0)
+        ps, ix = self.shape(params), self.shape(idx)
+        self.shapes[node["name"]] = list(ix[:-1]) + list(ps[ix[-1]:])
+
+    def op_gather(self, node):
+        params, idx, axis_name = self.inputs(node)
+        if _attr(node, "batch_dims", 0):
+            raise ConversionError("%s: batch_dims is not supported" % node["name"])
+        ps = self.shape(params)
+        axis = int(self.const(axis_name, "gather axis")) % len(ps)
+        self.g.node("Gather", [self.value(params), self.value(idx)],
+                    outputs=[self.produce(node)], axis=axis)
+        self.shapes[node["name"]] = list(ps[:axis]) + list(self.shape(idx)) + list(ps[axis + 1:])
+        if self.is_int(params):
+            self.int_values.add(node["name"])
+
+    def op_transpose(self, node):
+        x, perm_name = self.inputs(node)
+        perm = self.const_ints(perm_name, "transpose perm")
+        self.g.node("Transpose", [self.value(x)], outputs=[self.produce(node)], perm=perm)
+        xs = self.shape(x)
+        self.shapes[node["name"]] = [xs[p] for p in perm]
+        if self.is_int(x):
+            self.int_values.add(node["name"])
+
+    def op_floor(self, node):
+        x = self.inputs(node)[0]
+        self.g.node("Floor", [self.value(x)], outputs=[self.produce(node)])
+        self.shapes[node["name"]] = self.shape(x)
+
+    def op_cast(self, node):
+        x = self.inputs(node)[0]
+        dst = _attr(node, "DstT")
+        if dst in ("DT_INT32", "DT_INT64"):
+            to = TensorProto.INT64
+            self.int_values.add(node["name"])
+        elif dst == "DT_FLOAT":
+            to = TensorProto.FLOAT
+        else:
+            raise ConversionError("%s: cast to %s is not supported" % (node["name"], dst))
+        self.g.node("Cast", [self.value(x)], outputs=[self.produce(node)], to=to)
+        self.shapes[node["name"]] = self.shape(x)
 
     # -- driver --------------------------------------------------------------
     def graph_outputs(self):
@@ -478,11 +623,15 @@ class TfjsConverter:
         for op in ("Relu", "Relu6", "Sigmoid", "Tanh", "Elu", "LeakyRelu", "Exp", "Abs", "Neg",
                    "Sqrt", "Rsqrt", "Square", "Softmax", "Identity"):
             handlers[op] = self.op_unary
-        for op in ("Mean", "Sum", "Max", "Min"):
+        for op in ("Mean", "Sum", "Max", "Min", "Prod"):
             handlers[op] = self.op_reduce
         handlers.update(Prelu=self.op_prelu, Reshape=self.op_reshape, Squeeze=self.op_squeeze,
                         ConcatV2=self.op_concat, Pad=self.op_pad, PadV2=self.op_pad,
-                        MatMul=self.op_matmul, _FusedMatMul=self.op_matmul)
+                        MatMul=self.op_matmul, _FusedMatMul=self.op_matmul,
+                        StridedSlice=self.op_strided_slice, AddN=self.op_addn,
+                        BatchMatMulV2=self.op_batch_matmul, BatchMatMul=self.op_batch_matmul,
+                        GatherNd=self.op_gather_nd, GatherV2=self.op_gather,
+                        Transpose=self.op_transpose, Floor=self.op_floor, Cast=self.op_cast)
 
         n_placeholders = 0
         for name in order:
