@@ -43,6 +43,12 @@ int pho_serve__report(struct serve_library *lib, char **out, size_t *len, struct
 int pho_serve__open_file(struct serve_library *lib, const char *rel, int *fd, uint64_t *size,
                          int64_t *mtime_ns, struct pho_err *err);
 
+/* Where a photo listed at @rel before a change is now, when @rel is gone: the one file of
+ * the latest report (read again if it changed) with the same name in the same kind of place
+ * (a group's originals/, a best_ copy). NULL when none or several; the caller frees it. A
+ * page that was still loading pictures when a decision moved them gets them all the same. */
+char *pho_serve__moved(struct serve_library *lib, const char *rel);
+
 /* A JPEG of @rel no larger than @size on its long side: from the cache, or made and cached.
  * *@data is the caller's (pho_free); @etag gets the cache key (64 hex digits). */
 int pho_serve__picture(struct serve_library *lib, const char *rel, unsigned size, void **data,

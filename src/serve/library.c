@@ -238,6 +238,39 @@ int pho_serve__report(struct serve_library *lib, char **out, size_t *len, struct
     return rc;
 }
 
+char *pho_serve__moved(struct serve_library *lib, const char *rel)
+{
+    /* Only the shapes the report gives: GROUP/originals/NAME and GROUP/best_NAME. */
+    const char *first = strchr(rel, '/'), *slash = strrchr(rel, '/');
+    if (!first || first == rel || !slash[1] || strstr(rel, ".."))
+        return NULL;
+    char tail[PATH_MAX];
+    if (slash == first && !strncmp(slash + 1, "best_", 5))
+        snprintf(tail, sizeof(tail), "%s", slash);
+    else if (!strncmp(first, "/originals/", 11) && first + 10 == slash)
+        snprintf(tail, sizeof(tail), "/originals/%s", slash + 1);
+    else
+        return NULL;
+    size_t tl = strlen(tail);
+    const char *found = NULL;
+    bool several = false;
+    struct pho_err e = PHO_ERR_INIT;
+    pthread_mutex_lock(&lib->lock);
+    if (refresh(lib, &e) == 0) {
+        for (size_t i = 0; i < lib->nfiles && !several; i++) {
+            const char *f = lib->files[i];
+            size_t fl = strlen(f);
+            if (fl > tl && !strcmp(f + fl - tl, tail) && strcmp(f, rel)) {
+                several = found != NULL;
+                found = f;
+            }
+        }
+    }
+    char *out = found && !several ? pho_strdup(found) : NULL;
+    pthread_mutex_unlock(&lib->lock);
+    return out;
+}
+
 /* Opens @rel below OUT without leaving it: no "..", no link to outside (openat2
  * RESOLVE_BENEATH), unless the run itself made links to the photos (--link symlink). */
 static int open_beneath(const struct serve_library *lib, const char *rel)

@@ -235,7 +235,13 @@ static enum MHD_Result send_picture(struct pho_serve *s, struct MHD_Connection *
     struct pho_err e = PHO_ERR_INIT;
     pthread_rwlock_rdlock(&s->rewrite);
     int rc = pho_serve__picture(&s->lib, rel, size, &data, &len, etag, &e);
+    /* Asked for where a decision just moved it from: served from where it is now. */
+    char *moved = rc == PHO_ENOTFOUND ? pho_serve__moved(&s->lib, rel) : NULL;
+    if (moved)
+        rc = pho_serve__picture(&s->lib, moved, size, &data, &len, etag, &e);
     pthread_rwlock_unlock(&s->rewrite);
+    const bool moved_now = moved != NULL;
+    pho_free(moved);
     if (rc == PHO_ENOTFOUND)
         return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
     if (rc) {
@@ -254,8 +260,10 @@ static enum MHD_Result send_picture(struct pho_serve *s, struct MHD_Connection *
     secure_headers(r);
     MHD_add_response_header(r, "Content-Type", "image/jpeg");
     MHD_add_response_header(r, "ETag", quoted);
-    /* The URL names the file, not its content: revalidate, cheaply, by entity tag. */
-    MHD_add_response_header(r, "Cache-Control", "private, max-age=300, must-revalidate");
+    /* The URL names the file, not its content: revalidate, cheaply, by entity tag (and a
+     * picture served from its new place is not kept under the old one). */
+    MHD_add_response_header(r, "Cache-Control",
+                            moved_now ? "no-store" : "private, max-age=300, must-revalidate");
     enum MHD_Result ret = MHD_queue_response(c, same ? MHD_HTTP_NOT_MODIFIED : MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     return ret;
@@ -272,7 +280,11 @@ static enum MHD_Result send_original(struct pho_serve *s, struct MHD_Connection 
         return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
     pthread_rwlock_rdlock(&s->rewrite);
     int rc = pho_serve__open_file(&s->lib, rel, &fd, &size, &mtime, &e);
+    char *moved = rc == PHO_ENOTFOUND ? pho_serve__moved(&s->lib, rel) : NULL;
+    if (moved)
+        rc = pho_serve__open_file(&s->lib, moved, &fd, &size, &mtime, &e);
     pthread_rwlock_unlock(&s->rewrite);
+    pho_free(moved);
     if (rc)
         return send_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
     const char *type = type_of(rel);

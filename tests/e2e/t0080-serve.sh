@@ -96,6 +96,14 @@ check "with an entity tag and revalidation" grep -q '^Cache-Control: private, ma
 is "revalidated: 304" "$(code -H "$C" -H "If-None-Match: $ETAG" "$H/img?p=$(enc "$LDIR/originals/$LREL")&s=512")" 304
 check "cached under OUT/.photo-organizer/thumbs" test -n "$(find "$OUT/.photo-organizer/thumbs" -name '*.jpg' | head -1)"
 is "a size it does not make: refused" "$(code -H "$C" "$H/img?p=$(enc "$REL")&s=777")" 404
+# A page still loading pictures when a decision moved them (another group, a new number):
+# a photo asked for at a group it is no longer in comes from where it is now, not kept.
+curl -s -D "$TMP/h4" -o "$TMP/moved.jpg" -H "$C" "$H/img?p=$(enc "group_9999/originals/${REL##*/}")&s=256"
+tr -d '\r' <"$TMP/h4" >"$TMP/hdr4"
+check "a photo asked for at its old place: served from its new one" grep -q '^HTTP/1.1 200' "$TMP/hdr4"
+check "... and not cached under the old place" grep -q '^Cache-Control: no-store' "$TMP/hdr4"
+is "a name the library does not have: still not found" \
+    "$(code -H "$C" "$H/img?p=$(enc "group_9999/originals/no-such-photo.jpg")&s=256")" 404
 BAD=$(jq -r '[.groups[].photos[] | .filename] | map(select(startswith("bad"))) | .[0]' <<<"$R")
 BADDIR=$(jq -r --arg f "$BAD" '.groups[] | select(any(.photos[]; .filename == $f)) | .dir' <<<"$R")
 is "a name that is not UTF-8 (\\xff in the report): its picture" \
