@@ -34,6 +34,9 @@ struct face_ctx {
     struct pho_face_opts opts;
     pthread_mutex_t stats_lock;
     struct pho_face_stats stats;
+    /* Set by the eye-state stage when it opens: it judges by the attention mesh's eyelids
+     * (the faces keep the backend's own). */
+    bool lids_attention;
 };
 
 struct face_smile;

@@ -449,8 +449,11 @@ const char *pho_face_engine_device(const struct pho_face_engine *fe)
 const char *pho_face_engine_eye_model(const struct pho_face_engine *fe)
 {
     /* The judge's version follows the model's name: faces a catalog holds from an
-     * older judge are analysed again (eye_state/2: unknown eyes, smile first). */
-    return fe->eyes ? "eye_state/2" : "";
+     * older judge are analysed again (eye_state/3: three views per eye, the lowered-lid
+     * and wink checks; +attention: judged by the attention mesh's eyelids). */
+    if (!fe->eyes)
+        return "";
+    return fe->ctx.lids_attention ? "eye_state/3+attention" : "eye_state/3";
 }
 
 const char *pho_face_engine_embed_model(const struct pho_face_engine *fe)

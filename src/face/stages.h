@@ -78,6 +78,19 @@ int pho_face__mesh_run_jobs(struct face_mesh *m, const struct face_job *jobs, si
  * test photos, docs/faces.md). */
 float pho_face__mesh_closed_ear(void);
 
+/* ---- Attention mesh eyelids (models: face_landmark_attention; optional) ---- */
+struct face_attention;
+/* *out stays NULL, and 0 is returned, when the model is not installed. */
+int pho_face__attention_open(struct face_attention **out, struct face_ctx *ctx,
+                             struct pho_err *err);
+void pho_face__attention_close(struct face_attention *a);
+/* The six dlib-order eyelid points per eye (image-left eye first), in image pixels, of the
+ * face in the square of side @crop centred on (@cx, @cy) and turned by @angle (the face
+ * mesh's crop), in image pixels. */
+int pho_face__attention_eyes(struct face_attention *a, const struct pho_image *img, float cx,
+                             float cy, float crop, float angle, float (*eyes)[6][2],
+                             struct pho_err *err);
+
 /* ---- Eye state (models: eye_state) ---- */
 struct face_eyestate;
 int pho_face__eyestate_open(struct face_eyestate **out, struct face_ctx *ctx, struct pho_err *err);

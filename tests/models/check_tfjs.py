@@ -7,12 +7,12 @@ on the pure-JS CPU backend under node (tests/models/tfjs_ref.js), on the same
 random and real-photo inputs.  Limit: max|diff| <= 1e-3 (absolute, also for
 the landmark outputs that are in pixels).
 
-Models: emotion (shipped) and, converted here only for the check, iris
-(float32, fused Prelu, ConcatV2), facemesh (float16 weights, Prelu, Sigmoid,
-Reshape), facemesh-attention-pinto (MediaPipe's attention mesh, a candidate
-eyelid model: StridedSlice, GatherNd crops, BatchMatMul, AddN, Cast, Floor,
-Prod, integer arithmetic; static batch) and blazeface-front (Pad, Reshape;
-static batch).
+Models: emotion (shipped) and, converted here for the check, iris (float32,
+fused Prelu, ConcatV2), facemesh (float16 weights, Prelu, Sigmoid, Reshape),
+facemesh-attention-pinto (MediaPipe's attention mesh, shipped as
+face_landmark_attention, the eye judge's eyelids: StridedSlice, GatherNd
+crops, BatchMatMul, AddN, Cast, Floor, Prod, integer arithmetic; static
+batch) and blazeface-front (Pad, Reshape; static batch).
 """
 
 import json
