@@ -172,7 +172,6 @@ static bool eye_square(const float (*e)[2], const struct pho_image *img, float *
     return true;
 }
 
-/* How one eye was judged. */
 /* How one eye was judged; EYE_CONTRA: unsure because the model says shut against wide-open
  * lids. */
 enum eye_call { EYE_OPEN, EYE_SHUT, EYE_HIDDEN, EYE_UNSURE, EYE_CONTRA };
@@ -252,20 +251,20 @@ static void judge(struct pho_face *f, const struct pho_image *img, const struct 
     }
 }
 
-/*
- * The lids the judge reads for face @f of @img: the attention mesh's when it is installed,
- * run on the face mesh's framing (a square 1.5x the box, turned so the eyes are level),
- * else the backend's own eyelid points.
- */
-static int read_lids(struct face_eyestate *s, const struct pho_image *img, const struct pho_face *f,
-                     struct lids *l, struct pho_err *err)
+/* The backend's own eyelid points of @f as the lids the judge reads. */
+static void own_lids(const struct pho_face *f, struct lids *l)
 {
     memcpy(l->eye[0], f->eye_l, sizeof(l->eye[0]));
     memcpy(l->eye[1], f->eye_r, sizeof(l->eye[1]));
     l->ear[0] = f->ear_l;
     l->ear[1] = f->ear_r;
-    if (!s || !s->att || !f->has_eyes)
-        return 0;
+}
+
+/* The attention mesh's eyelids of @f, run on the face mesh's framing (a square 1.5x the
+ * box, turned so the eyes are level). */
+static int attention_lids(struct face_eyestate *s, const struct pho_image *img,
+                          const struct pho_face *f, struct lids *l, struct pho_err *err)
+{
     const float w = (float)img->width, h = (float)img->height;
     float x0 = f->box[0] * w, y0 = f->box[1] * h, x1 = f->box[2] * w, y1 = f->box[3] * h;
     float lx = (f->eye_l[0][0] + f->eye_l[3][0]) / 2 * w,
@@ -301,11 +300,11 @@ struct run {
     size_t *slot;      /* which view each crop of buf is */
 };
 
-/* Reads views @v0 .. @v0 + SCALES - 1 of every face for which @want holds, placed by the
- * backend's lids (@own) or by lids[]. */
-static int read_views(struct run *r, int v0, bool own, bool (*want)(const struct run *, size_t),
-                      struct pho_err *err)
+/* Reads views 0 .. SCALES - 1 of every face, placed by the backend's lids (@own), or views
+ * SCALES .. VIEWS - 1 of the faces given the attention mesh's lids. */
+static int read_views(struct run *r, bool own, struct pho_err *err)
 {
+    const size_t v0 = own ? 0 : SCALES;
     struct face_eyestate *s = r->s;
     const size_t len = pho_face__input_len(&s->in), total = 2 * r->n * SCALES;
     size_t used = 0;
@@ -318,7 +317,7 @@ static int read_views(struct run *r, int v0, bool own, bool (*want)(const struct
             const float(*lid)[2] =
                     own ? (e ? f->eye_r : f->eye_l) : (const float(*)[2])r->lids[i].eye[e];
             float cx, cy, side;
-            if (!want(r, i) || !f->has_eyes || !isfinite(r->lids[i].ear[e]) ||
+            if ((!own && !r->att[i]) || !f->has_eyes || !isfinite(r->lids[i].ear[e]) ||
                 !eye_square(lid, j->img, &cx, &cy, &side))
                 continue;
             face_affine edge, centre;
@@ -326,7 +325,7 @@ static int read_views(struct run *r, int v0, bool own, bool (*want)(const struct
             pho_face__edge_to_centre(edge, centre);
             pho_face__warp_sharp(j->img, centre, s->in.w, s->in.h, &s->in.norm,
                                  r->buf + used * len);
-            r->slot[used++] = (2 * i + e) * VIEWS + (size_t)v0 + v;
+            r->slot[used++] = (2 * i + e) * VIEWS + v0 + v;
         }
         if (used == EYE_BATCH || (q == total && used)) {
             struct pho_tensor in = pho_face__input_batch(&s->in, r->buf, used);
@@ -342,18 +341,6 @@ static int read_views(struct run *r, int v0, bool own, bool (*want)(const struct
         }
     }
     return rc;
-}
-
-static bool every_face(const struct run *r, size_t i)
-{
-    (void)r;
-    (void)i;
-    return true;
-}
-
-static bool att_face(const struct run *r, size_t i)
-{
-    return r->att[i];
 }
 
 /*
@@ -403,18 +390,17 @@ int pho_face__eyestate_run_jobs(struct face_eyestate *s, const struct face_job *
         r.views[k] = NAN;
     /* The backend's lids first; the attention mesh where they leave a doubt. */
     for (size_t i = 0; i < n; i++)
-        read_lids(NULL, jobs[refs[i].job].img, &jobs[refs[i].job].faces->faces[refs[i].face],
-                  &r.lids[i], NULL);
-    rc = read_views(&r, 0, true, every_face, err);
+        own_lids(&jobs[refs[i].job].faces->faces[refs[i].face], &r.lids[i]);
+    rc = read_views(&r, true, err);
     for (size_t i = 0; i < n && rc == 0 && s->att; i++) {
         if (!needs_attention(&r, i))
             continue;
-        rc = read_lids(s, jobs[refs[i].job].img, &jobs[refs[i].job].faces->faces[refs[i].face],
-                       &r.lids[i], err);
+        rc = attention_lids(s, jobs[refs[i].job].img, &jobs[refs[i].job].faces->faces[refs[i].face],
+                            &r.lids[i], err);
         r.att[i] = true;
     }
     if (rc == 0 && s->att)
-        rc = read_views(&r, SCALES, false, att_face, err);
+        rc = read_views(&r, false, err);
     for (size_t k = 0; k < 2 * n; k++)
         prob[k] = median_views(r.views + k * VIEWS);
     pho_face__stat_add(s->ctx, FACE_STAGE_LANDMARKS, pho_face__now() - t0);
